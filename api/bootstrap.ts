@@ -1,0 +1,64 @@
+/**
+ * The proxy bootstrap: what a sidecar knows before it talks to the control plane. The constructs
+ * write it into a ConfigMap, `weft up` writes it to a file; the proxy parses it once at start.
+ */
+import { DNS1123_LABEL } from './names';
+import { Infer, check, s } from './schema';
+import { INTERCEPTION_MODES } from './resources';
+
+/** Ports the sidecar reserves in every pod; an app port may not use them. */
+export const RESERVED_PORTS = { inbound: 15006, outbound: 15001, admin: 15020 } as const;
+
+/** Port a plaintext-permitted legacy caller uses is the service port itself; these are the proxy's own. */
+export const RESERVED_PORT_LIST: readonly number[] = Object.values(RESERVED_PORTS);
+
+export const bootstrapSchema = s.object({
+  node: s.object({
+    id: s.string({ minLength: 1, description: 'Unique proxy id (pod name, or service-version-index locally).' }),
+    service: s.string({ pattern: DNS1123_LABEL, patternName: 'a DNS-1123 label' }),
+    namespace: s.string({ pattern: DNS1123_LABEL, patternName: 'a DNS-1123 label' }),
+    version: s.string({ pattern: DNS1123_LABEL, patternName: 'a DNS-1123 label' }),
+    serviceAccount: s.string({ pattern: DNS1123_LABEL, patternName: 'a DNS-1123 label' }),
+  }),
+  controlPlane: s.optional(s.object({
+    /** host:port of the ADS server. */
+    xds: s.string({ minLength: 1 }),
+    /** host:port of the CA; the xds address when omitted. */
+    ca: s.optional(s.string({ minLength: 1 })),
+  })),
+  ports: s.object({
+    inbound: s.integer({ minimum: 0, maximum: 65535 }),
+    outbound: s.integer({ minimum: 0, maximum: 65535 }),
+    admin: s.integer({ minimum: 0, maximum: 65535 }),
+    /** The app's ports on localhost, by service port name. */
+    app: s.record(s.integer({ minimum: 1, maximum: 65535 })),
+  }),
+  bindAddress: s.optional(s.string({ description: 'Address the listeners bind to; 127.0.0.1 for outbound/admin, 0.0.0.0 for inbound when omitted.' })),
+  interception: s.enumOf(INTERCEPTION_MODES),
+  identity: s.object({
+    trustDomain: s.string({ minLength: 1 }),
+    /** File holding the credential sent with the CSR (projected SA token or one-time bootstrap token). */
+    tokenPath: s.optional(s.string()),
+    /** Whether the proxy must hold a certificate before it reports ready. */
+    required: s.boolean(),
+    /** Directory of a static certificate (cert.pem, key.pem, ca.pem) used instead of the CA, for tests and `static` setups. */
+    staticDir: s.optional(s.string()),
+  }),
+  /** xDS resources in their JSON (proto3 canonical) form, applied before (or instead of) the control plane. */
+  staticResources: s.optional(s.object({
+    listeners: s.optional(s.array(s.record(s.any()))),
+    routes: s.optional(s.array(s.record(s.any()))),
+    clusters: s.optional(s.array(s.record(s.any()))),
+    endpoints: s.optional(s.array(s.record(s.any()))),
+  })),
+  drainTimeout: s.optional(s.string()),
+  accessLog: s.optional(s.boolean()),
+  tracing: s.optional(s.object({ otlpEndpoint: s.optional(s.string()), sampleRate: s.number({ minimum: 0, maximum: 1 }) })),
+});
+
+export type Bootstrap = Infer<typeof bootstrapSchema>;
+
+/** Parses a bootstrap (already JSON-decoded); throws WEFT_ERR_INVALID_CONFIG listing every problem. */
+export function parseBootstrap(value: unknown): Bootstrap {
+  return check(bootstrapSchema, value, 'bootstrap');
+}
