@@ -1,0 +1,28 @@
+/**
+ * The `weft` command. Each subcommand lives in `cli/commands/<name>.ts` and exports
+ * `register(program)`; this file only lists them, so `weft --help` shows the whole surface.
+ */
+import { Command } from 'commander';
+
+/** A subcommand module. */
+export interface CommandModule {
+  register(program: Command): void;
+}
+
+// Each part adds its subcommand module here.
+const modules: (() => CommandModule)[] = [];
+
+/** Builds the program (exported for tests). */
+export function buildProgram(): Command {
+  const program = new Command('weft').description('weft: a service mesh you write in TypeScript').showHelpAfterError();
+  for (const load of modules) load().register(program);
+  return program;
+}
+
+if (require.main === module) {
+  buildProgram().parseAsync(process.argv).catch((e: unknown) => {
+    const err = e as { code?: string; message?: string };
+    process.stderr.write(`weft: ${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}\n`);
+    process.exitCode = typeof (e as { exitCode?: number }).exitCode === 'number' ? (e as { exitCode: number }).exitCode : 1;
+  });
+}
