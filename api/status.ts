@@ -1,0 +1,18 @@
+/** What the control plane concluded about each custom resource; written back as `status.conditions`. */
+
+/** The verdict on one resource (Gateway API style conditions `Accepted` and `ResolvedRefs`). */
+export interface ResourceStatus {
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  /** False when the resource is invalid and was left out of the model. */
+  readonly accepted: boolean;
+  /** False when it names a service, version or identity that does not exist. */
+  readonly resolvedRefs: boolean;
+  /** CamelCase reason (`Accepted`, `InvalidSpec`, `UnknownVersion`, …). */
+  readonly reason: string;
+  /** Human text naming the problem; empty when all is well. */
+  readonly message: string;
+  /** Stable code of the first problem (`WEFT_ERR_…`), when there is one. */
+  readonly code?: string;
+}
