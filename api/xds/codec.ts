@@ -54,13 +54,27 @@ function hint(type: protobuf.Type, key: string): string {
   return near.length ? ` (did you mean ${near.join(' or ')}?)` : '';
 }
 
+/**
+ * Field names of google.protobuf.Value by field number: protobufjs bundles its own copy of
+ * struct.proto (camelCase), so names are looked up rather than assumed.
+ */
+let valueNames: { null: string; number: string; string: string; bool: string; struct: string; list: string } | undefined;
+function vn(): NonNullable<typeof valueNames> {
+  if (!valueNames) {
+    const byId = (id: number) => lookupTypeUrl('x/google.protobuf.Value')!.fieldsArray.find((f) => f.id === id)!.name;
+    valueNames = { null: byId(1), number: byId(2), string: byId(3), bool: byId(4), struct: byId(5), list: byId(6) };
+  }
+  return valueNames;
+}
+
 function jsonToValue(v: unknown, p: string, out: string[]): Record<string, unknown> {
-  if (v === null) return { null_value: 'NULL_VALUE' };
-  if (typeof v === 'number') return { number_value: v };
-  if (typeof v === 'string') return { string_value: v };
-  if (typeof v === 'boolean') return { bool_value: v };
-  if (Array.isArray(v)) return { list_value: { values: v.map((x, i) => jsonToValue(x, `${p}[${i}]`, out)) } };
-  if (isPlainObject(v)) return { struct_value: jsonToStruct(v, p, out) };
+  const n = vn();
+  if (v === null) return { [n.null]: 0 };
+  if (typeof v === 'number') return { [n.number]: v };
+  if (typeof v === 'string') return { [n.string]: v };
+  if (typeof v === 'boolean') return { [n.bool]: v };
+  if (Array.isArray(v)) return { [n.list]: { values: v.map((x, i) => jsonToValue(x, `${p}[${i}]`, out)) } };
+  if (isPlainObject(v)) return { [n.struct]: jsonToStruct(v, p, out) };
   out.push(`${p}: ${describe(v)} cannot be stored in a Struct`);
   return {};
 }
@@ -200,11 +214,12 @@ type Msg = Record<string, unknown>;
 const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
 function valueToJson(v: Msg): unknown {
-  if (own(v, 'struct_value')) return structToJson(v.struct_value as Msg);
-  if (own(v, 'list_value')) return (((v.list_value as Msg).values as Msg[]) ?? []).map(valueToJson);
-  if (own(v, 'string_value')) return v.string_value;
-  if (own(v, 'number_value')) return v.number_value;
-  if (own(v, 'bool_value')) return v.bool_value;
+  const n = vn();
+  if (own(v, n.struct)) return structToJson(v[n.struct] as Msg);
+  if (own(v, n.list)) return (((v[n.list] as Msg).values as Msg[]) ?? []).map(valueToJson);
+  if (own(v, n.string)) return v[n.string];
+  if (own(v, n.number)) return v[n.number];
+  if (own(v, n.bool)) return v[n.bool];
   return null;
 }
 function structToJson(s: Msg): Record<string, unknown> {
