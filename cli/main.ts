@@ -10,7 +10,9 @@ export interface CommandModule {
 }
 
 // Each part adds its subcommand module here.
-const modules: (() => CommandModule)[] = [];
+const modules: (() => CommandModule)[] = [
+  () => require('./commands/self-check') as CommandModule,
+];
 
 /** Builds the program (exported for tests). */
 export function buildProgram(): Command {

@@ -1,0 +1,129 @@
+/**
+ * Builds the real OCI image with `image/build.sh` (buildah from scratch) and runs `weft self-check`
+ * inside it with podman + runc, as CI does. Skips only when buildah/podman/runc are missing and
+ * cannot be installed; `.ci/run` installs them, so in CI this really runs.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '../..');
+const TOOLS = ['buildah', 'podman', 'runc'];
+const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+function has(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Undefined when the tools are there (installing them if we can), else why they are not. */
+function toolsMissing(): string | undefined {
+  if (TOOLS.every(has)) return undefined;
+  const missing = TOOLS.filter((t) => !has(t));
+  if (process.getuid?.() === 0 && has('apt-get')) {
+    try {
+      execFileSync('apt-get', ['install', '-y', '-qq', 'buildah', 'podman', 'runc'], { stdio: 'ignore', timeout: 300_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    } catch {
+      // fall through: report what is still missing
+    }
+    if (TOOLS.every(has)) return undefined;
+  }
+  return `${missing.join(', ')} missing and not installable here (apt-get install -y buildah podman runc)`;
+}
+
+const skipReason = toolsMissing();
+if (skipReason) console.warn(`SKIPPED test/image: ${skipReason}`);
+const suite = skipReason ? describe.skip : describe;
+
+suite('the weft OCI image', () => {
+  let dir: string;
+  let archive: string;
+  let layerFiles: Map<string, string>; // path -> "uid/gid mode"
+  let config: { config: { User: string; Entrypoint: string[]; Cmd: string[]; Env: string[]; Labels: Record<string, string> } };
+  let refName: string;
+
+  /** podman with a private vfs store, runc and the lowered ulimits these machines need. */
+  const podman = (args: string[]) =>
+    run('podman', ['--root', path.join(dir, 'store'), '--runroot', path.join(dir, 'run'), '--storage-driver', 'vfs', ...args], { maxBuffer: 16 << 20, timeout: 120_000 });
+  const runArgs = ['run', '--rm', '--runtime', 'runc', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096', '--network=none'];
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-image-test-'));
+    archive = path.join(dir, 'weft-image.tar');
+    const { stdout } = await run('bash', [path.join(ROOT, 'image/build.sh'), '--output', archive], { cwd: ROOT, timeout: 180_000, maxBuffer: 16 << 20 });
+    expect(stdout.trim()).toBe(archive);
+
+    // Read the archive as an OCI layout: index -> manifest -> config + the one layer.
+    const layout = path.join(dir, 'layout');
+    fs.mkdirSync(layout);
+    await run('tar', ['-xf', archive, '-C', layout]);
+    const blob = (digest: string) => path.join(layout, 'blobs', ...digest.split(':'));
+    const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8'));
+    refName = index.manifests[0].annotations['org.opencontainers.image.ref.name'];
+    const manifest = JSON.parse(fs.readFileSync(blob(index.manifests[0].digest), 'utf8'));
+    config = JSON.parse(fs.readFileSync(blob(manifest.config.digest), 'utf8'));
+    layerFiles = new Map();
+    for (const layer of manifest.layers as { digest: string }[]) {
+      const { stdout: listing } = await run('tar', ['--numeric-owner', '-tzvf', blob(layer.digest)], { maxBuffer: 16 << 20 });
+      for (const line of listing.split('\n').filter(Boolean)) {
+        const cols = line.split(/\s+/);
+        layerFiles.set(cols.slice(5).join(' ').replace(/\/$/, ''), `${cols[1]} ${cols[0]}`);
+      }
+    }
+    await podman(['load', '--quiet', '-i', archive]);
+  }, 240_000);
+
+  afterAll(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('is named by the default repository and tag the Mesh construct references', () => {
+    expect(refName).toBe(`ghcr.io/weft-mesh/weft:${VERSION}`);
+    expect(config.config.Labels['org.opencontainers.image.version']).toBe(VERSION);
+  });
+
+  test('runs node on the bundle as uid 10001 with proxy as the default command', () => {
+    expect(config.config.User).toBe('10001:10001');
+    expect(config.config.Entrypoint).toEqual(['/usr/local/bin/node', '/app/weft.js']);
+    expect(config.config.Cmd).toEqual(['proxy']);
+    expect(config.config.Env).toContain('WEFT_PROTO_DIR=/app/protos');
+  });
+
+  test('holds node, its libraries, the bundle and the protos, and no shell or package manager', () => {
+    for (const f of ['usr/local/bin/node', 'lib64/ld-linux-x86-64.so.2', 'app/weft.js', 'etc/passwd',
+      'app/protos/envoy-api/envoy/service/discovery/v3/ads.proto', 'app/protos/protobufjs/google/protobuf/descriptor.proto']) {
+      expect(layerFiles.has(f)).toBe(true);
+    }
+    const forbidden = [...layerFiles.keys()].filter((f) => /(^|\/)(s?bin\/\w+|sh|bash|dash|busybox|apt|apt-get|dpkg|apk|yum|dnf|microdnf|npm|npx)$/.test(f) && f !== 'usr/local/bin/node');
+    expect(forbidden).toEqual([]);
+    expect(layerFiles.get('home/weft')).toMatch(/^10001\/10001 d/);
+    expect(layerFiles.get('app/weft.js')).toMatch(/^0\/0 -rw-r--r--/);
+  });
+
+  test('self-check passes inside the container: protos, keygen, mutual TLS, HTTP/1.1 and HTTP/2 as non-root', async () => {
+    const image = `ghcr.io/weft-mesh/weft:${VERSION}`;
+    const { stdout } = await podman([...runArgs, '--read-only', '--cap-drop=ALL', '--security-opt', 'no-new-privileges', image, 'self-check']);
+    const report = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
+    expect(report.ok).toBe(true);
+    expect(report.uid).toBe(10001);
+    expect(report.gid).toBe(10001);
+    expect(report.probes.map((p: { name: string; ok: boolean }) => `${p.name}:${p.ok}`)).toEqual(['protos:true', 'keygen:true', 'tls:true', 'http1:true', 'http2:true']);
+    expect(report.probes[0].detail.includeDirs[0]).toBe('/app/protos/envoy-api');
+  }, 120_000);
+
+  test('has no shell to exec: /bin/sh as entrypoint fails with 127', async () => {
+    const err = await podman([...runArgs, '--entrypoint', '/bin/sh', `ghcr.io/weft-mesh/weft:${VERSION}`, '-c', 'id']).then(
+      () => undefined,
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    expect(err?.code).toBe(127);
+    expect(err?.stderr).toMatch(/no such file or directory/);
+  }, 120_000);
+});
