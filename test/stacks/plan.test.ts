@@ -24,7 +24,7 @@ test('every dependency is created before its dependent, and nothing is dropped',
 
 test('custom resources wait for their own CRD; cluster-scoped MeshConfig has no namespace', () => {
   const plan = byId(planObjects(objectsOf()));
-  expect(plan.get('weft.dev/MeshService:shop/reviews')!.dependsOn.sort()).toEqual(['/Namespace:shop', 'apiextensions.k8s.io/CustomResourceDefinition:meshservices.weft.dev']);
+  expect([...plan.get('weft.dev/MeshService:shop/reviews')!.dependsOn].sort()).toEqual(['/Namespace:shop', 'apiextensions.k8s.io/CustomResourceDefinition:meshservices.weft.dev']);
   const meshConfig = plan.get('weft.dev/MeshConfig:default')!;
   expect(meshConfig.clusterScoped).toBe(true);
   expect(meshConfig.dependsOn).toEqual(['apiextensions.k8s.io/CustomResourceDefinition:meshconfigs.weft.dev']);
