@@ -1,0 +1,140 @@
+/**
+ * The HTTP/1.1 side of a proxy listener: Node's http parser (strict llhttp: CL+TE, bad
+ * Content-Length and obfuscated TE are already 400) plus the checks Node lacks: header count,
+ * duplicate Host, path normalization, overload shedding; WebSocket/Upgrade is passed through.
+ */
+import * as http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Handler, ProxyResponse } from '../stack/types';
+import type { HttpLimits } from './limits';
+import type { OverloadManager } from './overload';
+import { checkRequestHeaders, fromNodeHeaders, isGrpcContentType, normalizeAuthority } from './headers';
+import { normalizePath } from './path';
+import { BadRequestError, OverloadedError } from './wire-errors';
+import { type ErrorResponder, type RequestParts, startExchange } from './exchange';
+import { writeH1Response, writeRawResponse } from './h1-write';
+import { peerOf } from './peer';
+
+/** What the HTTP/1.1 server needs from its listener. */
+export interface H1ServerDeps {
+  readonly handler: Handler;
+  readonly onError: ErrorResponder;
+  readonly limits: HttpLimits;
+  readonly overload?: OverloadManager;
+  /** True once the listener drains: responses then carry `connection: close`. */
+  readonly draining: () => boolean;
+  /** Authority for requests without Host (HTTP/1.0). @default - 400 */
+  readonly defaultAuthority?: string;
+}
+
+const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout'],
+};
+
+/** Parses the request head into RequestParts, or throws a BadRequestError / OverloadedError. */
+function parseHead(req: http.IncomingMessage, deps: H1ServerDeps, upgrade: boolean): RequestParts {
+  const names: string[] = [];
+  const values: string[] = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    names.push(req.rawHeaders[i]);
+    values.push(req.rawHeaders[i + 1]);
+  }
+  const drop = checkRequestHeaders(names, values, deps.limits);
+  if (names.filter((n) => n.toLowerCase() === 'host').length > 1) {
+    throw new BadRequestError('WEFT_ERR_BAD_REQUEST', 'duplicate Host header', 400);
+  }
+  const reason = deps.overload?.reason();
+  if (reason) throw new OverloadedError(reason);
+  const peer = peerOf(req.socket);
+  const scheme = peer.tls ? 'https' : 'http';
+  let target = req.url ?? '/';
+  let authority = req.headers.host;
+  const abs = /^(https?):\/\/([^/?#]*)(.*)$/i.exec(target);
+  if (abs) {
+    // absolute-form (explicit HTTP proxy): the URI's authority wins over Host (RFC 9112 §3.2.2)
+    authority = abs[2];
+    target = abs[3] === '' ? '/' : abs[3];
+  }
+  authority = authority ?? deps.defaultAuthority;
+  if (!authority) throw new BadRequestError('WEFT_ERR_BAD_REQUEST', 'missing Host header', 400);
+  const headers = fromNodeHeaders(req.headers, upgrade);
+  for (const d of drop) delete headers[d];
+  const hasBody = upgrade || req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+  return {
+    method: req.method ?? 'GET',
+    authority: normalizeAuthority(authority, scheme),
+    path: normalizePath(target, deps.limits),
+    scheme,
+    headers,
+    body: hasBody ? req : null,
+    httpVersion: '1.1',
+    peer,
+    grpc: isGrpcContentType(req.headers['content-type']),
+  };
+}
+
+/** Creates the (never listening) http.Server that the listener feeds connections to. */
+export function createH1Server(deps: H1ServerDeps): http.Server {
+  const { limits } = deps;
+  const server = http.createServer({
+    maxHeaderSize: limits.maxRequestHeadersBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: 0,
+    connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
+    requireHostHeader: true,
+    joinDuplicateHeaders: false,
+  });
+  // one more than the limit, so an over-limit request is seen (and refused) rather than truncated
+  server.maxHeadersCount = limits.maxHeadersCount + 2;
+  server.timeout = limits.streamIdleTimeoutMs;
+  // Node starts its headers-timeout checker on 'listening'; this server is fed sockets instead.
+  server.emit('listening');
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, text] = CLIENT_ERROR_STATUS[err.code ?? ''] ?? [400, 'Bad Request'];
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\nweft-error: ${(err.code ?? 'bad-request').toLowerCase()}\r\ncontent-length: 0\r\n\r\n`);
+  });
+
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    let parts: RequestParts;
+    try {
+      parts = parseHead(req, deps, false);
+    } catch (err) {
+      const resp = deps.onError(err, undefined);
+      req.resume();
+      void writeH1Response(res, resp, true);
+      return;
+    }
+    const ex = startExchange(parts);
+    res.on('close', () => {
+      if (!res.writableFinished) ex.abort.abort(new Error('downstream closed'));
+      ex.done();
+    });
+    void ex.run(deps.handler, deps.onError).then((resp) => writeH1Response(res, resp, deps.draining()));
+  });
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    let parts: RequestParts;
+    try {
+      parts = parseHead(req, deps, true);
+    } catch (err) {
+      writeRawResponse(socket, deps.onError(err, undefined));
+      return;
+    }
+    if (head.length > 0) socket.unshift(head);
+    const ex = startExchange({ ...parts, body: socket });
+    socket.on('close', () => {
+      ex.abort.abort(new Error('downstream closed'));
+      ex.done();
+    });
+    socket.on('error', () => socket.destroy());
+    void ex.run(deps.handler, deps.onError).then((resp: ProxyResponse) => writeRawResponse(socket, resp));
+  });
+  return server;
+}

@@ -1,0 +1,86 @@
+/**
+ * Header hygiene shared by the servers and clients: hop-by-hop stripping (RFC 9110 §7.6.1), the
+ * header-count and underscore checks Envoy applies, and the CR/LF/NUL check that keeps a value
+ * from one protocol being re-framed as a header injection in the other.
+ */
+import type { Headers } from '../stack/types';
+import { BadRequestError } from './wire-errors';
+
+/** Connection-specific headers that never cross a hop (plus those named in `connection`). */
+export const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings', 'host', 'expect',
+]);
+
+/** Copies `raw` (Node's header object) into a weft header map without pseudo or hop-by-hop headers. */
+export function fromNodeHeaders(raw: Record<string, string | string[] | undefined>, keepUpgrade = false): Headers {
+  const out: Headers = {};
+  const connection = raw['connection'];
+  const listed = new Set(
+    (Array.isArray(connection) ? connection.join(',') : connection ?? '')
+      .split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
+  );
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined || name.startsWith(':')) continue;
+    const n = name.toLowerCase();
+    if (keepUpgrade && (n === 'upgrade' || n === 'connection')) {
+      out[n] = value;
+      continue;
+    }
+    if (HOP_BY_HOP.has(n) || listed.has(n)) continue;
+    out[n] = value;
+  }
+  return out;
+}
+
+// eslint-disable-next-line no-control-regex
+const BAD_VALUE = /[\r\n\u0000]/;
+
+/** True when a value holds CR, LF or NUL (header injection on a protocol change). */
+export function hasBadValue(value: string | string[]): boolean {
+  return Array.isArray(value) ? value.some((v) => BAD_VALUE.test(v)) : BAD_VALUE.test(value);
+}
+
+/** Options for {@link checkRequestHeaders}. */
+export interface HeaderCheckOptions {
+  readonly maxHeadersCount: number;
+  readonly underscoreHeaders: 'allow' | 'drop' | 'reject';
+}
+
+/**
+ * Enforces the header count (431), CR/LF/NUL values (400) and the underscore policy on a
+ * `rawHeaders`-style list. Returns the names to drop (underscore `drop` policy).
+ */
+export function checkRequestHeaders(rawNames: readonly string[], rawValues: readonly string[], opts: HeaderCheckOptions): Set<string> {
+  const drop = new Set<string>();
+  const count = rawNames.filter((n) => !n.startsWith(':')).length;
+  if (count > opts.maxHeadersCount) {
+    throw new BadRequestError('WEFT_ERR_HEADERS_TOO_LARGE', `request has more than ${opts.maxHeadersCount} headers`, 431);
+  }
+  for (let i = 0; i < rawNames.length; i++) {
+    if (BAD_VALUE.test(rawValues[i] ?? '')) {
+      throw new BadRequestError('WEFT_ERR_BAD_HEADER', `header ${JSON.stringify(rawNames[i])} holds CR, LF or NUL`, 400);
+    }
+    if (opts.underscoreHeaders !== 'allow' && rawNames[i].includes('_')) {
+      if (opts.underscoreHeaders === 'reject') {
+        throw new BadRequestError('WEFT_ERR_BAD_HEADER', `header name ${JSON.stringify(rawNames[i])} contains "_"`, 400);
+      }
+      drop.add(rawNames[i].toLowerCase());
+    }
+  }
+  return drop;
+}
+
+/** Lower-cases and strips the default port from an authority (`Svc:80` → `svc`). */
+export function normalizeAuthority(authority: string, scheme: 'http' | 'https'): string {
+  const a = authority.trim().toLowerCase();
+  if (scheme === 'http' && a.endsWith(':80')) return a.slice(0, -3);
+  if (scheme === 'https' && a.endsWith(':443')) return a.slice(0, -4);
+  return a;
+}
+
+/** True for gRPC content types (`application/grpc`, `application/grpc+proto`, …). */
+export function isGrpcContentType(ct: string | string[] | undefined): boolean {
+  const v = Array.isArray(ct) ? ct[0] : ct;
+  return typeof v === 'string' && /^application\/grpc(\+|;|$)/i.test(v);
+}

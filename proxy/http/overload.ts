@@ -1,0 +1,62 @@
+/**
+ * The overload manager: sheds new requests with 503 + `connection: close` (HTTP/2: GOAWAY) while
+ * event-loop lag or heap use is past a threshold, before the process runs out of memory (Envoy's
+ * overload manager with fixed_heap / injected_resource monitors).
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
+
+/** Thresholds. */
+export interface OverloadOptions {
+  /** Shed while the max event-loop delay over the last sample exceeds this. @default 1000 */
+  readonly maxEventLoopDelayMs?: number;
+  /** Shed while used heap / heap limit exceeds this fraction. @default 0.95 */
+  readonly maxHeapFraction?: number;
+  /** How often the monitors are sampled. @default 500 */
+  readonly sampleIntervalMs?: number;
+}
+
+/** Samples the monitors on a timer; `reason()` says why we shed, or undefined when healthy. */
+export class OverloadManager {
+  readonly #maxDelayNs: number;
+  readonly #maxHeap: number;
+  readonly #histogram: IntervalHistogram;
+  readonly #timer: NodeJS.Timeout;
+  #reason: string | undefined;
+  #injected: string | undefined;
+
+  constructor(opts: OverloadOptions = {}) {
+    this.#maxDelayNs = (opts.maxEventLoopDelayMs ?? 1000) * 1e6;
+    this.#maxHeap = opts.maxHeapFraction ?? 0.95;
+    this.#histogram = monitorEventLoopDelay({ resolution: 20 });
+    this.#histogram.enable();
+    this.#timer = setInterval(() => this.#sample(), opts.sampleIntervalMs ?? 500);
+    this.#timer.unref();
+  }
+
+  #sample(): void {
+    const delay = this.#histogram.max;
+    this.#histogram.reset();
+    const heap = getHeapStatistics();
+    const frac = heap.used_heap_size / heap.heap_size_limit;
+    if (delay > this.#maxDelayNs) this.#reason = `event-loop delay ${Math.round(delay / 1e6)}ms`;
+    else if (frac > this.#maxHeap) this.#reason = `heap ${(frac * 100).toFixed(0)}% of limit`;
+    else this.#reason = undefined;
+  }
+
+  /** Why the proxy is shedding right now, or undefined. */
+  reason(): string | undefined {
+    return this.#injected ?? this.#reason;
+  }
+
+  /** Forces (or clears) overload, like Envoy's injected_resource monitor; for tests and operators. */
+  inject(reason: string | undefined): void {
+    this.#injected = reason;
+  }
+
+  /** Stops sampling. */
+  close(): void {
+    clearInterval(this.#timer);
+    this.#histogram.disable();
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Path normalization before routing and authz, so `/a/../admin`, `//admin` and `/%61dmin` all
+ * match (and are denied) as `/admin`: Envoy's normalize_path + merge_slashes +
+ * path_with_escaped_slashes_action, applied to the path only (the query is kept verbatim).
+ */
+import { BadRequestError } from './wire-errors';
+
+/** How to normalize; the fields mirror HttpLimits. */
+export interface PathOptions {
+  readonly normalizePath: boolean;
+  readonly mergeSlashes: boolean;
+  readonly escapedSlashes: 'keep' | 'reject' | 'unescape';
+}
+
+const UNRESERVED = /[A-Za-z0-9\-._~]/;
+
+/** Decodes percent-escapes of unreserved characters and upper-cases the rest (RFC 3986 §6.2.2). */
+function canonicalEscapes(path: string, escapedSlashes: PathOptions['escapedSlashes']): string {
+  return path.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => {
+    const ch = String.fromCharCode(parseInt(hex, 16));
+    if (UNRESERVED.test(ch)) return ch;
+    const upper = `%${hex.toUpperCase()}`;
+    if (upper === '%2F' || upper === '%5C') {
+      if (escapedSlashes === 'reject') throw new BadRequestError('WEFT_ERR_BAD_PATH', `escaped slash ${upper} in path`, 400);
+      if (escapedSlashes === 'unescape') return upper === '%2F' ? '/' : '\\';
+    }
+    return upper;
+  });
+}
+
+/** RFC 3986 §5.2.4 remove_dot_segments; `..` above the root stays at the root. */
+function removeDotSegments(path: string): string {
+  const out: string[] = [];
+  const segs = path.split('/');
+  for (let i = 1; i < segs.length; i++) {
+    const s = segs[i];
+    const last = i === segs.length - 1;
+    if (s === '.') {
+      if (last) out.push('');
+    } else if (s === '..') {
+      if (out.length > 0) out.pop();
+      if (last) out.push('');
+    } else out.push(s);
+  }
+  return '/' + out.join('/');
+}
+
+/**
+ * Normalizes the path part of `target` (`/a/../b?x=1` → `/b?x=1`). Throws `WEFT_ERR_BAD_PATH`
+ * (400) for a path that does not start with `/`, holds raw control characters or `#`, or an
+ * escaped slash when `escapedSlashes` is `reject`.
+ */
+export function normalizePath(target: string, opts: PathOptions): string {
+  if (target === '*') return target;
+  const q = target.indexOf('?');
+  let path = q === -1 ? target : target.slice(0, q);
+  const query = q === -1 ? '' : target.slice(q);
+  if (!path.startsWith('/')) throw new BadRequestError('WEFT_ERR_BAD_PATH', `path must start with "/": ${JSON.stringify(target.slice(0, 64))}`, 400);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0020\u007f#]/.test(path)) throw new BadRequestError('WEFT_ERR_BAD_PATH', 'path holds a control character, space or "#"', 400);
+  if (opts.normalizePath || opts.escapedSlashes !== 'keep') path = canonicalEscapes(path, opts.escapedSlashes);
+  if (opts.mergeSlashes) path = path.replace(/\/{2,}/g, '/');
+  if (opts.normalizePath) path = removeDotSegments(path);
+  return path + query;
+}

@@ -1,0 +1,83 @@
+/**
+ * The endpoint client factory the stacks call (`deps.endpointClient`): one pooled client per
+ * endpoint, picking the wire protocol. Between sidecars (mTLS) the configured sidecar transport
+ * is used — pooled HTTP/1.1 or multiplexed HTTP/2 — except that gRPC always rides HTTP/2 (it
+ * needs trailers) and Upgrade requests always ride HTTP/1.1 (h2 has no Upgrade).
+ */
+import type { Handler } from '../stack/types';
+import { H1Endpoint } from '../http/client-h1';
+import { H2Endpoint } from '../http/client-h2';
+import type { TlsContexts } from './tls';
+
+/** The endpoint a stack wants to reach. */
+export interface EndpointTarget {
+  readonly address: string;
+  readonly port: number;
+  /** Present when the endpoint is another sidecar reached over mTLS. */
+  readonly tls?: { readonly expectedIdentity?: string };
+  /** The application protocol of the port. */
+  readonly protocol: 'http1' | 'http2';
+}
+
+/** Options of {@link EndpointClients}. */
+export interface EndpointClientsOptions {
+  /** mTLS material; without it `tls` targets fail with WEFT_ERR_UPSTREAM_CONNECT. @default - none */
+  readonly tls?: TlsContexts;
+  /** Protocol between sidecars. @default 'http1' (measured faster in Node, see docs/proxy.md) */
+  readonly sidecarProtocol?: 'http1' | 'http2';
+  /** @default 5000 */
+  readonly connectTimeoutMs?: number;
+}
+
+/** Caches one client per (address, port, tls, identity, protocol). */
+export class EndpointClients {
+  readonly #h1 = new Map<string, H1Endpoint>();
+  readonly #h2 = new Map<string, H2Endpoint>();
+  readonly #opts: EndpointClientsOptions;
+
+  constructor(opts: EndpointClientsOptions = {}) {
+    this.#opts = opts;
+  }
+
+  /** The `endpointClient` dependency of the inbound/outbound stacks. */
+  readonly endpointClient = (ep: EndpointTarget): Handler => {
+    const key = `${ep.address}|${ep.port}|${ep.tls ? `tls:${ep.tls.expectedIdentity ?? '*'}` : 'plain'}`;
+    const tlsOpt = ep.tls ? { context: () => this.#opts.tls?.client(), expectedIdentity: ep.tls.expectedIdentity } : undefined;
+    const h1 = (): Handler => {
+      let c = this.#h1.get(key);
+      if (!c) {
+        c = new H1Endpoint({ address: ep.address, port: ep.port, tls: tlsOpt, connectTimeoutMs: this.#opts.connectTimeoutMs });
+        this.#h1.set(key, c);
+      }
+      return c.handler;
+    };
+    const h2 = (): Handler => {
+      let c = this.#h2.get(key);
+      if (!c) {
+        c = new H2Endpoint({ address: ep.address, port: ep.port, tls: tlsOpt, connectTimeoutMs: this.#opts.connectTimeoutMs });
+        this.#h2.set(key, c);
+      }
+      return c.handler;
+    };
+    const sidecar = this.#opts.sidecarProtocol ?? 'http1';
+    return (req) => {
+      if (req.headers['upgrade'] !== undefined) return h1()(req);
+      if (ep.tls) return (req.grpc || sidecar === 'http2' ? h2() : h1())(req);
+      return (ep.protocol === 'http2' ? h2() : h1())(req);
+    };
+  };
+
+  /** Forgets endpoints no longer in the config (closes their connections). */
+  retain(live: ReadonlySet<string>): void {
+    for (const [k, c] of this.#h1) if (!live.has(k.split('|').slice(0, 2).join(':'))) { c.close(); this.#h1.delete(k); }
+    for (const [k, c] of this.#h2) if (!live.has(k.split('|').slice(0, 2).join(':'))) { c.close(); this.#h2.delete(k); }
+  }
+
+  /** Closes every pooled connection. */
+  close(): void {
+    for (const c of this.#h1.values()) c.close();
+    for (const c of this.#h2.values()) c.close();
+    this.#h1.clear();
+    this.#h2.clear();
+  }
+}
