@@ -8,7 +8,7 @@ import * as k8s from '@pulumi/kubernetes';
 import { API_VERSION } from '../api/resources';
 import { createResource } from './kinds';
 import { KubeObject } from './objects';
-import { PlanStep, planObjects } from './plan';
+import { PlanStep, planObjects, isWeftControlPlane } from './plan';
 import { MeshBuilder, synthesizeMesh } from './synth';
 
 /** Arguments of {@link WeftMesh}. */
@@ -22,7 +22,7 @@ export interface WeftMeshArgs {
   readonly chartId?: string;
   /**
    * Recognizes the control plane's objects (they are created before every workload).
-   * @default - objects labelled `app.kubernetes.io/component: control-plane`
+   * @default - {@link isWeftControlPlane}: what the `Mesh` construct emits, or the component label
    */
   readonly isControlPlane?: (o: KubeObject) => boolean;
 }
@@ -53,7 +53,8 @@ export class WeftMesh extends pulumi.ComponentResource {
   constructor(name: string, args: WeftMeshArgs, opts?: pulumi.ComponentResourceOptions) {
     // Synthesize and plan before registering anything: an invalid mesh fails with the constructs'
     // coded error while the stack is still empty, not halfway through an update.
-    const plan = planObjects(synthesizeMesh(args.build, args.chartId ?? 'weft'), { isControlPlane: args.isControlPlane });
+    const { objects, declared } = synthesizeMesh(args.build, args.chartId ?? 'weft');
+    const plan = planObjects(objects, { isControlPlane: args.isControlPlane, declared });
     super(WeftMesh.TYPE, name, {}, opts);
     this.plan = plan;
 

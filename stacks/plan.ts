@@ -8,6 +8,7 @@ import { STACK_ERRORS, WeftStackError } from './errors';
 import { KubeObject, asKubeObject, crdScopes, groupKind, groupOf, isClusterScoped, objectId } from './objects';
 import { referencesOf, runsPods } from './references';
 import { assertNoKeyMaterial } from './secrets';
+import { DeclaredDependency, ObjectIdentity } from './synth';
 
 /** Why an object sits where it does in the order; listed in creation order. */
 export const ROLES = ['crd', 'namespace', 'cluster', 'control-plane', 'custom-resource', 'config', 'workload'] as const;
@@ -29,14 +30,27 @@ export interface PlanStep {
 export interface PlanOptions {
   /**
    * Recognizes the control plane's objects (its Deployment, Service, ServiceAccount, RBAC, config).
-   * @default - objects labelled `app.kubernetes.io/component: control-plane`
+   * @default {@link isWeftControlPlane}
    */
   readonly isControlPlane?: (o: KubeObject) => boolean;
+  /**
+   * Dependencies the constructs declared (`node.addDependency`), kept on top of the inferred ones.
+   * @default []
+   */
+  readonly declared?: readonly DeclaredDependency[];
 }
 
-/** The default control-plane test: the standard component label. */
-export function hasControlPlaneLabel(o: KubeObject): boolean {
-  return o.metadata.labels?.['app.kubernetes.io/component'] === 'control-plane';
+/** Name the `Mesh` construct gives every control-plane object (Deployment, Service, RBAC, PDB). */
+export const CONTROL_PLANE_NAME = 'weft-control-plane';
+
+/**
+ * The default control-plane test: labelled `app.kubernetes.io/component: control-plane`, or a
+ * weft object (`app.kubernetes.io/part-of: weft`) named `weft-control-plane` as `Mesh` emits them.
+ */
+export function isWeftControlPlane(o: KubeObject): boolean {
+  const labels = o.metadata.labels ?? {};
+  return labels['app.kubernetes.io/component'] === 'control-plane' ||
+    (labels['app.kubernetes.io/part-of'] === 'weft' && o.metadata.name === CONTROL_PLANE_NAME);
 }
 
 function roleOf(o: KubeObject, clusterScoped: boolean, isCustom: boolean, isControlPlane: (o: KubeObject) => boolean): Role {
@@ -52,12 +66,13 @@ function roleOf(o: KubeObject, clusterScoped: boolean, isCustom: boolean, isCont
  * Orders synthesized objects for creation and records each one's direct dependencies:
  * CRD → custom resources of its kind; Namespace → everything in it; control-plane Deployment and
  * Service → every other workload; a pod's ServiceAccount/ConfigMaps/Secrets → the pod's owner;
- * Role/ClusterRole and subject ServiceAccounts → bindings; Service → webhooks that call it.
+ * Role/ClusterRole and subject ServiceAccounts → bindings; Service → webhooks that call it; and
+ * whatever the constructs declared.
  * Within those constraints, objects keep role order and then their synthesized order.
  * @throws WeftStackError on malformed or duplicate objects, key material in a Secret, or a cycle.
  */
 export function planObjects(input: readonly unknown[], options: PlanOptions = {}): PlanStep[] {
-  const isControlPlane = options.isControlPlane ?? hasControlPlaneLabel;
+  const isControlPlane = options.isControlPlane ?? isWeftControlPlane;
   const objects = input.map(asKubeObject);
   objects.forEach(assertNoKeyMaterial);
   const scopes = crdScopes(objects);
@@ -91,6 +106,15 @@ export function planObjects(input: readonly unknown[], options: PlanOptions = {}
     if (step.role === 'workload') controlPlaneRunners.forEach(add);
     for (const ref of referencesOf(o)) add(ref.namespace ? `${ref.groupKind}:${ref.namespace}/${ref.name}` : `${ref.groupKind}:${ref.name}`);
     deps.set(step.id, [...out]);
+  }
+  const idOf = (ref: ObjectIdentity) => {
+    const o = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } };
+    return objectId(o, isClusterScoped(o, scopes));
+  };
+  for (const { dependent, dependency } of options.declared ?? []) {
+    const [from, to] = [idOf(dependent), idOf(dependency)];
+    const list = deps.get(from);
+    if (list && byId.has(to) && from !== to && !list.includes(to)) list.push(to);
   }
   return topoSort(entries, deps);
 }

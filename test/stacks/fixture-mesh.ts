@@ -12,13 +12,15 @@ const CP = { 'app.kubernetes.io/component': 'control-plane', 'app.kubernetes.io/
 export interface FixtureOptions {
   readonly extraSecret?: Record<string, unknown>;
   readonly duplicate?: boolean;
+  /** Declares (with addDependency) Service reviews → MeshService reviews ('extra') or Namespace shop → Deployment reviews-v1 ('cycle'). */
+  readonly declare?: 'extra' | 'cycle';
 }
 
 /** Builds the fixture mesh into `chart`. Objects are added in a deliberately unhelpful order. */
 export function buildFixture(chart: Chart, opts: FixtureOptions = {}): void {
   const obj = (id: string, props: Record<string, unknown>) => new ApiObject(chart, id, props as never);
   // Workloads first, CRDs last: the plan must reorder them.
-  obj('reviews-v1', {
+  const deploy = obj('reviews-v1', {
     apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'reviews-v1', namespace: 'shop' },
     spec: {
       replicas: 2, selector: { matchLabels: { app: 'reviews', version: 'v1' } },
@@ -33,10 +35,10 @@ export function buildFixture(chart: Chart, opts: FixtureOptions = {}): void {
       },
     },
   });
-  obj('reviews-svc', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews', namespace: 'shop' }, spec: { selector: { app: 'reviews' }, ports: [{ name: 'http', port: 9080 }] } });
+  const svc = obj('reviews-svc', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews', namespace: 'shop' }, spec: { selector: { app: 'reviews' }, ports: [{ name: 'http', port: 9080 }] } });
   obj('reviews-sa', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reviews', namespace: 'shop' } });
   obj('reviews-bootstrap', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'reviews-v1-weft-bootstrap', namespace: 'shop' }, data: { 'bootstrap.json': '{"node":{"service":"reviews"}}' } });
-  obj('reviews-ms', {
+  const ms = obj('reviews-ms', {
     apiVersion: 'weft.dev/v1alpha1', kind: 'MeshService', metadata: { name: 'reviews', namespace: 'shop' },
     spec: { ports: [{ name: 'http', port: 9080, protocol: 'http' }], versions: [{ name: 'v1' }] },
   });
@@ -56,9 +58,11 @@ export function buildFixture(chart: Chart, opts: FixtureOptions = {}): void {
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'weft-ca' },
     subjects: [{ kind: 'ServiceAccount', name: 'weft-control-plane', namespace: 'weft-system' }],
   });
-  obj('ns-shop', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+  const ns = obj('ns-shop', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
   obj('ns-system', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'weft-system' } });
   allCrds().forEach((crd, i) => obj(`crd-${i}`, crd));
   if (opts.extraSecret) obj('extra-secret', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'extra', namespace: 'shop' }, ...opts.extraSecret });
+  if (opts.declare === 'extra') svc.node.addDependency(ms);
+  if (opts.declare === 'cycle') ns.node.addDependency(deploy);
   if (opts.duplicate) obj('reviews-sa-again', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reviews', namespace: 'shop' } });
 }

@@ -3,7 +3,8 @@ import { planObjects, PlanStep } from '../../stacks/plan';
 import { synthesizeMesh } from '../../stacks/synth';
 import { buildFixture, FixtureOptions } from './fixture-mesh';
 
-const objectsOf = (opts: FixtureOptions = {}) => synthesizeMesh((chart) => buildFixture(chart, opts), 'fixture');
+const synth = (opts: FixtureOptions = {}) => synthesizeMesh((chart) => buildFixture(chart, opts), 'fixture');
+const objectsOf = (opts: FixtureOptions = {}) => synth(opts).objects;
 const byId = (plan: PlanStep[]) => new Map(plan.map((s) => [s.id, s]));
 const codeOf = (fn: () => unknown) => { try { fn(); } catch (e) { return (e as { code?: string }).code; } return undefined; };
 
@@ -82,4 +83,22 @@ test('a Secret carrying private key material is refused, by key name or by PEM c
   // An empty Secret (a slot the control plane fills at run time) and non-key data are fine.
   expect(codeOf(() => planObjects(objectsOf({ extraSecret: { type: 'Opaque' } })))).toBeUndefined();
   expect(codeOf(() => planObjects(objectsOf({ extraSecret: { stringData: { 'ca.crt': 'public' } } })))).toBeUndefined();
+});
+
+test('dependencies the constructs declared are kept on top of the inferred ones', () => {
+  // GIVEN Service reviews declared (addDependency) to depend on MeshService reviews
+  const { objects, declared } = synth({ declare: 'extra' });
+  expect(declared).toContainEqual({
+    dependent: { apiVersion: 'v1', kind: 'Service', name: 'reviews', namespace: 'shop' },
+    dependency: { apiVersion: 'weft.dev/v1alpha1', kind: 'MeshService', name: 'reviews', namespace: 'shop' },
+  });
+  // THEN the plan keeps the edge (and without the declaration it is absent)
+  expect(byId(planObjects(objects, { declared })).get('/Service:shop/reviews')!.dependsOn).toContain('weft.dev/MeshService:shop/reviews');
+  expect(byId(planObjects(objectsOf())).get('/Service:shop/reviews')!.dependsOn).not.toContain('weft.dev/MeshService:shop/reviews');
+});
+
+test('declared dependencies that contradict the inferred order are a coded cycle error', () => {
+  // GIVEN Namespace shop declared to depend on a Deployment that lives in it
+  const { objects, declared } = synth({ declare: 'cycle' });
+  expect(codeOf(() => planObjects(objects, { declared }))).toBe('WEFT_ERR_STACK_DEPENDENCY_CYCLE');
 });
