@@ -1,0 +1,42 @@
+/**
+ * The terminal handler of the concrete stack: pick an endpoint of the request's cluster, send the
+ * request through its client, and feed the result back into load (EWMA, in-flight) and outlier
+ * detection. Fails fast with 503 `no_endpoints` when nothing is available (the control plane is
+ * authoritative: we never wait for endpoints that may not come).
+ */
+import { ClusterNotFoundError, NoEndpointsError, toProxyError } from '../http/errors';
+import { onBodyDone } from '../stack/body';
+import { fact, setFact } from '../stack/meta';
+import type { Handler } from '../stack/types';
+import type { Backends } from './backends';
+import { FAILURE_PENALTY_MS } from './ewma';
+import { outcomeOf } from './outlier';
+
+/** Balances each request over the endpoints of `fact(req, 'weft.cluster')`. */
+export function balance(backends: Backends, now: () => number): Handler {
+  return async (req) => {
+    const cluster = fact(req, 'weft.cluster') ?? '';
+    const b = backends.get(cluster);
+    if (!b) throw new ClusterNotFoundError(cluster);
+    const ep = b.pick(fact(req, 'weft.hash'));
+    if (!ep) throw new NoEndpointsError(cluster);
+    setFact(req, 'weft.endpoint', ep.key);
+    ep.inFlight++;
+    const start = now();
+    let res;
+    try {
+      res = await ep.handler(req);
+    } catch (err) {
+      const e = toProxyError(err, ep.key);
+      ep.ewma.observe(Math.max(now() - start, FAILURE_PENALTY_MS), now());
+      // A cancelled request says nothing about the endpoint's health.
+      if (e.reason !== 'cancelled') b.record(ep, outcomeOf(e.reason === 'connect_failure' ? 'connect_failure' : 'reset'));
+      b.finished(ep);
+      throw e;
+    }
+    ep.ewma.observe(now() - start, now());
+    b.record(ep, outcomeOf(res.status));
+    onBodyDone(res, () => b.finished(ep));
+    return res;
+  };
+}
