@@ -9,8 +9,9 @@ import type { Handler, Headers, ProxyRequest, ProxyResponse } from '../stack/typ
 import { fromNodeHeaders, hasBadValue } from './headers';
 import { BadRequestError, UpstreamConnectError, UpstreamResetError } from './wire-errors';
 import { spiffeCheck } from '../transport/tls';
+import { resetStream } from './h2-server';
 
-const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_CANCEL } = http2.constants;
+const { NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 /** Where and how to reach one endpoint over HTTP/2. */
 export interface H2EndpointOptions {
@@ -113,13 +114,13 @@ export class H2Endpoint {
       return Promise.reject(new UpstreamConnectError(`stream to ${this.#opts.address}:${this.#opts.port} failed: ${err.message}`, { cause: err }));
     }
     const onAbort = (): void => {
-      if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+      resetStream(stream, 'downstream aborted');
     };
     if (req.signal.aborted) onAbort();
     else req.signal.addEventListener('abort', onAbort, { once: true });
     stream.on('close', () => req.signal.removeEventListener('abort', onAbort));
     if (req.body) {
-      req.body.on('error', () => stream.close(NGHTTP2_CANCEL));
+      req.body.on('error', () => resetStream(stream, 'downstream body failed'));
       req.body.pipe(stream);
     }
     return new Promise<ProxyResponse>((resolve, reject) => {

@@ -13,7 +13,15 @@ import { BadRequestError, OverloadedError } from './wire-errors';
 import { type ErrorResponder, type RequestParts, startExchange } from './exchange';
 import { peerOf } from './peer';
 
-const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+const { NGHTTP2_FLAG_END_STREAM } = http2.constants;
+
+/**
+ * Resets a stream. `stream.close(code)` would first end the writable side (END_STREAM: a clean,
+ * truncated end) and only then send RST_STREAM; destroy() sends RST_STREAM alone.
+ */
+export function resetStream(stream: http2.Http2Stream, why: string): void {
+  if (!stream.destroyed) stream.destroy(new Error(why));
+}
 
 /** What the HTTP/2 server needs from its listener. */
 export interface H2ServerDeps {
@@ -72,7 +80,7 @@ export function writeH2Response(stream: http2.ServerHttp2Stream, resp: ProxyResp
   try {
     stream.respond(headers, { waitForTrailers: trailers !== undefined, endStream: !resp.body && !trailers });
   } catch {
-    stream.close(NGHTTP2_INTERNAL_ERROR);
+    resetStream(stream, 'respond failed');
     resp.body?.destroy();
     return;
   }
@@ -91,7 +99,7 @@ export function writeH2Response(stream: http2.ServerHttp2Stream, resp: ProxyResp
     if (trailers) stream.end();
     return;
   }
-  body.on('error', () => stream.close(NGHTTP2_INTERNAL_ERROR));
+  body.on('error', () => resetStream(stream, 'upstream body failed'));
   stream.on('close', () => {
     if (!body.readableEnded) body.destroy();
   });
@@ -122,7 +130,7 @@ export function createH2Server(deps: H2ServerDeps): http2.Http2Server {
   });
   server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]) => {
     stream.on('error', () => undefined);
-    stream.setTimeout(limits.streamIdleTimeoutMs, () => stream.close(NGHTTP2_CANCEL));
+    stream.setTimeout(limits.streamIdleTimeoutMs, () => resetStream(stream, 'stream idle timeout'));
     let parts: RequestParts;
     try {
       parts = parseStream(stream, headers, flags, raw, deps);
