@@ -1,0 +1,73 @@
+/**
+ * Construct errors: every synth-time failure is a `WeftValidationError` with a stable code, the
+ * construct path (as aws-cdk's ValidationError records it), the offending value and the fix.
+ */
+import { IConstruct } from 'constructs';
+import { WeftError } from '../api/errors';
+
+/** Every code a construct can throw, with what it means and how to fix it (docs/constructs.md renders this table). */
+export const VALIDATION_CODES = {
+  WEFT_ERR_INVALID_NAME: ['a name is not a DNS-1123 label', 'use lower-case letters, digits and "-", at most 63 characters'],
+  WEFT_ERR_DUPLICATE_NAME: ['two things of one kind share a name (resource, port, version, route, Mesh)', 'rename one of them'],
+  WEFT_ERR_INVALID_PROP: ['a prop has a value outside its domain (bad duration, port, method, count)', 'pass a value the TSDoc of the prop allows'],
+  WEFT_ERR_MISSING_PROP: ['something required is missing (a port, an image, a protocol, a backend)', 'add the missing prop'],
+  WEFT_ERR_INVALID_WEIGHT: ['route weights are negative, not integers, or do not sum to 100', 'make the weights of one route non-negative integers summing to 100'],
+  WEFT_ERR_UNKNOWN_VERSION: ['a route or mirror names a version the service does not have', 'use one of the service\'s versions or add the version'],
+  WEFT_ERR_UNKNOWN_SERVICE: ['a reference names a MeshService that is not in the app', 'create the MeshService or fix the reference'],
+  WEFT_ERR_UNKNOWN_PORT: ['a route or policy names a port the service does not have', 'use a port name/number of the service'],
+  WEFT_ERR_PROTOCOL_MISMATCH: ['an L7 (HTTP) feature is applied to a tcp port', 'declare the port http/http2/grpc or drop the L7 feature'],
+  WEFT_ERR_ROUTE_CONFLICT: ['two CanaryRoutes route the same service port', 'merge them into one CanaryRoute or give each a distinct `port`'],
+  WEFT_ERR_SHADOWED_MATCH: ['a route can never match because an earlier route matches everything it matches', 'move the more specific route first or remove it'],
+  WEFT_ERR_RETRY_EXCEEDS_TIMEOUT: ['perTryTimeout × (attempts + 1) exceeds the route timeout, so the last tries can never run', 'raise the timeout, lower perTryTimeout or attempts'],
+  WEFT_ERR_ZERO_REPLICAS: ['a route sends weight to a version with zero replicas', 'give the version replicas or send it weight 0'],
+  WEFT_ERR_UNMESHED_CALLER: ['STRICT mTLS applies to a service that a declared caller without a sidecar calls', 'mesh the caller or make the callee (port) PERMISSIVE'],
+  WEFT_ERR_RESERVED_PORT: ['a port collides with a port the proxy reserves (15001, 15006, 15020)', 'pick another port'],
+  WEFT_ERR_UNKNOWN_IDENTITY: ['a policy rule names an identity (service, service account, namespace, principal) that is not in the mesh', 'fix the name or create the workload'],
+  WEFT_ERR_INVALID_SCOPE: ['an MtlsPolicy scope contradicts itself (port without service, two namespaces)', 'scope it to mesh, namespace, service, or service+port'],
+  WEFT_ERR_INVALID_STEP: ['canary steps are out of order or the route has no two-version split to step', 'use non-decreasing weights 0..100 on a route splitting two versions'],
+  WEFT_ERR_MULTIPLE_MESHES: ['more than one Mesh in one app', 'create one Mesh and pass it to every construct'],
+  WEFT_ERR_INVALID_RESOURCE: ['a synthesized custom resource fails its CRD schema (a bug or an escape hatch)', 'report it; the message lists each schema problem'],
+  WEFT_ERR_UNTRANSLATABLE: ['the mesh cannot be translated into proxy config', 'read the cause; it names the resource the translator rejected'],
+} as const;
+
+/** A construct validation code. */
+export type ValidationCode = keyof typeof VALIDATION_CODES;
+
+/** Details that make a message actionable. */
+export interface ValidationDetails {
+  /** The prop or field at fault (`split.v2`, `spec.routes[1]`). */
+  readonly prop?: string;
+  /** The offending value (rendered with JSON.stringify). */
+  readonly value?: unknown;
+  /** How to fix it; the code's generic fix when omitted. */
+  readonly fix?: string;
+}
+
+/** A synth-time error naming the construct that caused it. */
+export class WeftValidationError extends WeftError {
+  /** Construct path (`shop/reviews-canary`). */
+  public readonly path: string;
+  public readonly prop?: string;
+  public readonly value?: unknown;
+  public readonly fix: string;
+
+  constructor(code: ValidationCode, message: string, scope: IConstruct, details: ValidationDetails = {}) {
+    const fix = details.fix ?? VALIDATION_CODES[code][1];
+    const where = details.prop ? ` (${details.prop}${'value' in details ? ` = ${show(details.value)}` : ''})` : '';
+    super(code, `[${scope.node.path}] ${message}${where}. Fix: ${fix}`);
+    this.name = 'WeftValidationError';
+    this.path = scope.node.path;
+    this.prop = details.prop;
+    this.value = details.value;
+    this.fix = fix;
+  }
+}
+
+function show(v: unknown): string {
+  try {
+    const s = JSON.stringify(v);
+    return s === undefined ? String(v) : s.length > 120 ? `${s.slice(0, 117)}...` : s;
+  } catch {
+    return String(v);
+  }
+}

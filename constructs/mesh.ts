@@ -1,0 +1,205 @@
+/**
+ * `Mesh`: the mesh-wide settings (trust domain, default mTLS mode, the weft image, proxy resources),
+ * the CRDs, the `MeshConfig` resource and the control-plane install. One Mesh per app; services in
+ * any chart of the app reference it. Its synth-time validation runs the whole-mesh rules.
+ */
+import { ApiObject } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { allCrds } from '../api/crds';
+import { DNS1123_SUBDOMAIN } from '../api/names';
+import { MeshConfigSpec, WeftResource } from '../api/resources';
+import { checkDuration, checkInt, checkName } from './checks';
+import { CONTROL_PLANE_PORTS, ControlPlane } from './control-plane';
+import { asResource, clusterScoped, customResource, IWeftResourceEmitter, registerEmitter } from './custom-resource';
+import { WeftValidationError } from './errors';
+import { checkMesh } from './mesh-check';
+import { MtlsMode } from './values';
+
+/** Default OCI repository of the one weft image (proxy and control plane, different entrypoints). */
+export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/weft-mesh/weft';
+/** Default tag of the weft image. */
+export const DEFAULT_IMAGE_TAG = '0.1.0';
+
+/** CPU/memory of each sidecar proxy, as Kubernetes quantities. */
+export interface ProxyResources {
+  /** @default '50m' */
+  readonly cpuRequest?: string;
+  /** @default '64Mi' */
+  readonly memoryRequest?: string;
+  /** @default - no CPU limit (throttling a proxy adds latency to every request) */
+  readonly cpuLimit?: string;
+  /** @default '256Mi' */
+  readonly memoryLimit?: string;
+}
+
+/** Props of a {@link Mesh}. */
+export interface MeshProps {
+  /**
+   * SPIFFE trust domain: identities are `spiffe://<trustDomain>/ns/<ns>/sa/<sa>`.
+   * @default 'cluster.local'
+   */
+  readonly trustDomain?: string;
+  /**
+   * mTLS mode wherever no MtlsPolicy says otherwise.
+   * @default MtlsMode.PERMISSIVE (as Istio: adopt the mesh first, then go STRICT)
+   */
+  readonly defaultMtlsMode?: MtlsMode;
+  /**
+   * What a request no ALLOW rule covers gets when a workload has no ALLOW rule at all.
+   * @default 'allow'
+   */
+  readonly defaultInboundPolicy?: 'allow' | 'deny';
+  /**
+   * Repository of the weft image (used by both proxy and control plane).
+   * @default 'ghcr.io/weft-mesh/weft'
+   */
+  readonly imageRepository?: string;
+  /**
+   * Tag of the weft image.
+   * @default '0.1.0'
+   */
+  readonly imageTag?: string;
+  /**
+   * Image pull policy of weft containers.
+   * @default 'IfNotPresent'
+   */
+  readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /**
+   * Namespace of the control plane (mesh-wide MtlsPolicies live here too).
+   * @default 'weft-system'
+   */
+  readonly namespace?: string;
+  /**
+   * Control-plane replicas (spread over nodes; a PodDisruptionBudget keeps one up).
+   * @default 2
+   */
+  readonly controlPlaneReplicas?: number;
+  /**
+   * Lifetime of workload certificates; proxies renew at ~70% of it.
+   * @default '24h'
+   */
+  readonly certificateTtl?: string;
+  /**
+   * Resources of each sidecar proxy.
+   * @default - requests 50m CPU / 64Mi, limit 256Mi memory, no CPU limit
+   */
+  readonly proxyResources?: ProxyResources;
+  /**
+   * Name of the MeshConfig resource.
+   * @default - the construct id
+   */
+  readonly name?: string;
+}
+
+const kMesh = Symbol.for('weft.constructs.mesh');
+
+/** The mesh: settings, CRDs, MeshConfig and the control plane. */
+export class Mesh extends Construct implements IWeftResourceEmitter {
+  /** Whether `x` is a Mesh (works across copies of this module). */
+  public static isMesh(x: unknown): x is Mesh {
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[kMesh] === true;
+  }
+
+  /** MeshConfig name. */
+  public readonly name: string;
+  public readonly trustDomain: string;
+  public readonly defaultMtlsMode: MtlsMode;
+  /** Control-plane namespace. */
+  public readonly namespace: string;
+  /** `repository:tag` of the weft image. */
+  public readonly image: string;
+  public readonly imagePullPolicy: string;
+  /** Service name of the control plane. */
+  public readonly controlPlaneService = 'weft-control-plane';
+  /** Resolved proxy resources. */
+  public readonly proxyResources: Required<Omit<ProxyResources, 'cpuLimit'>> & Pick<ProxyResources, 'cpuLimit'>;
+  /** The CRDs; every custom resource depends on them so they apply first. */
+  public readonly crds: Construct;
+  /** The control-plane namespace object. */
+  public readonly namespaceObject: ApiObject;
+
+  private readonly spec: MeshConfigSpec;
+
+  constructor(scope: Construct, id: string, props: MeshProps = {}) {
+    super(scope, id);
+    Object.defineProperty(this, kMesh, { value: true });
+    const other = this.node.root.node.findAll().find((c) => c !== this && Mesh.isMesh(c));
+    if (other) {
+      throw new WeftValidationError('WEFT_ERR_MULTIPLE_MESHES', `a Mesh already exists at ${other.node.path}`, this, { fix: 'create one Mesh per app and pass it to every construct' });
+    }
+    this.name = checkName(this, 'name', props.name ?? id);
+    this.trustDomain = props.trustDomain ?? 'cluster.local';
+    if (!DNS1123_SUBDOMAIN.test(this.trustDomain)) {
+      throw new WeftValidationError('WEFT_ERR_INVALID_NAME', 'trustDomain must be a DNS name', this, { prop: 'trustDomain', value: this.trustDomain, fix: 'use a DNS name such as "shop.local"' });
+    }
+    this.defaultMtlsMode = props.defaultMtlsMode ?? MtlsMode.PERMISSIVE;
+    this.namespace = checkName(this, 'namespace', props.namespace ?? 'weft-system');
+    this.image = `${props.imageRepository ?? DEFAULT_IMAGE_REPOSITORY}:${props.imageTag ?? DEFAULT_IMAGE_TAG}`;
+    this.imagePullPolicy = props.imagePullPolicy ?? 'IfNotPresent';
+    const replicas = checkInt(this, 'controlPlaneReplicas', props.controlPlaneReplicas ?? 2, 1)!;
+    const certificateTtl = props.certificateTtl ?? '24h';
+    checkDuration(this, 'certificateTtl', certificateTtl);
+    this.proxyResources = {
+      cpuRequest: props.proxyResources?.cpuRequest ?? '50m',
+      memoryRequest: props.proxyResources?.memoryRequest ?? '64Mi',
+      memoryLimit: props.proxyResources?.memoryLimit ?? '256Mi',
+      ...(props.proxyResources?.cpuLimit ? { cpuLimit: props.proxyResources.cpuLimit } : {}),
+    };
+
+    this.crds = new Construct(this, 'Crds');
+    allCrds().forEach((crd) => {
+      const { apiVersion, kind, metadata, ...rest } = crd as { apiVersion: string; kind: string; metadata: { name: string } };
+      clusterScoped(new ApiObject(this.crds, metadata.name, { apiVersion, kind, metadata, ...rest }));
+    });
+
+    const cp = new ControlPlane(this, 'ControlPlane', {
+      namespace: this.namespace,
+      serviceName: this.controlPlaneService,
+      image: this.image,
+      imagePullPolicy: this.imagePullPolicy,
+      replicas,
+      meshConfigName: this.name,
+      resources: {
+        requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('128Mi') },
+        limits: { memory: k8s.Quantity.fromString('512Mi') },
+      },
+    });
+    this.namespaceObject = cp.namespaceObject;
+
+    this.spec = {
+      trustDomain: this.trustDomain,
+      defaultMtlsMode: this.defaultMtlsMode,
+      defaultInboundPolicy: props.defaultInboundPolicy ?? 'allow',
+      proxyImage: this.image,
+      controlPlaneImage: this.image,
+      controlPlane: { namespace: this.namespace, service: this.controlPlaneService, xdsPort: CONTROL_PLANE_PORTS.xds, caPort: CONTROL_PLANE_PORTS.ca },
+      certificateTtl,
+      proxyResources: { ...this.proxyResources },
+    };
+    const cr = customResource(this, { kind: 'MeshConfig', name: this.name, spec: () => this.spec });
+    cr.node.addDependency(this.crds);
+    registerEmitter(this);
+    this.node.addValidation({ validate: () => { checkMesh(this); return []; } });
+  }
+
+  /** `host:port` of the control plane's xDS server, as proxies dial it. */
+  public get xdsAddress(): string {
+    return `${this.controlPlaneService}.${this.namespace}.svc:${CONTROL_PLANE_PORTS.xds}`;
+  }
+
+  /** `host:port` of the CA. */
+  public get caAddress(): string {
+    return `${this.controlPlaneService}.${this.namespace}.svc:${CONTROL_PLANE_PORTS.ca}`;
+  }
+
+  /** @internal */
+  public _weftResource(): WeftResource<unknown> {
+    return asResource({ kind: 'MeshConfig', name: this.name }, this.spec);
+  }
+
+  /** @internal */
+  public _validateLocal(): void {
+    // Everything is checked in the constructor; the MeshConfig has no mutators.
+  }
+}

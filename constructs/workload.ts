@@ -1,0 +1,213 @@
+/**
+ * One version of a MeshService: its Deployment with the proxy injected at synth time as a native
+ * sidecar (initContainer, restartPolicy Always), the bootstrap ConfigMap, the projected token the
+ * proxy sends with its CSR, and, in iptables mode, the one privileged init container.
+ */
+import { ApiObject, Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { Bootstrap, parseBootstrap, RESERVED_PORTS } from '../api/bootstrap';
+import { WeftError } from '../api/errors';
+import { restrictedContainer } from './control-plane';
+import { WeftValidationError } from './errors';
+import type { MeshService } from './mesh-service';
+import { Interception } from './values';
+
+/** UID the proxy runs as; the iptables rules let its own traffic through untouched. */
+export const PROXY_UID = 1337;
+/** UID the app container runs as (restricted profile; override with the image's USER by forking). */
+export const APP_UID = 1000;
+/** Where the bootstrap ConfigMap is mounted in the proxy. */
+export const BOOTSTRAP_PATH = '/etc/weft/bootstrap.json';
+/** Where the projected ServiceAccount token (audience `weft`) is mounted. */
+export const TOKEN_DIR = '/var/run/secrets/weft/tokens';
+export const TOKEN_FILE = 'weft-token';
+/** Audience of the projected token; the CA's TokenReview checks it. */
+export const TOKEN_AUDIENCE = 'weft';
+
+/** What a version workload needs. */
+export interface VersionWorkloadOptions {
+  readonly service: MeshService;
+  readonly version: string;
+  readonly replicas: number;
+  readonly image?: string;
+  readonly env: Record<string, string>;
+}
+
+/** @internal The objects of one version; created by MeshService. */
+export class VersionWorkload extends Construct {
+  public readonly deployment: ApiObject;
+  public readonly bootstrapConfigMap?: ApiObject;
+  private readonly o: VersionWorkloadOptions;
+  private readonly name: string;
+
+  constructor(scope: Construct, id: string, o: VersionWorkloadOptions) {
+    super(scope, id);
+    this.o = o;
+    const svc = o.service;
+    this.name = `${svc.serviceName}-${o.version}`;
+    if (svc.meshed) {
+      this.bootstrapConfigMap = new k8s.KubeConfigMap(this, 'Bootstrap', {
+        metadata: { name: `${this.name}-weft`, namespace: svc.namespace, labels: { app: svc.serviceName, version: o.version } },
+        data: Lazy.any({ produce: () => ({ 'bootstrap.json': `${JSON.stringify(this.bootstrap(), null, 2)}\n` }) }),
+      });
+    }
+    const labels = { app: svc.serviceName, version: o.version };
+    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: { name: this.name, namespace: svc.namespace, labels },
+      spec: Lazy.any({ produce: () => this.renderSpec(labels) }),
+    });
+    this.deployment.node.addDependency(svc.serviceAccount);
+    if (this.bootstrapConfigMap) this.deployment.node.addDependency(this.bootstrapConfigMap);
+  }
+
+  /** The proxy bootstrap of this version, validated with the proxy's own parser. */
+  public bootstrap(): Bootstrap {
+    const svc = this.o.service;
+    const candidate = {
+      node: { id: this.name, service: svc.serviceName, namespace: svc.namespace, version: this.o.version, serviceAccount: svc.serviceAccountName },
+      controlPlane: { xds: svc.mesh.xdsAddress, ca: svc.mesh.caAddress },
+      ports: { ...RESERVED_PORTS, app: Object.fromEntries(svc.ports.map((p) => [p.name, p.targetPort ?? p.port])) },
+      interception: svc.interception,
+      identity: { trustDomain: svc.mesh.trustDomain, tokenPath: `${TOKEN_DIR}/${TOKEN_FILE}`, required: true },
+    };
+    try {
+      return parseBootstrap(candidate);
+    } catch (e) {
+      throw new WeftValidationError('WEFT_ERR_INVALID_RESOURCE', `the proxy bootstrap of ${this.name} is invalid: ${(e as WeftError).message}`, this, { prop: 'bootstrap' });
+    }
+  }
+
+  /** @internal Synth-time completeness. */
+  public _validate(): void {
+    if (this.o.service.meshed && this.o.service.ports.length) this.bootstrap();
+  }
+
+  private renderSpec(labels: Record<string, string>): k8s.DeploymentSpec {
+    const svc = this.o.service;
+    const ports = svc.ports;
+    const env: k8s.EnvVar[] = [
+      ...(ports.length ? [{ name: 'PORT', value: String(ports[0].targetPort ?? ports[0].port) }] : []),
+      ...Object.entries(this.o.env).map(([name, value]) => ({ name, value })),
+    ];
+    if (svc.meshed && svc.interception === Interception.EXPLICIT) {
+      const proxy = `http://127.0.0.1:${RESERVED_PORTS.outbound}`;
+      env.push({ name: 'HTTP_PROXY', value: proxy }, { name: 'http_proxy', value: proxy }, { name: 'NO_PROXY', value: 'localhost,127.0.0.1,::1' });
+    }
+    const app: k8s.Container = {
+      name: svc.serviceName,
+      image: this.o.image,
+      ports: ports.map((p) => ({ name: p.name, containerPort: p.targetPort ?? p.port, protocol: 'TCP' })),
+      env,
+      securityContext: restrictedContainer(APP_UID),
+      volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+    };
+    const volumes: k8s.Volume[] = [{ name: 'tmp', emptyDir: {} }];
+    const initContainers: k8s.Container[] = [];
+    if (svc.meshed) {
+      if (svc.interception === Interception.IPTABLES) initContainers.push(this.iptablesInit());
+      initContainers.push(this.proxySidecar());
+      volumes.push(
+        { name: 'weft-bootstrap', configMap: { name: `${this.name}-weft` } },
+        { name: 'weft-token', projected: { sources: [{ serviceAccountToken: { audience: TOKEN_AUDIENCE, expirationSeconds: 3600, path: TOKEN_FILE } }] } },
+        { name: 'weft-tmp', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('16Mi') } },
+      );
+    }
+    return {
+      replicas: this.o.replicas,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: {
+          labels,
+          annotations: { 'kubectl.kubernetes.io/default-container': svc.serviceName, ...(svc.meshed ? { 'weft.dev/proxy': 'injected' } : {}) },
+        },
+        spec: {
+          serviceAccountName: svc.serviceAccountName,
+          automountServiceAccountToken: false,
+          // fsGroup lets the proxy (a non-root UID) read the projected token.
+          securityContext: { seccompProfile: { type: 'RuntimeDefault' }, ...(svc.meshed ? { fsGroup: PROXY_UID } : {}) },
+          ...(initContainers.length ? { initContainers } : {}),
+          containers: [app],
+          volumes,
+        },
+      },
+    };
+  }
+
+  private proxySidecar(): k8s.Container {
+    const mesh = this.o.service.mesh;
+    const r = mesh.proxyResources;
+    const probe = (path: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({
+      httpGet: { path, port: k8s.IntOrString.fromNumber(RESERVED_PORTS.admin) }, periodSeconds, failureThreshold, timeoutSeconds: 1,
+    });
+    const field = (name: string, fieldPath: string): k8s.EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+    return {
+      name: 'weft-proxy',
+      image: mesh.image,
+      imagePullPolicy: mesh.imagePullPolicy,
+      // Native sidecar: starts before the app, stays up, and is stopped after it.
+      restartPolicy: 'Always',
+      args: ['proxy', `--bootstrap=${BOOTSTRAP_PATH}`],
+      env: [field('POD_NAME', 'metadata.name'), field('POD_NAMESPACE', 'metadata.namespace'), field('POD_IP', 'status.podIP')],
+      ports: [
+        { name: 'weft-inbound', containerPort: RESERVED_PORTS.inbound, protocol: 'TCP' },
+        { name: 'weft-admin', containerPort: RESERVED_PORTS.admin, protocol: 'TCP' },
+      ],
+      // The startup probe holds the app back until the proxy has config and a certificate.
+      startupProbe: probe('/ready', 1, 120),
+      readinessProbe: probe('/ready', 2, 3),
+      livenessProbe: probe('/live', 10, 3),
+      resources: {
+        requests: { cpu: k8s.Quantity.fromString(r.cpuRequest), memory: k8s.Quantity.fromString(r.memoryRequest) },
+        limits: { memory: k8s.Quantity.fromString(r.memoryLimit), ...(r.cpuLimit ? { cpu: k8s.Quantity.fromString(r.cpuLimit) } : {}) },
+      },
+      securityContext: restrictedContainer(PROXY_UID),
+      volumeMounts: [
+        { name: 'weft-bootstrap', mountPath: '/etc/weft', readOnly: true },
+        { name: 'weft-token', mountPath: TOKEN_DIR, readOnly: true },
+        { name: 'weft-tmp', mountPath: '/tmp' },
+      ],
+    };
+  }
+
+  /** The only container with NET_ADMIN/NET_RAW: installs REDIRECT rules atomically, then exits. */
+  private iptablesInit(): k8s.Container {
+    const mesh = this.o.service.mesh;
+    return {
+      name: 'weft-init',
+      image: mesh.image,
+      imagePullPolicy: mesh.imagePullPolicy,
+      command: ['/bin/sh', '-c'],
+      args: [`printf '%s\\n' ${iptablesRules(this.o.service.ports.map((p) => p.targetPort ?? p.port)).map((l) => `'${l}'`).join(' ')} | iptables-restore --noflush`],
+      resources: { requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('16Mi') }, limits: { memory: k8s.Quantity.fromString('64Mi') } },
+      securityContext: {
+        runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, privileged: false, allowPrivilegeEscalation: false,
+        // iptables-restore takes the xtables lock under /run.
+        readOnlyRootFilesystem: false,
+        capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+    };
+  }
+}
+
+/**
+ * The nat rules, in iptables-restore syntax: inbound connections to the declared app ports go to the
+ * proxy's inbound port; outbound TCP from anyone but the proxy's UID goes to its outbound port.
+ * Loopback and DNS stay untouched.
+ */
+export function iptablesRules(appPorts: readonly number[]): string[] {
+  return [
+    '*nat',
+    ':WEFT_INBOUND - [0:0]',
+    ':WEFT_OUTPUT - [0:0]',
+    '-A PREROUTING -p tcp -j WEFT_INBOUND',
+    ...[...new Set(appPorts)].map((p) => `-A WEFT_INBOUND -p tcp --dport ${p} -j REDIRECT --to-ports ${RESERVED_PORTS.inbound}`),
+    '-A OUTPUT -p tcp -j WEFT_OUTPUT',
+    `-A WEFT_OUTPUT -m owner --uid-owner ${PROXY_UID} -j RETURN`,
+    '-A WEFT_OUTPUT -d 127.0.0.1/32 -j RETURN',
+    '-A WEFT_OUTPUT -p tcp --dport 53 -j RETURN',
+    `-A WEFT_OUTPUT -p tcp -j REDIRECT --to-ports ${RESERVED_PORTS.outbound}`,
+    'COMMIT',
+  ];
+}
