@@ -5,6 +5,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
+import { MESHED_ANNOTATION } from '../api/mesh-rules';
 import { API_VERSION } from '../api/resources';
 import { createResource } from './kinds';
 import { KubeObject } from './objects';
@@ -47,7 +48,7 @@ export class WeftMesh extends pulumi.ComponentResource {
   public readonly resources: ReadonlyMap<string, pulumi.CustomResource>;
   /** `<service>.<namespace>.svc:<port>` of the control plane's xDS/CA endpoint; undefined when the mesh has none. */
   public readonly controlPlaneAddress: pulumi.Output<string | undefined>;
-  /** The meshed services (`MeshService` resources) as `namespace/name`, sorted. */
+  /** The meshed services (`MeshService` resources with a sidecar) as `namespace/name`, sorted. */
   public readonly meshedServices: pulumi.Output<string[]>;
 
   constructor(name: string, args: WeftMeshArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -83,7 +84,9 @@ function controlPlaneAddress(plan: readonly PlanStep[], resources: Map<string, p
 }
 
 function meshedServices(plan: readonly PlanStep[], resources: Map<string, pulumi.CustomResource>): pulumi.Output<string[]> {
-  const steps = plan.filter((s) => s.object.apiVersion === API_VERSION && s.object.kind === 'MeshService');
+  // A MeshService annotated `weft.dev/meshed: "false"` models a workload outside the mesh.
+  const steps = plan.filter((s) => s.object.apiVersion === API_VERSION && s.object.kind === 'MeshService' &&
+    s.object.metadata.annotations?.[MESHED_ANNOTATION] !== 'false');
   const metas = steps.map((s) => (resources.get(s.id) as unknown as { metadata: Metadata }).metadata);
   return pulumi.all(metas).apply((ms) => ms.map((m, i) => `${m.namespace ?? steps[i].object.metadata.namespace ?? ''}/${m.name}`).sort());
 }

@@ -42,6 +42,11 @@ export function buildFixture(chart: Chart, opts: FixtureOptions = {}): void {
     apiVersion: 'weft.dev/v1alpha1', kind: 'MeshService', metadata: { name: 'reviews', namespace: 'shop' },
     spec: { ports: [{ name: 'http', port: 9080, protocol: 'http' }], versions: [{ name: 'v1' }] },
   });
+  // A workload modelled outside the mesh: a MeshService, but not a meshed one.
+  obj('legacy-ms', {
+    apiVersion: 'weft.dev/v1alpha1', kind: 'MeshService', metadata: { name: 'legacy', namespace: 'shop', annotations: { 'weft.dev/meshed': 'false' } },
+    spec: { ports: [{ name: 'http', port: 8080, protocol: 'http' }], versions: [{ name: 'v1' }] },
+  });
   obj('mesh-config', { apiVersion: 'weft.dev/v1alpha1', kind: 'MeshConfig', metadata: { name: 'default' }, spec: { trustDomain: 'cluster.local' } });
   obj('cp-deploy', {
     apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'weft-control-plane', namespace: 'weft-system', labels: CP },
