@@ -6,23 +6,34 @@ import { isIP } from 'node:net';
 import { DNS1123_LABEL } from '../../api/names';
 import type { EndpointModel } from '../../api/model';
 import { SourceError, SOURCE_ERROR_CODES } from './errors';
+import { DEFAULT_VERSION } from './k8s-endpoints';
 
-/** What a connecting sidecar tells about itself (its bootstrap `node` plus where it listens). */
+/**
+ * What a connecting node tells about itself; structurally the ADS server's `ConnectedNode`
+ * (node id, `node.metadata` service/namespace/version and `metadata.endpoint` = where it listens).
+ */
 export interface NodeRegistration {
   /** Node id (unique per proxy); becomes the endpoint's `instance`. */
   readonly id: string;
-  readonly service: string;
-  readonly namespace: string;
-  readonly version: string;
-  /** IP literal the sidecar's inbound listener is reachable on. */
-  readonly address: string;
-  /** Inbound port by service port name. */
-  readonly ports: Readonly<Record<string, number>>;
+  /** `proxyless` clients consume config but are not endpoints. @default 'sidecar' */
+  readonly kind?: 'sidecar' | 'proxyless';
+  readonly service?: string;
+  /** @default 'default' */
+  readonly namespace?: string;
+  /** @default 'default' */
+  readonly version?: string;
+  /** IP literal and inbound port by service port name; nodes without it do not register. */
+  readonly endpoint?: { readonly address: string; readonly ports: Readonly<Record<string, number>> };
 }
 
-/** Endpoint of a self-registered sidecar: meshed and ready. */
-export function endpointOfNode(node: NodeRegistration): EndpointModel {
-  return checkEndpoint({ service: node.service, namespace: node.namespace, version: node.version, address: node.address, ports: node.ports, ready: true, instance: node.id, meshed: true }, `node ${node.id}`, SOURCE_ERROR_CODES.register);
+/** Endpoint of a self-registering sidecar (meshed, ready); undefined for nodes that serve nothing. */
+export function endpointOfNode(node: NodeRegistration): EndpointModel | undefined {
+  if (node.kind === 'proxyless' || !node.service || !node.endpoint) return undefined;
+  return checkEndpoint(
+    { service: node.service, namespace: node.namespace ?? 'default', version: node.version ?? DEFAULT_VERSION, address: node.endpoint.address, ports: node.endpoint.ports, ready: true, instance: node.id, meshed: true },
+    `node ${node.id}`,
+    SOURCE_ERROR_CODES.register,
+  );
 }
 
 /**

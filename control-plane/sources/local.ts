@@ -116,14 +116,21 @@ export class LocalSource implements MeshSource {
 
   /** Subscribes to an ADS server's node events: a connecting sidecar registers its endpoint. */
   attach(events: NodeEvents): void {
+    const registeredNodes = new Set<string>();
     events.onNodeConnected((node) => {
       try {
-        this.register(endpointOfNode(node));
+        const endpoint = endpointOfNode(node);
+        if (!endpoint) return;
+        this.register(endpoint);
+        registeredNodes.add(node.id);
       } catch (e) {
         this.fail(e as SourceError);
       }
     });
-    events.onNodeDisconnected((node) => this.deregister(node.id));
+    events.onNodeDisconnected((node) => {
+      if (registeredNodes.has(node.id)) this.deregister(node.id);
+      if (!this.registered.has(node.id)) registeredNodes.delete(node.id);
+    });
   }
 
   /** The current snapshot. */

@@ -160,20 +160,21 @@ test('sidecars register through node events; a reconnect before the old stream c
     onNodeDisconnected: (cb) => bus.on('down', cb),
   };
   source.attach(events);
-  const node: NodeRegistration = { id: 'reviews-v1-0', service: 'reviews', namespace: 'shop', version: 'v1', address: '127.0.0.1', ports: { http: 15006 } };
+  const node: NodeRegistration = { id: 'reviews-v1-0', kind: 'sidecar', service: 'reviews', namespace: 'shop', version: 'v1', endpoint: { address: '127.0.0.1', ports: { http: 15006 } } };
   bus.emit('up', node);
   const s = await log.until('registered', (x) => x.endpoints.length === 1);
   expect(s.endpoints[0]).toEqual({ service: 'reviews', namespace: 'shop', version: 'v1', address: '127.0.0.1', ports: { http: 15006 }, ready: true, instance: 'reviews-v1-0', meshed: true });
   bus.emit('up', node); // new stream
   bus.emit('down', node); // old stream closes
-  bus.emit('up', { ...node, id: 'reviews-v2-0', version: 'v2', address: '::1' });
+  bus.emit('up', { ...node, id: 'reviews-v2-0', version: 'v2', endpoint: { address: '::1', ports: { http: 15006 } } });
+  bus.emit('up', { id: 'grpc-client', kind: 'proxyless' }); // consumes config, serves nothing
   await log.until('v2 registered', (x) => x.endpoints.length === 2);
   expect(source.snapshot().endpoints.map((e) => e.instance)).toEqual(['reviews-v1-0', 'reviews-v2-0']);
   bus.emit('down', node);
   await log.until('v1 gone', (x) => x.endpoints.map((e) => e.instance).join() === 'reviews-v2-0');
   // A sidecar claiming a host name is refused: grpc-js-xds would NACK the whole EDS response.
   const err = nextError();
-  bus.emit('up', { ...node, id: 'bad', address: 'reviews.local' });
+  bus.emit('up', { ...node, id: 'bad', endpoint: { address: 'reviews.local', ports: { http: 15006 } } });
   expect((await err).code).toBe('WEFT_ERR_SOURCE_REGISTER');
   expect(() => source.register({ ...s.endpoints[0], ports: { http: 0 } })).toThrow(expect.objectContaining({ code: 'WEFT_ERR_SOURCE_REGISTER' }));
 });
