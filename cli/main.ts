@@ -12,6 +12,7 @@ export interface CommandModule {
 // Each part adds its subcommand module here.
 const modules: (() => CommandModule)[] = [
   () => require('./commands/self-check') as CommandModule,
+  () => require('./commands/check') as CommandModule,
 ];
 
 /** Builds the program (exported for tests). */

@@ -1,0 +1,151 @@
+/**
+ * `weft check` on real temp dirs: valid and broken manifests, each problem asserted by code, object,
+ * field and line; the real `bin/weft.js` runs as a child process for the exit codes.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { allCrds } from '../../api/crds';
+import { checkDist } from '../../cli/check/run';
+import { canaryRoute, deployment, meshConfig, meshService, service, validDist, validObjects, writeDist } from './check-fixtures';
+
+const run = promisify(execFile);
+const WEFT = path.resolve(__dirname, '../../bin/weft.js');
+const dirs: string[] = [];
+const track = (d: string) => (dirs.push(d), d);
+afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+const codes = (dir: string) => checkDist(dir).problems.map((p) => `${p.code} ${p.object} ${p.field}`);
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
+
+test('a consistent dist has no problems and every object was validated', () => {
+  const r = checkDist(track(validDist()));
+  expect(r.problems).toEqual([]);
+  expect(r.files).toEqual(['mesh.k8s.yaml', 'weft.crds.yaml']);
+  expect(r.checked).toEqual({ kubernetes: 6, weft: 4 });
+  expect(r.objects).toBe(10);
+});
+
+test('Kubernetes objects are validated against the Kubernetes schemas, with field and line', () => {
+  const bad = clone(deployment) as { spec: { template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } } };
+  bad.spec.template.spec.containers[0].ports[0].containerPort = 'http';
+  const svc = clone(service) as { spec: { ports: Record<string, unknown>[]; type?: string } };
+  svc.spec.type = 'Balanced';
+  delete (svc.spec.ports[0] as { port?: number }).port;
+  const dir = track(writeDist({ 'a.yaml': [bad, svc] }));
+  const r = checkDist(dir);
+  expect(r.problems.map((p) => [p.code, p.object, p.field, p.message])).toEqual([
+    ['WEFT_ERR_CHECK_K8S_SCHEMA', 'Deployment/shop/reviews-v1', 'spec.template.spec.containers[0].ports[0].containerPort', 'must be integer (got "http")'],
+    ['WEFT_ERR_CHECK_K8S_SCHEMA', 'Service/shop/reviews', 'spec.ports[0].port', 'is required'],
+    ['WEFT_ERR_CHECK_K8S_SCHEMA', 'Service/shop/reviews', 'spec.type', expect.stringContaining('must be one of "ClusterIP"')],
+  ]);
+  const text = fs.readFileSync(path.join(dir, 'a.yaml'), 'utf8').split('\n');
+  expect(text[r.problems[0].line! - 1]).toContain('containerPort: http');
+});
+
+test('weft resources are validated against the CRD schemas, one problem per field', () => {
+  const svc = meshService('reviews', ['v1']) as { spec: Record<string, unknown> & { ports: Record<string, unknown>[] } };
+  svc.spec.ports[0].port = 0;
+  svc.spec.interception = 'magic';
+  expect(codes(track(writeDist({ 'm.yaml': [svc] })))).toEqual([
+    'WEFT_ERR_INVALID_RESOURCE MeshService/shop/reviews spec.ports[0].port',
+    'WEFT_ERR_INVALID_RESOURCE MeshService/shop/reviews spec.interception',
+  ]);
+});
+
+test('the mesh rules run across files and are located in the file that holds the object', () => {
+  const route = clone(canaryRoute) as { spec: { routes: { backends: { version: string; weight: number }[] }[] } };
+  route.spec.routes[0].backends = [{ version: 'v1', weight: 50 }, { version: 'v3', weight: 40 }];
+  const dir = track(writeDist({
+    'services.yaml': [meshConfig, meshService('reviews', ['v1', 'v2'], ['nope']), meshService('ratings', ['v1'])],
+    'routes/route.yaml': [route],
+  }));
+  const r = checkDist(dir);
+  expect(r.problems.map((p) => [p.code, p.object, p.field, p.file])).toEqual(expect.arrayContaining([
+    ['WEFT_ERR_UNKNOWN_SERVICE', 'MeshService/shop/reviews', 'spec.calls[0]', 'services.yaml'],
+    ['WEFT_ERR_INVALID_WEIGHT', 'CanaryRoute/shop/reviews-canary', 'spec.routes[0].backends', 'routes/route.yaml'],
+    ['WEFT_ERR_UNKNOWN_VERSION', 'CanaryRoute/shop/reviews-canary', 'spec.routes[0].backends[1].version', 'routes/route.yaml'],
+  ]));
+  expect(r.problems.every((p) => p.line !== undefined)).toBe(true);
+});
+
+test('duplicates, bad names and unknown kinds are problems; kinds defined by a CRD in the dist are not', () => {
+  const widgetCrd = {
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.com' },
+    spec: { group: 'example.com', scope: 'Namespaced', names: { kind: 'Widget', plural: 'widgets' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }] },
+  };
+  const dir = track(writeDist({
+    'a.yaml': [service, service, meshService('reviews', ['v1']), meshService('reviews', ['v1'])],
+    'b.yaml': [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'Not_Valid' } },
+      { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'shop' } },
+      { apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 'g' } },
+      widgetCrd,
+    ],
+  }));
+  const r = checkDist(dir);
+  expect(r.problems.map((p) => `${p.code} ${p.object} ${p.field}`)).toEqual([
+    'WEFT_ERR_DUPLICATE_NAME Service/shop/reviews metadata.name',
+    'WEFT_ERR_DUPLICATE_NAME MeshService/shop/reviews metadata.name',
+    'WEFT_ERR_CHECK_NAME ConfigMap/Not_Valid metadata.name',
+    'WEFT_ERR_CHECK_UNKNOWN_KIND Gadget/g kind',
+  ]);
+  expect(r.unchecked).toEqual(['Widget/shop/w']);
+});
+
+test('a weft CRD that differs from what this weft generates is reported stale', () => {
+  const crds = allCrds();
+  const stale = clone(crds[1]) as { spec: { versions: { name: string }[] } };
+  stale.spec.versions[0].name = 'v1alpha0';
+  expect(codes(track(writeDist({ 'crds.yaml': [crds[0], stale, ...crds.slice(2)] })))).toEqual([`WEFT_ERR_CHECK_STALE_CRD CustomResourceDefinition/${(crds[1].metadata as { name: string }).name} spec`]);
+});
+
+test('YAML errors, non-objects and List items are handled per document, other documents still checked', () => {
+  const list = { apiVersion: 'v1', kind: 'List', items: [clone(service), { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reviews', namespace: 'shop' }, automountServiceAccountToken: 'no' }] };
+  const dir = track(writeDist({ 'bad.yaml': 'a: [\n', 'list.json': JSON.stringify(list), 'mixed.yaml': `- 1\n---\n${stringify(service)}` }));
+  const r = checkDist(dir);
+  expect(r.problems.map((p) => `${p.code} ${p.object} ${p.field} ${p.file}:${p.line}`)).toEqual([
+    'WEFT_ERR_CHECK_YAML bad.yaml#0  bad.yaml:2',
+    'WEFT_ERR_CHECK_K8S_SCHEMA ServiceAccount/shop/reviews automountServiceAccountToken list.json:1',
+    'WEFT_ERR_CHECK_NOT_A_RESOURCE mixed.yaml#0  mixed.yaml:1',
+    'WEFT_ERR_DUPLICATE_NAME Service/shop/reviews metadata.name mixed.yaml:6',
+  ]);
+});
+
+test('a missing or empty dist is a usage error with exit code 2', () => {
+  const empty = track(writeDist({ 'README.md': 'not a manifest' }));
+  expect(() => checkDist(path.join(empty, 'nope'))).toThrow(expect.objectContaining({ code: 'WEFT_ERR_CHECK_NO_DIST', exitCode: 2 }));
+  expect(() => checkDist(empty)).toThrow(expect.objectContaining({ code: 'WEFT_ERR_CHECK_EMPTY', exitCode: 2 }));
+});
+
+describe('bin/weft.js check (child process)', () => {
+  const weft = (...args: string[]) =>
+    run(process.execPath, [WEFT, 'check', ...args], { timeout: 60_000 }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+
+  test('exit 0 on a clean dist, 1 with --json problems, 2 on usage errors', async () => {
+    const good = track(validDist());
+    const bad = track(writeDist({ 'm.yaml': [...validObjects(), service] }));
+    // Four real processes, started together (each transpiles the CLI with ts-node).
+    const [clean, broken, missing, usage] = await Promise.all([
+      weft(good), weft(bad, '--json'), weft(path.join(good, 'missing')), weft(good, '--no-such-flag'),
+    ]);
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toMatch(/10 object\(s\) in 2 file\(s\), no problems/);
+
+    expect(broken.code).toBe(1);
+    const doc = JSON.parse(broken.stdout);
+    expect(doc.ok).toBe(false);
+    expect(doc.problems.map((p: { code: string; object: string }) => `${p.code} ${p.object}`)).toEqual(['WEFT_ERR_DUPLICATE_NAME Service/shop/reviews']);
+
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('WEFT_ERR_CHECK_NO_DIST');
+
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('WEFT_ERR_USAGE');
+  }, 120_000);
+});
