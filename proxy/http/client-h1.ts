@@ -65,7 +65,7 @@ export class H1Endpoint {
           headers, setHost: false,
         };
         creq = t
-          ? https.request({ ...base, secureContext: ctx, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'], checkServerIdentity: spiffeCheck(t.expectedIdentity) })
+          ? https.request({ ...base, secureContext: ctx, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'], checkServerIdentity: spiffeCheck(t.expectedIdentity) } as https.RequestOptions)
           : http.request(base);
       } catch (e) {
         fail(new BadRequestError('WEFT_ERR_BAD_HEADER', (e as Error).message, 400));

@@ -3,6 +3,7 @@
  * the last-resort error → response mapping (main.ts wires http/respond.ts over it), and the
  * gRPC deadline (`grpc-timeout`) that aborts the request when it passes.
  */
+import { Readable } from 'node:stream';
 import type { Handler, Headers, Peer, ProxyRequest, ProxyResponse } from '../stack/types';
 import { WeftError } from '../../api/errors';
 import { BadRequestError, OverloadedError, UpstreamConnectError } from './wire-errors';
@@ -35,9 +36,7 @@ export function syntheticResponse(status: number, reason: string, message: strin
   return { status, headers: { ...headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(message) + 1) }, body: bodyOf(`${message}\n`) };
 }
 
-function bodyOf(text: string): import('node:stream').Readable {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { Readable } = require('node:stream') as typeof import('node:stream');
+function bodyOf(text: string): Readable {
   return Readable.from([Buffer.from(text)]);
 }
 

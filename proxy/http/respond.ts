@@ -44,7 +44,7 @@ export function grpcTrailersOnly(grpcStatus: number, message: string, extra: Hea
 
 /** A small plain-text response the proxy made itself. */
 export function syntheticResponse(status: number, text: string, extra: Headers = {}): ProxyResponse {
-  const body = Buffer.from(text ? `${text}\n` : '', 'utf8');
+  const body = Buffer.from(text, 'utf8');
   return {
     status,
     headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length), ...extra },
@@ -58,7 +58,7 @@ export function errorResponse(err: unknown, req?: ProxyRequest): ProxyResponse {
   const headers: Headers = { [WEFT_ERROR_HEADER]: weftErrorValue(e, req) };
   if (e.status === 429) headers['retry-after'] = '1';
   if (req?.grpc) return grpcTrailersOnly(e.grpcStatus, e.message, headers);
-  return syntheticResponse(e.status, e.message, headers);
+  return syntheticResponse(e.status, `${e.message}\n`, headers);
 }
 
 /**

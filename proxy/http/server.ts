@@ -18,8 +18,11 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 /** TLS termination for a listener. */
 export interface ServerTlsOptions {
-  /** The current context (called per connection, so a rotated certificate is used at once). */
-  readonly context: () => tls.SecureContext | undefined;
+  /**
+   * The current certificate options (called per connection; a new object means the certificate
+   * rotated and the next handshake uses it). Undefined → TLS connections are refused.
+   */
+  readonly options: () => tls.SecureContextOptions | undefined;
   /** Require and verify a client certificate (mTLS). @default true */
   readonly requireClientCert?: boolean;
   /** Also accept plaintext connections (PERMISSIVE). @default false */
@@ -53,6 +56,8 @@ export class ProxyServer {
   readonly #sockets = new Set<net.Socket>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   readonly #opts: ProxyServerOptions;
+  #tlsServer: tls.Server | undefined;
+  #tlsOptions: tls.SecureContextOptions | undefined;
   #draining = false;
 
   constructor(opts: ProxyServerOptions) {
@@ -113,24 +118,13 @@ export class ProxyServer {
   #dispatch(socket: net.Socket, kind: 'tls' | 'h2' | 'h1'): void {
     const t = this.#opts.tls;
     if (kind === 'tls') {
-      const ctx = t?.context();
-      if (!ctx) {
+      const acceptor = t ? this.#acceptor(t) : undefined;
+      if (!acceptor) {
         socket.destroy();
         return;
       }
-      const requireCert = t?.requireClientCert ?? true;
-      const tlsSocket = new tls.TLSSocket(socket, {
-        isServer: true, secureContext: ctx, requestCert: requireCert, rejectUnauthorized: requireCert,
-        ALPNProtocols: ['h2', 'http/1.1'],
-      });
-      tlsSocket.on('error', () => tlsSocket.destroy());
-      tlsSocket.setTimeout(this.limits.headersTimeoutMs, () => tlsSocket.destroy());
-      tlsSocket.once('secure', () => {
-        tlsSocket.setTimeout(0);
-        if (tlsSocket.alpnProtocol === 'h2') this.#h2.emit('connection', tlsSocket);
-        else this.#h1.emit('connection', tlsSocket);
-      });
-      socket.resume();
+      // the tls.Server verifies the client certificate and reads the unshifted ClientHello
+      acceptor.emit('connection', socket);
       return;
     }
     if (t && !t.permissive) {
@@ -145,6 +139,30 @@ export class ProxyServer {
       this.#h1.emit('connection', socket);
       socket.resume();
     }
+  }
+
+  /** A non-listening tls.Server doing handshakes, re-keyed when the certificate rotates. */
+  #acceptor(t: ServerTlsOptions): tls.Server | undefined {
+    const opts = t.options();
+    if (!opts) return undefined;
+    const requireCert = t.requireClientCert ?? true;
+    if (!this.#tlsServer) {
+      const server = tls.createServer({
+        ...opts, requestCert: requireCert, rejectUnauthorized: requireCert, ALPNProtocols: ['h2', 'http/1.1'],
+        handshakeTimeout: this.limits.headersTimeoutMs,
+      });
+      server.on('tlsClientError', (_err, s: tls.TLSSocket) => s.destroy());
+      server.on('secureConnection', (s: tls.TLSSocket) => {
+        s.on('error', () => s.destroy());
+        if (s.alpnProtocol === 'h2') this.#h2.emit('connection', s);
+        else this.#h1.emit('connection', s);
+      });
+      this.#tlsServer = server;
+    } else if (opts !== this.#tlsOptions) {
+      this.#tlsServer.setSecureContext(opts);
+    }
+    this.#tlsOptions = opts;
+    return this.#tlsServer;
   }
 
   /**

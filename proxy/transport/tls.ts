@@ -13,6 +13,7 @@ export class TlsContexts {
   #material: IdentityMaterial | undefined;
   #server: tls.SecureContext | undefined;
   #client: tls.SecureContext | undefined;
+  #options: tls.SecureContextOptions | undefined;
   readonly #unsubscribe: () => void;
 
   constructor(readonly identity: IdentityProvider) {
@@ -24,6 +25,7 @@ export class TlsContexts {
     this.#material = m;
     if (!m) return;
     const base = { cert: m.certChainPem, key: m.keyPem, ca: m.trustBundlePem, minVersion: 'TLSv1.3' as const };
+    this.#options = base;
     this.#server = tls.createSecureContext(base);
     this.#client = tls.createSecureContext(base);
   }
@@ -36,6 +38,11 @@ export class TlsContexts {
   /** Context for accepting mTLS (undefined until a certificate exists: inbound mTLS fails closed). */
   server(): tls.SecureContext | undefined {
     return this.#server;
+  }
+
+  /** The PEM options the server context was built from (a new object after each rotation). */
+  serverOptions(): tls.SecureContextOptions | undefined {
+    return this.#options;
   }
 
   /** Context for dialing another sidecar. */
