@@ -1,0 +1,139 @@
+/**
+ * The control plane's run-time wiring: a MeshSource's snapshots → buildModel → per-node translate
+ * (inside the snapshot cache) → ADS, with verdicts written back through the source. Stateless apart
+ * from the current snapshot, so several replicas can serve at once with no leader.
+ */
+import * as http from 'http';
+import { Registry } from 'prom-client';
+import { buildModel } from '../api/build-model';
+import type { ResourceStatus } from '../api/status';
+import { AdsServer } from './xds/ads-server';
+import { SnapshotCache } from './xds/cache';
+import type { AdsStatus } from './xds/status';
+import type { ConnectedNode } from './xds/wire';
+import type { MeshSource, SourceSnapshot } from './sources/types';
+
+/** Options of startControlPlane(). */
+export interface ControlPlaneOptions {
+  readonly source: MeshSource;
+  /** ADS port; 0 picks a free one. @default 15010 */
+  readonly port?: number;
+  /** ADS bind address. @default "127.0.0.1" */
+  readonly host?: string;
+  /** Registry for metrics. @default a new Registry */
+  readonly metricsRegistry?: Registry;
+  /** HTTP port for GET /status, /metrics, /ready, /live; no HTTP server when undefined. @default undefined */
+  readonly statusPort?: number;
+  /** HTTP bind address. @default the ADS host */
+  readonly statusHost?: string;
+  /** Identifier put in every DiscoveryResponse. @default "weft-control-plane" */
+  readonly controlPlaneId?: string;
+  /** Response size budget. @default 4 MiB − 64 KiB */
+  readonly maxResponseBytes?: number;
+  readonly onNodeConnected?: (node: ConnectedNode) => void;
+  readonly onNodeDisconnected?: (node: ConnectedNode) => void;
+  /** Log sink. @default silent */
+  readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+}
+
+/** A running control plane. */
+export interface ControlPlane {
+  /** Bound ADS port. */
+  readonly port: number;
+  /** Bound HTTP status port, when one was asked for. */
+  readonly statusPort?: number;
+  readonly status: AdsStatus;
+  readonly ads: AdsServer;
+  readonly metricsRegistry: Registry;
+  /** Verdicts of the last model build. */
+  statuses(): readonly ResourceStatus[];
+  /** Whether a first snapshot has been built (readiness). */
+  ready(): boolean;
+  stop(): Promise<void>;
+}
+
+/** A source that can turn connected sidecars into endpoints (the local source does). */
+interface AttachableSource {
+  attach(events: { onNodeConnected(cb: (n: ConnectedNode) => void): void; onNodeDisconnected(cb: (n: ConnectedNode) => void): void }): void;
+}
+
+function statusServer(cp: () => ControlPlane, registry: Registry): http.Server {
+  return http.createServer((req, res) => {
+    const send = (code: number, type: string, body: string) => { res.writeHead(code, { 'content-type': type }); res.end(body); };
+    const url = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') return send(405, 'text/plain', 'method not allowed\n');
+    if (url === '/live') return send(200, 'text/plain', 'ok\n');
+    if (url === '/ready') return cp().ready() ? send(200, 'text/plain', 'ready\n') : send(503, 'text/plain', 'no snapshot yet\n');
+    if (url === '/status') return send(200, 'application/json', JSON.stringify({ ...cp().status.toJSON(), resources: cp().statuses() }, null, 2));
+    if (url === '/metrics') {
+      registry.metrics().then((m) => send(200, registry.contentType, m), (e) => send(500, 'text/plain', String(e)));
+      return undefined;
+    }
+    return send(404, 'text/plain', 'not found\n');
+  });
+}
+
+/** Starts the ADS server (and the HTTP status server), then the source. */
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const log = opts.log ?? (() => undefined);
+  const registry = opts.metricsRegistry ?? new Registry();
+  const cache = new SnapshotCache();
+  const ads = new AdsServer({
+    cache, metricsRegistry: registry, log, controlPlaneId: opts.controlPlaneId, maxResponseBytes: opts.maxResponseBytes,
+    onNodeConnected: opts.onNodeConnected, onNodeDisconnected: opts.onNodeDisconnected,
+  });
+  if (typeof (opts.source as Partial<AttachableSource>).attach === 'function') (opts.source as unknown as AttachableSource).attach(ads);
+  const port = await ads.listen(opts.port ?? 15010, opts.host ?? '127.0.0.1');
+  let statuses: readonly ResourceStatus[] = [];
+  let lastReported = '';
+  let httpServer: http.Server | undefined;
+  let statusPort: number | undefined;
+  const cp: ControlPlane = {
+    port,
+    get statusPort() { return statusPort; },
+    status: ads.status,
+    ads,
+    metricsRegistry: registry,
+    statuses: () => statuses,
+    ready: () => cache.hasModel(),
+    async stop() {
+      await opts.source.stop().catch((e) => log('error', `source stop: ${(e as Error).message}`));
+      await ads.close();
+      if (httpServer) {
+        const s = httpServer;
+        httpServer = undefined;
+        s.closeAllConnections();
+        await new Promise<void>((r) => s.close(() => r()));
+      }
+    },
+  };
+  if (opts.statusPort !== undefined) {
+    httpServer = statusServer(() => cp, registry);
+    const s = httpServer;
+    statusPort = await new Promise<number>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(opts.statusPort, opts.statusHost ?? opts.host ?? '127.0.0.1', () => resolve((s.address() as { port: number }).port));
+    });
+  }
+  const onSnapshot = (snap: SourceSnapshot) => {
+    try {
+      const built = buildModel(snap.resources, snap.endpoints);
+      statuses = built.statuses;
+      cache.setModel(built.model);
+      const body = JSON.stringify(built.statuses);
+      if (body !== lastReported && opts.source.reportStatus) {
+        lastReported = body;
+        opts.source.reportStatus(built.statuses).catch((e) => log('error', `reportStatus: ${(e as Error).message}`));
+      }
+    } catch (e) {
+      log('error', `model build failed, keeping the last snapshot: ${(e as Error).message}`);
+    }
+  };
+  try {
+    await opts.source.start(onSnapshot);
+  } catch (e) {
+    await cp.stop();
+    throw e;
+  }
+  return cp;
+}

@@ -1,0 +1,109 @@
+/**
+ * Snapshots: translated resources encoded once (strict codec), each with a content hash and the
+ * names it references, so the ADS stream can version by content and hold back removals that a
+ * route or listener still needs (make-before-break).
+ */
+import { createHash } from 'crypto';
+import type { XdsResources } from '../../api/translate';
+import { encodeResource, XdsObject } from '../../api/xds/codec';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../api/xds/protos';
+
+/** One encoded resource. */
+export interface Entry {
+  readonly name: string;
+  readonly bytes: Buffer;
+  /** sha256 of `bytes` (hex, first 16 chars). */
+  readonly hash: string;
+  /** Names this resource needs, keyed by the type URL they belong to. */
+  readonly refs: ReadonlyMap<string, readonly string[]>;
+}
+
+/** Resources by type URL, then by name. */
+export type Snapshot = ReadonlyMap<string, ReadonlyMap<string, Entry>>;
+
+/** Which type references which: a resource of the key type is needed by resources of the value types. */
+export const REFERENCED_BY: Readonly<Record<string, readonly string[]>> = {
+  [CLUSTER]: [ROUTE, LISTENER],
+  [ENDPOINT]: [CLUSTER],
+  [ROUTE]: [LISTENER],
+  [LISTENER]: [],
+};
+
+/** Short content hash of bytes. */
+export function hashBytes(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex').slice(0, 16);
+}
+
+function clustersOfRouteAction(a: XdsObject | undefined, out: Set<string>): void {
+  if (!a) return;
+  if (typeof a.cluster === 'string') out.add(a.cluster);
+  for (const c of ((a.weighted_clusters as XdsObject | undefined)?.clusters as XdsObject[] | undefined) ?? []) out.add(String(c.name));
+  for (const m of (a.request_mirror_policies as XdsObject[] | undefined) ?? []) out.add(String(m.cluster));
+}
+
+function routeConfigClusters(rc: XdsObject, out: Set<string>): void {
+  for (const vh of (rc.virtual_hosts as XdsObject[] | undefined) ?? []) {
+    for (const r of (vh.routes as XdsObject[] | undefined) ?? []) clustersOfRouteAction(r.route as XdsObject | undefined, out);
+  }
+}
+
+/** Names a resource of `typeUrl` references (RDS names, clusters, EDS service names). */
+export function referencesOf(typeUrl: string, r: XdsObject): Map<string, string[]> {
+  const clusters = new Set<string>();
+  const routes = new Set<string>();
+  const eds = new Set<string>();
+  if (typeUrl === ROUTE) routeConfigClusters(r, clusters);
+  if (typeUrl === CLUSTER && r.type === 'EDS') {
+    const cfg = r.eds_cluster_config as XdsObject | undefined;
+    eds.add(String(cfg?.service_name ?? r.name));
+  }
+  if (typeUrl === LISTENER) {
+    const hcms: XdsObject[] = [];
+    const api = (r.api_listener as XdsObject | undefined)?.api_listener as XdsObject | undefined;
+    if (api) hcms.push(api);
+    for (const fc of (r.filter_chains as XdsObject[] | undefined) ?? []) {
+      for (const f of (fc.filters as XdsObject[] | undefined) ?? []) {
+        const tc = f.typed_config as XdsObject | undefined;
+        if (!tc) continue;
+        if (String(tc['@type']).endsWith('.HttpConnectionManager')) hcms.push(tc);
+        if (String(tc['@type']).endsWith('.TcpProxy')) clustersOfRouteAction(tc, clusters);
+      }
+    }
+    for (const h of hcms) {
+      const rds = h.rds as XdsObject | undefined;
+      if (rds?.route_config_name) routes.add(String(rds.route_config_name));
+      if (h.route_config) routeConfigClusters(h.route_config as XdsObject, clusters);
+    }
+  }
+  const m = new Map<string, string[]>();
+  if (clusters.size) m.set(CLUSTER, [...clusters]);
+  if (routes.size) m.set(ROUTE, [...routes]);
+  if (eds.size) m.set(ENDPOINT, [...eds]);
+  return m;
+}
+
+/** Encodes (strictly) and indexes translated resources. Throws XdsCodecError on any bad resource. */
+export function buildSnapshot(x: XdsResources): Snapshot {
+  const byType = new Map<string, Map<string, Entry>>();
+  const add = (typeUrl: string, list: readonly XdsObject[], nameKey: 'name' | 'cluster_name') => {
+    const m = new Map<string, Entry>();
+    for (const r of list) {
+      const bytes = encodeResource(typeUrl, r);
+      const name = String(r[nameKey]);
+      m.set(name, { name, bytes, hash: hashBytes(bytes), refs: referencesOf(typeUrl, r) });
+    }
+    byType.set(typeUrl, m);
+  };
+  add(LISTENER, x.listeners, 'name');
+  add(ROUTE, x.routes, 'name');
+  add(CLUSTER, x.clusters, 'name');
+  add(ENDPOINT, x.endpoints, 'cluster_name');
+  return byType;
+}
+
+/** Content version of a set of entries: hash over sorted name+hash pairs (stable across restarts). */
+export function versionOf(entries: Iterable<Entry>): string {
+  const h = createHash('sha256');
+  for (const e of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) h.update(e.name).update('\0').update(e.hash).update('\n');
+  return h.digest('hex').slice(0, 16);
+}
