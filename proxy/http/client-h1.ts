@@ -10,7 +10,8 @@ import type * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Handler, Headers, ProxyRequest, ProxyResponse } from '../stack/types';
 import { fromNodeHeaders, hasBadValue } from './headers';
-import { BadRequestError, PeerIdentityError, UpstreamConnectError, UpstreamResetError } from './wire-errors';
+import { BadRequestError } from './wire-errors';
+import { ConnectFailureError, UpstreamResetError } from './errors';
 import { spiffeCheck } from '../transport/tls';
 
 /** Where and how to reach one endpoint over HTTP/1.1. */
@@ -31,9 +32,11 @@ export interface H1EndpointOptions {
 export class H1Endpoint {
   readonly #agent: http.Agent;
   readonly #opts: H1EndpointOptions;
+  readonly #name: string;
 
   constructor(opts: H1EndpointOptions) {
     this.#opts = opts;
+    this.#name = `${opts.address}:${opts.port}`;
     const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 256, maxFreeSockets: 256, timeout: opts.idleTimeoutMs ?? 30_000, scheduling: 'lifo' as const };
     this.#agent = opts.tls ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
   }
@@ -49,7 +52,7 @@ export class H1Endpoint {
     }
     const t = this.#opts.tls;
     const ctx = t?.context();
-    if (t && !ctx) return Promise.reject(new UpstreamConnectError('no client certificate yet'));
+    if (t && !ctx) return Promise.reject(new ConnectFailureError(this.#name, { cause: new Error('no client certificate yet') }));
     return new Promise<ProxyResponse>((resolve, reject) => {
       let connected = false;
       let settled = false;
@@ -81,7 +84,7 @@ export class H1Endpoint {
           connected = true;
           return;
         }
-        const timer = setTimeout(() => creq.destroy(new UpstreamConnectError(`connect to ${this.#opts.address}:${this.#opts.port} timed out`)), this.#opts.connectTimeoutMs ?? 5000);
+        const timer = setTimeout(() => creq.destroy(new ConnectFailureError(this.#name, { cause: new Error('connect timeout') })), this.#opts.connectTimeoutMs ?? 5000);
         s.once(t ? 'secureConnect' : 'connect', () => {
           connected = true;
           clearTimeout(timer);
@@ -90,16 +93,16 @@ export class H1Endpoint {
       });
       creq.on('error', (err: NodeJS.ErrnoException) => {
         req.signal.removeEventListener('abort', onAbort);
-        if (err instanceof PeerIdentityError || WeftErrorLike(err)) return fail(err);
-        if (!connected) return fail(new UpstreamConnectError(`connect to ${this.#opts.address}:${this.#opts.port} failed: ${err.code ?? err.message}`, { cause: err }));
-        fail(new UpstreamResetError(`upstream ${this.#opts.address}:${this.#opts.port} reset before the response: ${err.code ?? err.message}`, { cause: err }));
+        if (WeftErrorLike(err)) return fail(err);
+        if (!connected) return fail(new ConnectFailureError(this.#name, { cause: err }));
+        fail(new UpstreamResetError(this.#name, { cause: err }));
       });
       creq.on('response', (res: http.IncomingMessage) => {
         settled = true;
-        res.on('aborted', () => res.destroy(new UpstreamResetError('upstream reset mid-body')));
+        res.on('aborted', () => res.destroy(new UpstreamResetError(this.#name)));
         res.on('close', () => {
           req.signal.removeEventListener('abort', onAbort);
-          if (!res.complete && !res.destroyed) res.destroy(new UpstreamResetError('upstream closed mid-body'));
+          if (!res.complete && !res.destroyed) res.destroy(new UpstreamResetError(this.#name));
         });
         const trailers = res.headers['trailer'] !== undefined
           ? new Promise<Headers | undefined>((r) => {

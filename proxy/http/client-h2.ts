@@ -7,7 +7,8 @@ import * as http2 from 'node:http2';
 import * as tls from 'node:tls';
 import type { Handler, Headers, ProxyRequest, ProxyResponse } from '../stack/types';
 import { fromNodeHeaders, hasBadValue } from './headers';
-import { BadRequestError, UpstreamConnectError, UpstreamResetError } from './wire-errors';
+import { BadRequestError } from './wire-errors';
+import { ConnectFailureError, UpstreamResetError } from './errors';
 import { spiffeCheck } from '../transport/tls';
 import { resetStream } from './h2-server';
 
@@ -30,11 +31,13 @@ export interface H2EndpointOptions {
 /** A multiplexed HTTP/2 client for one endpoint. */
 export class H2Endpoint {
   readonly #opts: H2EndpointOptions;
+  readonly #name: string;
   #session: http2.ClientHttp2Session | undefined;
   #ready: Promise<http2.ClientHttp2Session> | undefined;
 
   constructor(opts: H2EndpointOptions) {
     this.#opts = opts;
+    this.#name = `${opts.address}:${opts.port}`;
   }
 
   #connect(): Promise<http2.ClientHttp2Session> {
@@ -42,7 +45,7 @@ export class H2Endpoint {
     if (s && !s.closed && !s.destroyed && this.#ready) return this.#ready;
     const { address, port, tls: t } = this.#opts;
     const ctx = t?.context();
-    if (t && !ctx) return Promise.reject(new UpstreamConnectError('no client certificate yet'));
+    if (t && !ctx) return Promise.reject(new ConnectFailureError(this.#name, { cause: new Error('no client certificate yet') }));
     const host = address.includes(':') ? `[${address}]` : address;
     const session = http2.connect(`${t ? 'https' : 'http'}://${host}:${port}`, {
       settings: { initialWindowSize: this.#opts.streamWindowBytes ?? 1024 * 1024, enablePush: false },
@@ -55,7 +58,7 @@ export class H2Endpoint {
     });
     this.#session = session;
     const ready = new Promise<http2.ClientHttp2Session>((resolve, reject) => {
-      const timer = setTimeout(() => session.destroy(new UpstreamConnectError(`connect to ${address}:${port} timed out`)), this.#opts.connectTimeoutMs ?? 5000);
+      const timer = setTimeout(() => session.destroy(new ConnectFailureError(this.#name, { cause: new Error('connect timeout') })), this.#opts.connectTimeoutMs ?? 5000);
       session.once('connect', () => {
         clearTimeout(timer);
         try {
@@ -67,7 +70,7 @@ export class H2Endpoint {
       });
       session.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(err.code?.startsWith('WEFT_ERR_') ? err : new UpstreamConnectError(`connect to ${address}:${port} failed: ${err.code ?? err.message}`, { cause: err }));
+        reject(err.code?.startsWith('WEFT_ERR_') ? err : new ConnectFailureError(this.#name, { cause: err }));
       });
       session.once('close', () => clearTimeout(timer));
     });
@@ -111,7 +114,7 @@ export class H2Endpoint {
       if (err.code === 'ERR_HTTP2_INVALID_CONNECTION_HEADERS' || err.code === 'ERR_INVALID_CHAR' || err.code === 'ERR_HTTP2_INVALID_HEADER_VALUE') {
         return Promise.reject(new BadRequestError('WEFT_ERR_BAD_HEADER', err.message, 400));
       }
-      return Promise.reject(new UpstreamConnectError(`stream to ${this.#opts.address}:${this.#opts.port} failed: ${err.message}`, { cause: err }));
+      return Promise.reject(new ConnectFailureError(this.#name, { cause: err }));
     }
     const onAbort = (): void => {
       resetStream(stream, 'downstream aborted');
@@ -126,12 +129,12 @@ export class H2Endpoint {
     return new Promise<ProxyResponse>((resolve, reject) => {
       let started = false;
       stream.on('error', (err: NodeJS.ErrnoException) => {
-        if (!started) reject(new UpstreamResetError(`upstream stream failed: ${err.code ?? err.message}`, { cause: err }));
+        if (!started) reject(new UpstreamResetError(this.#name, { cause: err }));
       });
       stream.on('close', () => {
-        if (!started) reject(new UpstreamResetError(`upstream reset the stream (code ${stream.rstCode})`));
+        if (!started) reject(new UpstreamResetError(this.#name));
         else if (stream.rstCode !== undefined && stream.rstCode !== 0 && !stream.readableEnded) {
-          stream.destroy(new UpstreamResetError(`upstream reset mid-body (code ${stream.rstCode})`));
+          stream.destroy(new UpstreamResetError(this.#name));
         }
       });
       stream.on('response', (h: http2.IncomingHttpHeaders, flags: number) => {

@@ -120,7 +120,7 @@ test('upstream reset mid-body: downstream sees an abrupt close, never a clean en
   expect(r.text.endsWith('0\r\n\r\n')).toBe(false);
 });
 
-test('connection refused: 503 with a weft-error reason', async () => {
+test('connection refused: 502 with a weft-error connect_failure reason', async () => {
   const dead = net.createServer();
   const port = await listen(dead);
   await closeServer(dead);
@@ -128,8 +128,8 @@ test('connection refused: 503 with a weft-error reason', async () => {
   const p = new ProxyServer({ handler: ep.handler });
   const pp = (await p.listen(0)).port;
   const r = await get(pp, { path: '/' });
-  expect(r.status).toBe(503);
-  expect(r.headers['weft-error']).toBe('upstream-connect');
+  expect(r.status).toBe(502);
+  expect(String(r.headers['weft-error'])).toMatch(/^connect_failure endpoint=127.0.0.1:/);
   await p.close();
   ep.close();
 });

@@ -144,7 +144,7 @@ test('grpc-timeout: the proxy answers DEADLINE_EXCEEDED when the deadline passes
   const r = await h2get(s, { ':method': 'POST', ':path': '/test.Echo/Unary', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '200m' }, frame.toString('latin1'));
   // THEN a trailers-only response with grpc-status 4 and the weft-error reason
   expect(r.headers['grpc-status']).toBe('4');
-  expect(r.headers['weft-error']).toBe('deadline-exceeded');
+  expect(String(r.headers['weft-error'])).toMatch(/^timeout/);
   s.close();
 });
 
