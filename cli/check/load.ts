@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Document, LineCounter, Node as YamlNode, isNode, parseAllDocuments } from 'yaml';
+import { Document, LineCounter, Node as YamlNode, isMap, isNode, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import { CheckProblem, UsageError } from './problems';
 
 /** One object of the dist, with where it came from. */
@@ -47,12 +47,27 @@ export function fieldKeys(field: string): (string | number)[] {
   return keys;
 }
 
+/** The node a field names: for a map entry its key (`backends:`), so a block value points at its name. */
+function nodeAt(doc: Document.Parsed, keys: (string | number)[]): YamlNode | undefined {
+  const parent = keys.length === 1 ? doc.contents : doc.getIn(keys.slice(0, -1), true);
+  const last = keys[keys.length - 1];
+  if (isMap(parent)) {
+    const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(last));
+    return isNode(pair?.key) ? pair.key : undefined;
+  }
+  if (isSeq(parent) && typeof last === 'number') {
+    const item = parent.items[last];
+    return isNode(item) ? item : undefined;
+  }
+  return undefined;
+}
+
 function locator(doc: Document.Parsed, lines: LineCounter, prefix: (string | number)[]): (field: string) => number | undefined {
   return (field) => {
     const keys = [...prefix, ...fieldKeys(field)];
     for (let n = keys.length; n >= 0; n--) {
-      const node = n === 0 ? doc.contents : doc.getIn(keys.slice(0, n), true);
-      if (isNode(node) && (node as YamlNode).range) return lines.linePos((node as YamlNode).range![0]).line;
+      const node = n === 0 ? doc.contents : nodeAt(doc, keys.slice(0, n));
+      if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
     }
     return undefined;
   };
