@@ -1,0 +1,227 @@
+/**
+ * The certificate authority: signs a workload's CSR for the identity its credential proved (never
+ * the one the CSR asks for) and hands out the trust bundle, which may hold several roots so a
+ * root can be rotated with overlap.
+ */
+import { X509Certificate as NodeX509, createPrivateKey } from 'node:crypto';
+import { channel } from 'node:diagnostics_channel';
+import { spiffeId } from '../../api/names';
+import { CA_ERRORS, CaError } from './errors';
+import { SigningKey, importSigningKey, nodeCert, randomSerial, splitPemCertificates, x509 } from './pki';
+
+/** CA material in cert-manager's Secret layout (PEM text of `tls.crt`, `tls.key`, `ca.crt`). */
+export interface CaMaterial {
+  /** The signing CA certificate, optionally followed by intermediates up to (not including) the root. */
+  readonly tlsCrt: string;
+  /** The signing CA's private key. Never logged. */
+  readonly tlsKey: string;
+  /** The root(s) to trust. @default tls.crt itself when it is self-signed */
+  readonly caCrt?: string;
+}
+
+/** The identity a credential proved: a Kubernetes ServiceAccount. */
+export interface WorkloadIdentity {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+}
+
+/** What the CA hands back for one CSR. */
+export interface IssuedCertificate {
+  /** Leaf then intermediates, PEM. */
+  readonly certChainPem: string;
+  /** Every trusted root, PEM concatenated. */
+  readonly trustBundlePem: string;
+  readonly spiffeId: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly serial: string;
+}
+
+/** Props of a CertificateAuthority. */
+export interface CertificateAuthorityProps {
+  /** SPIFFE trust domain of the identities issued. */
+  readonly trustDomain: string;
+  /** The signing CA (cert-manager layout). */
+  readonly material: CaMaterial;
+  /** Further roots to trust beside the signer's (the old or the next root during a rotation). @default none */
+  readonly extraTrustedRoots?: readonly string[];
+  /** Lifetime of workload certificates. @default 24 h */
+  readonly certificateTtlMs?: number;
+  /** Clock, for tests. @default Date.now */
+  readonly now?: () => number;
+}
+
+const issueChannel = channel('weft:ca:issue');
+const SKEW_MS = 60_000;
+
+/** The signer after validation: what issuing needs, computed once. */
+interface Signer {
+  readonly key: SigningKey;
+  readonly cert: x509.X509Certificate;
+  readonly notAfter: Date;
+  readonly chainPem: string;
+  readonly roots: string[];
+  readonly aki: x509.Extension;
+}
+
+async function loadSigner(m: CaMaterial, now: number): Promise<Signer> {
+  const chain = splitPemCertificates(m.tlsCrt);
+  if (chain.length === 0) throw new CaError(CA_ERRORS.BAD_CA_MATERIAL, 'tls.crt holds no certificate');
+  const head = nodeCert(chain[0], 'tls.crt');
+  if (!head.ca) throw new CaError(CA_ERRORS.BAD_CA_MATERIAL, 'tls.crt is not a CA certificate (basicConstraints CA:TRUE is required)');
+  if (Date.parse(head.validTo) <= now) throw new CaError(CA_ERRORS.BAD_CA_MATERIAL, `tls.crt expired at ${head.validTo}; rotate the CA`);
+  const key = await importSigningKey(m.tlsKey);
+  if (!head.checkPrivateKey(createPrivateKey(m.tlsKey))) throw new CaError(CA_ERRORS.BAD_CA_MATERIAL, 'tls.key does not match tls.crt');
+  const selfSigned = head.checkIssued(head) && head.verify(head.publicKey);
+  const roots = m.caCrt ? splitPemCertificates(m.caCrt) : selfSigned ? [chain[0]] : [];
+  if (roots.length === 0) throw new CaError(CA_ERRORS.BAD_CA_MATERIAL, 'tls.crt is not self-signed and ca.crt is missing: give the root in ca.crt');
+  const top = nodeCert(chain[chain.length - 1], 'tls.crt');
+  const anchored = roots.some((r) => {
+    const root = nodeCert(r, 'ca.crt');
+    return root.fingerprint256 === top.fingerprint256 || (top.checkIssued(root) && top.verify(root.publicKey));
+  });
+  if (!anchored) throw new CaError(CA_ERRORS.BAD_CA_MATERIAL, 'tls.crt does not chain to any root in ca.crt');
+  const cert = new x509.X509Certificate(chain[0]);
+  // Intermediates travel with each leaf; a self-signed signer is itself the root, so it does not.
+  const chainPem = selfSigned ? '' : chain.join('');
+  return { key, cert, notAfter: new Date(head.validTo), chainPem, roots, aki: await x509.AuthorityKeyIdentifierExtension.create(cert.publicKey) };
+}
+
+const uniq = (pems: string[]): string[] => {
+  const seen = new Set<string>();
+  return pems.filter((p) => {
+    const f = new NodeX509(p).fingerprint256;
+    if (seen.has(f)) return false;
+    seen.add(f);
+    return true;
+  });
+};
+
+/** Signs workload CSRs. Create with `CertificateAuthority.create()`. */
+export class CertificateAuthority {
+  /** Trust domain of every identity this CA issues. */
+  public readonly trustDomain: string;
+  /** Default workload certificate lifetime in ms. */
+  public readonly certificateTtlMs: number;
+  private readonly now: () => number;
+  private signer: Signer;
+  private extraRoots: string[];
+  private issuedCount = 0;
+
+  private constructor(props: CertificateAuthorityProps, signer: Signer) {
+    this.trustDomain = props.trustDomain;
+    this.certificateTtlMs = props.certificateTtlMs ?? 24 * 3600_000;
+    this.now = props.now ?? Date.now;
+    this.signer = signer;
+    this.extraRoots = uniq([...(props.extraTrustedRoots ?? [])].flatMap(splitPemCertificates));
+  }
+
+  /** Validates the material (CA flag, key match, expiry, chain to a root) and builds the CA. */
+  public static async create(props: CertificateAuthorityProps): Promise<CertificateAuthority> {
+    if (!props.trustDomain) throw new CaError(CA_ERRORS.BAD_CA_MATERIAL, 'trustDomain is empty');
+    if (props.certificateTtlMs !== undefined && !(props.certificateTtlMs >= 60_000)) {
+      throw new CaError(CA_ERRORS.BAD_CA_MATERIAL, `certificateTtlMs ${props.certificateTtlMs} is below one minute`);
+    }
+    return new CertificateAuthority(props, await loadSigner(props.material, (props.now ?? Date.now)()));
+  }
+
+  /** Every trusted root, PEM concatenated: the signer's roots first, then the extra ones. */
+  public trustBundlePem(): string {
+    return uniq([...this.signer.roots, ...this.extraRoots]).join('');
+  }
+
+  /** Rotation step 1/3: trust `rootPem` as well (proxies pick it up on their next renewal). */
+  public addTrustedRoot(rootPem: string): void {
+    this.extraRoots = uniq([...this.extraRoots, ...splitPemCertificates(rootPem)]);
+  }
+
+  /**
+   * Rotation step 2/3: sign with new material from now on. The old signer's roots stay trusted
+   * (moved to the extra roots) until `removeTrustedRoot` — step 3/3, once old leaves have expired.
+   */
+  public async rotateSigner(material: CaMaterial): Promise<void> {
+    const next = await loadSigner(material, this.now());
+    this.extraRoots = uniq([...this.extraRoots, ...this.signer.roots]);
+    this.signer = next;
+  }
+
+  /** Stops trusting a root (by PEM). The signer's own roots cannot be removed. */
+  public removeTrustedRoot(rootPem: string): void {
+    const gone = new Set(splitPemCertificates(rootPem).map((p) => new NodeX509(p).fingerprint256));
+    const own = new Set(this.signer.roots.map((p) => new NodeX509(p).fingerprint256));
+    this.extraRoots = this.extraRoots.filter((p) => {
+      const f = new NodeX509(p).fingerprint256;
+      return !gone.has(f) || own.has(f);
+    });
+  }
+
+  /** Certificates issued since start. */
+  public get issued(): number {
+    return this.issuedCount;
+  }
+
+  /**
+   * Signs `csrPem` for `identity`. The CSR's key is used; its names are not: a CSR asking for any
+   * name other than the identity's SPIFFE ID is refused (WEFT_ERR_CA_IDENTITY_MISMATCH).
+   */
+  public async issue(csrPem: string, identity: WorkloadIdentity, opts: { ttlMs?: number } = {}): Promise<IssuedCertificate> {
+    const id = spiffeId(this.trustDomain, identity.namespace, identity.serviceAccount);
+    let csr: x509.Pkcs10CertificateRequest;
+    try {
+      csr = new x509.Pkcs10CertificateRequest(csrPem);
+    } catch (e) {
+      throw new CaError(CA_ERRORS.BAD_CSR, 'csr_pem is not a PKCS#10 certificate request', { cause: e });
+    }
+    const alg = csr.publicKey.algorithm as EcKeyAlgorithm;
+    if (alg.name !== 'ECDSA' || (alg.namedCurve !== 'P-256' && alg.namedCurve !== 'P-384')) {
+      throw new CaError(CA_ERRORS.BAD_KEY, `CSR key is ${alg.name} ${alg.namedCurve ?? ''}; the CA signs ECDSA P-256/P-384 keys`);
+    }
+    let ok = false;
+    try {
+      ok = await csr.verify();
+    } catch (e) {
+      throw new CaError(CA_ERRORS.BAD_CSR, 'CSR signature could not be checked', { cause: e });
+    }
+    if (!ok) throw new CaError(CA_ERRORS.BAD_CSR, 'CSR signature does not verify');
+    for (const ext of csr.extensions) {
+      if (!(ext instanceof x509.SubjectAlternativeNameExtension)) continue;
+      for (const n of ext.names.toJSON()) {
+        if (n.type !== 'url' || n.value !== id) {
+          throw new CaError(CA_ERRORS.IDENTITY_MISMATCH, `CSR asks for ${n.type}:${n.value} but the credential proves ${id}`);
+        }
+      }
+    }
+    const s = this.signer;
+    const now = this.now();
+    const notBefore = new Date(now - SKEW_MS);
+    const notAfter = new Date(Math.min(now + (opts.ttlMs ?? this.certificateTtlMs), s.notAfter.getTime()));
+    const serial = randomSerial();
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: serial,
+      subject: `O=weft, OU=${identity.namespace}`,
+      issuer: s.cert.subjectName,
+      notBefore,
+      notAfter,
+      signingKey: s.key.key,
+      publicKey: csr.publicKey,
+      signingAlgorithm: s.key.algorithm,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+        new x509.SubjectAlternativeNameExtension([{ type: 'url', value: id }], true),
+        s.aki,
+      ],
+    });
+    this.issuedCount++;
+    if (issueChannel.hasSubscribers) issueChannel.publish({ spiffeId: id, serial, notAfter });
+    return {
+      certChainPem: cert.toString('pem') + '\n' + s.chainPem,
+      trustBundlePem: this.trustBundlePem(),
+      spiffeId: id,
+      notBefore,
+      notAfter,
+      serial,
+    };
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The CA as a gRPC service (weft-ca.proto), added to any grpc-js Server — the ADS server's or
+ * its own. Refusals carry a gRPC status and the `weft-error` metadata naming the WEFT_ERR code.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { join } from 'node:path';
+import { WeftError } from '../../api/errors';
+import type { Authenticator } from './authn';
+import type { CertificateAuthority } from './authority';
+import { CA_ERRORS } from './errors';
+
+/** Path of the service definition; the proxy's client loads the same file. */
+export const CA_PROTO_PATH = join(__dirname, 'weft-ca.proto');
+
+/** Fully qualified service name. */
+export const CA_SERVICE_NAME = 'weft.ca.v1.CertificateAuthority';
+
+/** Largest csr_pem / credential accepted, in characters. */
+const MAX_FIELD = 16 * 1024;
+
+let cached: grpc.ServiceDefinition | undefined;
+
+/** The CertificateAuthority service definition loaded with @grpc/proto-loader. */
+export function caServiceDefinition(): grpc.ServiceDefinition {
+  if (!cached) {
+    const def = protoLoader.loadSync(CA_PROTO_PATH, { keepCase: true, longs: Number, defaults: true });
+    cached = def[CA_SERVICE_NAME] as grpc.ServiceDefinition;
+  }
+  return cached;
+}
+
+/** gRPC status of each refusal code. */
+export function grpcStatusOf(code: string): grpc.status {
+  switch (code) {
+    case CA_ERRORS.UNAUTHENTICATED:
+    case CA_ERRORS.TOKEN_EXPIRED:
+      return grpc.status.UNAUTHENTICATED;
+    case CA_ERRORS.NOT_A_WORKLOAD:
+    case CA_ERRORS.IDENTITY_MISMATCH:
+      return grpc.status.PERMISSION_DENIED;
+    case CA_ERRORS.BAD_CSR:
+    case CA_ERRORS.BAD_KEY:
+      return grpc.status.INVALID_ARGUMENT;
+    case CA_ERRORS.KUBERNETES:
+      return grpc.status.UNAVAILABLE;
+    default:
+      return grpc.status.INTERNAL;
+  }
+}
+
+/** Options of `addCaService`. */
+export interface CaServiceOptions {
+  /** Checks the request's credential and names the identity. */
+  readonly authenticator: Authenticator;
+  /** Called once per refused request with the code (for metrics and logs; never gets the credential). */
+  readonly onRefused?: (code: string, message: string) => void;
+  /** Called once per issued certificate. */
+  readonly onIssued?: (spiffeId: string, notAfter: Date) => void;
+}
+
+interface IssueRequest {
+  csr_pem: string;
+  credential: string;
+}
+
+/** Adds the CertificateAuthority service to `server` (call before `bindAsync`/`start` completes). */
+export function addCaService(server: grpc.Server, ca: CertificateAuthority, options: CaServiceOptions): void {
+  const refuse = (cb: grpc.sendUnaryData<unknown>, code: string, message: string) => {
+    options.onRefused?.(code, message);
+    const metadata = new grpc.Metadata();
+    metadata.set('weft-error', code);
+    const status = grpcStatusOf(code);
+    cb({ code: status, details: status === grpc.status.INTERNAL ? `${code}: internal error` : `${code}: ${message}`, metadata });
+  };
+  server.addService(caServiceDefinition(), {
+    IssueCertificate: (call: grpc.ServerUnaryCall<IssueRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const { csr_pem: csrPem, credential } = call.request;
+      if (!csrPem || csrPem.length > MAX_FIELD) return refuse(cb, CA_ERRORS.BAD_CSR, `csr_pem must be 1..${MAX_FIELD} characters`);
+      if (!credential || credential.length > MAX_FIELD) return refuse(cb, CA_ERRORS.UNAUTHENTICATED, 'credential missing or too long');
+      void (async () => {
+        try {
+          const auth = await options.authenticator.authenticate(credential, { certificateTtlMs: ca.certificateTtlMs });
+          const issued = await ca.issue(csrPem, auth.identity);
+          options.onIssued?.(issued.spiffeId, issued.notAfter);
+          cb(null, {
+            cert_chain_pem: issued.certChainPem,
+            trust_bundle_pem: issued.trustBundlePem,
+            spiffe_id: issued.spiffeId,
+            not_after_unix_ms: issued.notAfter.getTime(),
+            renewal_credential: auth.nextCredential ?? '',
+          });
+        } catch (e) {
+          if (WeftError.isWeftError(e)) refuse(cb, e.code, e.message);
+          else refuse(cb, 'WEFT_ERR_CA_INTERNAL', String(e));
+        }
+      })();
+    },
+  });
+}
+
+/** Options of `startCaServer`. */
+export interface CaServerOptions extends CaServiceOptions {
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 0 (any free port) */
+  readonly port?: number;
+  /** @default insecure (the credential is a bearer token: use TLS credentials off-host) */
+  readonly credentials?: grpc.ServerCredentials;
+}
+
+/** A running stand-alone CA server. */
+export interface CaServer {
+  readonly port: number;
+  /** host:port to give the proxies. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** Starts a gRPC server with only the CA service (for a separate CA port, `weft up` and tests). */
+export async function startCaServer(ca: CertificateAuthority, options: CaServerOptions): Promise<CaServer> {
+  const server = new grpc.Server();
+  addCaService(server, ca, options);
+  const host = options.host ?? '127.0.0.1';
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${options.port ?? 0}`, options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return {
+    port,
+    address: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+        setTimeout(() => server.forceShutdown(), 2000).unref();
+      }),
+  };
+}

@@ -1,0 +1,275 @@
+/**
+ * The proxy's identity from the control plane's CA: make a key, send a CSR with the credential,
+ * hold the certificate, renew at 70 % of its lifetime, retry with backoff while keeping the
+ * current one, and fail closed (no identity) once it expires (linkerd2-proxy certify.rs).
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { WeftError } from '../../api/errors';
+import { parseSpiffeId } from '../../api/names';
+import { Clock, systemClock } from './clock';
+import { generateKeyAndCsr } from './csr';
+import { TLS_ERRORS, TlsError } from './errors';
+import { spiffeIdOfCert } from './spiffe';
+import type { IdentityMaterial, IdentityProvider } from './types';
+
+/** The CA's wire contract; owned by the control plane's CA, read here as a file (no code import). */
+const CA_PROTO_PATH = join(__dirname, '..', '..', 'control-plane', 'ca', 'weft-ca.proto');
+
+/** Props of a CaClientIdentityProvider. */
+export interface CaClientProps {
+  /** host:port of the CA (bootstrap `controlPlane.ca`, or the xDS address). */
+  readonly address: string;
+  /** Trust domain the certificate must be in. */
+  readonly trustDomain: string;
+  /** The credential: a string, a function, or read fresh from `tokenPath` on each attempt (kubelet rotates projected tokens). */
+  readonly credential?: string | (() => string | Promise<string>);
+  /** File holding the credential (bootstrap `identity.tokenPath`); used when `credential` is not given. */
+  readonly tokenPath?: string;
+  /** The SPIFFE ID to ask for in the CSR. @default none (the CA names the identity the credential proves) */
+  readonly spiffeId?: string;
+  /** Channel credentials to reach the CA. @default insecure (local; use TLS with the trust anchor off-host) */
+  readonly channelCredentials?: grpc.ChannelCredentials;
+  /** Fraction of the remaining lifetime after which to renew. @default 0.7 */
+  readonly renewFraction?: number;
+  /** First retry delay after a failure. @default 1000 */
+  readonly minRetryMs?: number;
+  /** Retry delay cap. @default 60000 */
+  readonly maxRetryMs?: number;
+  /** Deadline of one IssueCertificate call. @default 10000 */
+  readonly requestTimeoutMs?: number;
+  /** Clock and timers. @default systemClock */
+  readonly clock?: Clock;
+  /** Told about each failed attempt (the current certificate, if any, stays in use). */
+  readonly onError?: (e: WeftError) => void;
+}
+
+interface IssueResponse {
+  cert_chain_pem: string;
+  trust_bundle_pem: string;
+  spiffe_id: string;
+  not_after_unix_ms: number;
+  renewal_credential: string;
+}
+
+type CaStub = grpc.Client & {
+  IssueCertificate(req: { csr_pem: string; credential: string }, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: IssueResponse) => void): void;
+};
+
+let stubCtor: (new (address: string, creds: grpc.ChannelCredentials) => CaStub) | undefined;
+function caStub(address: string, creds: grpc.ChannelCredentials): CaStub {
+  if (!stubCtor) {
+    const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(CA_PROTO_PATH, { keepCase: true, longs: Number, defaults: true })) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    stubCtor = pkg.weft.ca.v1.CertificateAuthority;
+  }
+  return new stubCtor!(address, creds);
+}
+
+/** Counters for the admin endpoint. */
+export interface CaClientStats {
+  readonly issued: number;
+  readonly failures: number;
+  readonly lastErrorCode?: string;
+}
+
+/**
+ * IdentityProvider backed by the CA. Call `start()`; `ready` resolves with the first certificate.
+ * Metrics: `expiresAt()` / `secondsToExpiry()` feed the expiry gauge (`weft_identity_cert_expiry_seconds`).
+ */
+export class CaClientIdentityProvider implements IdentityProvider {
+  /** Resolves with the first certificate; rejects only when closed before one arrives. */
+  public readonly ready: Promise<IdentityMaterial>;
+  private readonly clock: Clock;
+  private readonly stub: CaStub;
+  private material: IdentityMaterial | undefined;
+  private readonly listeners = new Set<(m: IdentityMaterial) => void>();
+  private readonly expiredListeners = new Set<() => void>();
+  private renewalCredential: string | undefined;
+  private timer: unknown;
+  private expiryTimer: unknown;
+  private retryMs: number;
+  private inFlight: Promise<IdentityMaterial> | undefined;
+  private closed = false;
+  private started = false;
+  private counters = { issued: 0, failures: 0, lastErrorCode: undefined as string | undefined };
+  private resolveReady!: (m: IdentityMaterial) => void;
+  private rejectReady!: (e: Error) => void;
+
+  constructor(private readonly props: CaClientProps) {
+    if (props.credential === undefined && props.tokenPath === undefined) {
+      throw new TlsError(TLS_ERRORS.NO_IDENTITY, 'CaClientIdentityProvider needs credential or tokenPath');
+    }
+    this.clock = props.clock ?? systemClock;
+    this.retryMs = props.minRetryMs ?? 1000;
+    this.stub = caStub(props.address, props.channelCredentials ?? grpc.credentials.createInsecure());
+    this.ready = new Promise((res, rej) => {
+      this.resolveReady = res;
+      this.rejectReady = rej;
+    });
+    this.ready.catch(() => undefined); // a caller that never awaits must not see an unhandled rejection
+  }
+
+  /** Starts fetching; returns `ready`. */
+  public start(): Promise<IdentityMaterial> {
+    if (!this.started) {
+      this.started = true;
+      void this.attempt();
+    }
+    return this.ready;
+  }
+
+  public current(): IdentityMaterial | undefined {
+    return this.material;
+  }
+
+  public onChange(listener: (m: IdentityMaterial) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Called when the certificate expired without a renewal: mTLS now fails closed; alert on it. */
+  public onExpired(listener: () => void): () => void {
+    this.expiredListeners.add(listener);
+    return () => this.expiredListeners.delete(listener);
+  }
+
+  /** Expiry of the current certificate, for the expiry gauge. */
+  public expiresAt(): Date | undefined {
+    return this.material?.notAfter;
+  }
+
+  /** Seconds until the current certificate expires (negative never: undefined once expired). */
+  public secondsToExpiry(): number | undefined {
+    return this.material ? Math.max(0, (this.material.notAfter.getTime() - this.clock.now()) / 1000) : undefined;
+  }
+
+  public stats(): CaClientStats {
+    return { ...this.counters };
+  }
+
+  /** Renews now (e.g. after a trust-bundle rotation); resolves with the new material or rejects with the coded error. */
+  public renewNow(): Promise<IdentityMaterial> {
+    this.clock.clearTimeout(this.timer);
+    return this.attempt();
+  }
+
+  /** Stops renewing and closes the channel. */
+  public close(): void {
+    this.closed = true;
+    this.clock.clearTimeout(this.timer);
+    this.clock.clearTimeout(this.expiryTimer);
+    this.stub.close();
+    this.rejectReady(new TlsError(TLS_ERRORS.NO_IDENTITY, 'identity provider closed'));
+  }
+
+  private attempt(): Promise<IdentityMaterial> {
+    if (this.closed) return Promise.reject(new TlsError(TLS_ERRORS.NO_IDENTITY, 'identity provider closed'));
+    this.inFlight ??= this.fetch().then(
+      (m) => {
+        this.inFlight = undefined;
+        this.accept(m);
+        return m;
+      },
+      (e: WeftError) => {
+        this.inFlight = undefined;
+        this.counters.failures++;
+        this.counters.lastErrorCode = e.code;
+        this.props.onError?.(e);
+        this.schedule(this.nextRetry());
+        throw e;
+      },
+    );
+    const p = this.inFlight;
+    p.catch(() => undefined);
+    return p;
+  }
+
+  private nextRetry(): number {
+    const base = this.retryMs;
+    this.retryMs = Math.min(this.retryMs * 2, this.props.maxRetryMs ?? 60_000);
+    // Full jitter on the upper half, so a fleet of sidecars does not renew in lockstep.
+    return Math.round(base / 2 + Math.random() * (base / 2));
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => void this.attempt(), ms);
+  }
+
+  private accept(m: IdentityMaterial): void {
+    if (this.closed) return;
+    this.material = m;
+    this.counters.issued++;
+    this.retryMs = this.props.minRetryMs ?? 1000;
+    const now = this.clock.now();
+    const frac = this.props.renewFraction ?? 0.7;
+    this.schedule(Math.max(0, Math.round((m.notAfter.getTime() - now) * frac)));
+    this.clock.clearTimeout(this.expiryTimer);
+    this.expiryTimer = this.clock.setTimeout(() => this.expire(m), Math.max(0, m.notAfter.getTime() - now));
+    this.resolveReady(m);
+    for (const l of this.listeners) l(m);
+  }
+
+  private expire(m: IdentityMaterial): void {
+    if (this.material !== m || this.closed) return;
+    this.material = undefined; // fail closed: no identity rather than an expired one
+    for (const l of this.expiredListeners) l();
+  }
+
+  private async credential(): Promise<string> {
+    if (this.renewalCredential) return this.renewalCredential;
+    const c = this.props.credential;
+    if (typeof c === 'string') return c;
+    if (typeof c === 'function') return await c();
+    return (await readFile(this.props.tokenPath!, 'utf8')).trim();
+  }
+
+  private async fetch(): Promise<IdentityMaterial> {
+    const { keyPem, csrPem } = await generateKeyAndCsr(this.props.spiffeId);
+    let credential: string;
+    try {
+      credential = await this.credential();
+    } catch (e) {
+      throw new TlsError(TLS_ERRORS.NO_IDENTITY, `cannot read the CA credential: ${(e as NodeJS.ErrnoException).code ?? e}`, { cause: e });
+    }
+    const usedRenewal = credential === this.renewalCredential;
+    const res = await new Promise<IssueResponse>((resolve, reject) => {
+      const deadline = new Date(Date.now() + (this.props.requestTimeoutMs ?? 10_000));
+      this.stub.IssueCertificate({ csr_pem: csrPem, credential }, new grpc.Metadata(), { deadline }, (err, r) => {
+        if (!err) return resolve(r!);
+        const code = err.metadata?.get('weft-error')[0];
+        reject(new TlsError(typeof code === 'string' ? code : TLS_ERRORS.CA_UNAVAILABLE, `CA: ${err.details || err.message}`, { cause: err }));
+      });
+    }).catch((e: WeftError) => {
+      // A refused renewal token is spent; fall back to the base credential next time.
+      if (usedRenewal && e.code !== TLS_ERRORS.CA_UNAVAILABLE) this.renewalCredential = undefined;
+      throw e;
+    });
+    if (usedRenewal) this.renewalCredential = undefined;
+    if (res.renewal_credential) this.renewalCredential = res.renewal_credential;
+    return this.check(res, keyPem);
+  }
+
+  /** Refuses a response this proxy cannot serve with: wrong key, foreign trust domain, already expired. */
+  private check(res: IssueResponse, keyPem: string): IdentityMaterial {
+    const bad = (why: string) => new TlsError(TLS_ERRORS.BAD_CA_RESPONSE, `CA response refused: ${why}`);
+    let leaf: X509Certificate;
+    try {
+      leaf = new X509Certificate(res.cert_chain_pem);
+    } catch {
+      throw bad('cert_chain_pem is not a certificate');
+    }
+    if (!leaf.checkPrivateKey(createPrivateKey(keyPem))) throw bad('certificate is not for our key');
+    const id = spiffeIdOfCert(leaf.subjectAltName);
+    if (!id || id !== res.spiffe_id || parseSpiffeId(id)?.trustDomain !== this.props.trustDomain) throw bad(`certificate names ${id ?? 'no SPIFFE ID'}`);
+    if (this.props.spiffeId && id !== this.props.spiffeId) throw bad(`certificate names ${id}, expected ${this.props.spiffeId}`);
+    const notAfter = new Date(leaf.validTo);
+    if (notAfter.getTime() <= this.clock.now()) throw bad(`certificate expired at ${leaf.validTo}`);
+    if (!res.trust_bundle_pem.includes('BEGIN CERTIFICATE')) throw bad('empty trust bundle');
+    return { certChainPem: res.cert_chain_pem, keyPem, trustBundlePem: res.trust_bundle_pem, spiffeId: id, notAfter };
+  }
+}
