@@ -47,6 +47,8 @@ export class LocalSource implements MeshSource {
   private staticEndpoints: EndpointModel[] = [];
   /** Registered endpoints by instance, with a count: a sidecar may reconnect before its old stream closes. */
   private readonly registered = new Map<string, { endpoint: EndpointModel; refs: number }>();
+  /** Node ids that registered through the ADS hooks (only those deregister on disconnect). */
+  private readonly registeredNodes = new Set<string>();
   private readonly watchers: FSWatcher[] = [];
   private dirWatcher?: FSWatcher;
   private debouncer?: Debouncer;
@@ -116,22 +118,27 @@ export class LocalSource implements MeshSource {
 
   /** Subscribes to an ADS server's node events: a connecting sidecar registers its endpoint. */
   attach(events: NodeEvents): void {
-    const registeredNodes = new Set<string>();
-    events.onNodeConnected((node) => {
-      try {
-        const endpoint = endpointOfNode(node);
-        if (!endpoint) return;
-        this.register(endpoint);
-        registeredNodes.add(node.id);
-      } catch (e) {
-        this.fail(e as SourceError);
-      }
-    });
-    events.onNodeDisconnected((node) => {
-      if (registeredNodes.has(node.id)) this.deregister(node.id);
-      if (!this.registered.has(node.id)) registeredNodes.delete(node.id);
-    });
+    events.onNodeConnected((node) => this.nodeConnected(node));
+    events.onNodeDisconnected((node) => this.nodeDisconnected(node));
   }
+
+  /** ADS `onNodeConnected` hook: a sidecar with `metadata.endpoint` registers; errors are reported, not thrown. */
+  readonly nodeConnected = (node: NodeRegistration): void => {
+    try {
+      const endpoint = endpointOfNode(node);
+      if (!endpoint) return;
+      this.register(endpoint);
+      this.registeredNodes.add(node.id);
+    } catch (e) {
+      this.fail(e as SourceError);
+    }
+  };
+
+  /** ADS `onNodeDisconnected` hook. */
+  readonly nodeDisconnected = (node: NodeRegistration): void => {
+    if (this.registeredNodes.has(node.id)) this.deregister(node.id);
+    if (!this.registered.has(node.id)) this.registeredNodes.delete(node.id);
+  };
 
   /** The current snapshot. */
   snapshot(): SourceSnapshot {
