@@ -101,6 +101,11 @@ export function createH1Server(deps: H1ServerDeps): http.Server {
     socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\nweft-error: ${(err.code ?? 'bad-request').toLowerCase()}\r\ncontent-length: 0\r\n\r\n`);
   });
 
+  // CONNECT tunnels would carry bytes the mesh cannot route, authorize or encrypt: refused (documented)
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nweft-error: connect_unsupported\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
+
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     let parts: RequestParts;
     try {
