@@ -103,7 +103,7 @@ export class ClusterBalancer {
         address: ep.address,
         port: ep.port,
         protocol: config.protocol,
-        tls: config.tls ? { expectedIdentity: ep.identity ?? config.tls.expectedIdentity } : undefined,
+        tls: config.tls && ep.meshed ? { expectedIdentity: ep.identity ?? config.tls.expectedIdentity } : undefined,
       };
       const clientKey = JSON.stringify(target);
       const old = this.#endpoints.get(key);

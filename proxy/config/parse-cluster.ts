@@ -114,6 +114,7 @@ function expectedIdentity(v: unknown): string | undefined {
 function tls(r: Reader, meta: Reader | undefined): ClusterConfig['tls'] {
   const ts = r.child('transport_socket');
   const fromMeta = meta?.str('identity');
+  if (meta?.str('mtls_mode') === 'DISABLE') return undefined;
   if (!ts) return fromMeta ? { expectedIdentity: fromMeta } : undefined;
   const typed = ts.child('typed_config');
   const isTls = (ts.str('name') ?? '').includes('tls') || /UpstreamTlsContext$/.test(typed?.typeUrl() ?? '');
@@ -121,7 +122,8 @@ function tls(r: Reader, meta: Reader | undefined): ClusterConfig['tls'] {
   return { expectedIdentity: fromMeta ?? expectedIdentity(typed?.obj) };
 }
 
-function weftRateLimit(meta: Reader | undefined): TokenBucketConfig | undefined {
+/** weft metadata `rateLimit {requestsPerSecond, burst}` as a token bucket. */
+export function weftRateLimit(meta: Reader | undefined): TokenBucketConfig | undefined {
   const rl = meta?.child('rate_limit');
   if (!rl) return undefined;
   const rps = rl.num('requests_per_second', { min: 0, required: true }) ?? 0;
@@ -185,13 +187,16 @@ function parseEndpoints(r: Reader): Map<string, EndpointConfig> {
       const key = `${address}:${port}`;
       if (out.has(key)) le.problem(undefined, `duplicate endpoint ${key}`);
       const health = le.enumOf('health_status', HEALTH) ?? 'UNKNOWN';
-      const identity = weftMetadata(le)?.str('identity');
+      const leMeta = weftMetadata(le);
+      const identity = leMeta?.str('identity');
+      const meshed = leMeta?.bool('meshed') ?? true;
       out.set(key, {
         address,
         port,
         weight: le.num('load_balancing_weight', { min: 1, integer: true }) ?? 1,
         healthy: health === 'UNKNOWN' || health === 'HEALTHY' || health === 'DEGRADED',
         identity,
+        meshed,
       });
     }
   }

@@ -56,19 +56,20 @@ export function parseHeaderMatcher(r: Reader): HeaderMatcher | undefined {
   return { name, present: true, invert };
 }
 
-function parseQueryMatcher(r: Reader): QueryMatcher | undefined {
+function parseQueryMatcher(r: Reader, inverted: readonly string[]): QueryMatcher | undefined {
   const name = r.str('name', true);
   if (name === undefined) return undefined;
+  const invert = inverted.includes(name);
   const present = r.bool('present_match');
-  if (present !== undefined) return { name, present };
+  if (present !== undefined) return { name, present, invert };
   const sm = r.child('string_match');
-  if (!sm) return { name, present: true };
+  if (!sm) return { name, present: true, invert };
   const matcher = parseStringMatcher(sm);
-  return matcher ? { name, matcher } : undefined;
+  return matcher ? { name, matcher, invert } : undefined;
 }
 
 /** Envoy's `config.route.v3.RouteMatch`. */
-export function parseRouteMatch(r: Reader): RouteMatch | undefined {
+export function parseRouteMatch(r: Reader, invertedQuery: readonly string[] = []): RouteMatch | undefined {
   const caseSensitive = r.bool('case_sensitive') ?? true;
   const prefix = r.str('prefix');
   const exact = r.str('path');
@@ -86,7 +87,7 @@ export function parseRouteMatch(r: Reader): RouteMatch | undefined {
     if (regex) path = { kind: 'regex', regex };
   }
   const headers = r.list('headers').map(parseHeaderMatcher);
-  const query = r.list('query_parameters').map(parseQueryMatcher);
+  const query = r.list('query_parameters').map((q) => parseQueryMatcher(q, invertedQuery));
   const fraction = r.child('runtime_fraction');
   const fractionPercent = fraction ? readPercent(fraction) ?? 100 : 100;
   if (!path || headers.includes(undefined) || query.includes(undefined)) return undefined;

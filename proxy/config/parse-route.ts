@@ -167,10 +167,12 @@ function parseDirect(r: Reader): DirectResponseAction {
 
 function parseRoute(r: Reader, vhostName: string, index: number, vhostRetry: RetryPolicy | undefined): Route | undefined {
   const meta = weftMetadata(r);
-  const name = meta?.str('route') ?? r.str('name') ?? `${vhostName}/${index}`;
+  const weftRoute = meta?.str('route');
+  const source = meta?.str('source');
+  const name = weftRoute !== undefined ? (source ? `${source}/${weftRoute}` : weftRoute) : r.str('name') ?? `${vhostName}/${index}`;
   const matchR = r.child('match');
   if (!matchR) r.problem('match', 'is required');
-  const match = matchR ? parseRouteMatch(matchR) : undefined;
+  const match = matchR ? parseRouteMatch(matchR, meta?.strings('invert_query') ?? []) : undefined;
   let action: Route['action'] | undefined;
   const route = r.child('route');
   const redirect = r.child('redirect');
@@ -178,7 +180,10 @@ function parseRoute(r: Reader, vhostName: string, index: number, vhostRetry: Ret
   if ([route, redirect, direct].filter(Boolean).length !== 1) {
     r.problem(undefined, 'needs exactly one of route, redirect, direct_response');
   } else if (route) action = parseForward(route, vhostRetry);
-  else if (redirect) action = parseRedirect(redirect);
+  else if (redirect) {
+    const status = meta?.num('redirect_status', { min: 300, max: 399, integer: true });
+    action = { ...parseRedirect(redirect), ...(status !== undefined ? { status } : {}) };
+  }
   else action = parseDirect(direct!);
   const faultR = perFilter(r, 'HTTPFault');
   const rlR = perFilter(r, 'LocalRateLimit');

@@ -6,7 +6,7 @@
 import { InvalidConfigError } from '../../api/errors';
 import { Reader, deepFreeze } from './fields';
 import { parseCluster, parseClusterLoadAssignment } from './parse-cluster';
-import { parseListener } from './parse-listener';
+import { type ParsedListener, parseListener } from './parse-listener';
 import { parseRouteConfiguration } from './parse-route';
 import type { ClusterConfig, EndpointSet, ListenerConfig, ProxyConfig, RouteTable } from './types';
 
@@ -37,7 +37,7 @@ export interface ParseResult {
 
 /** A config with nothing in it (before the first xDS response). */
 export function emptyConfig(version = ''): ProxyConfig {
-  return deepFreeze({ version, listeners: new Map(), routes: new Map(), clusters: new Map(), endpoints: new Map() });
+  return deepFreeze({ version, listeners: new Map(), routes: new Map(), clusters: new Map(), endpoints: new Map(), inlineRouteNames: new Set<string>() });
 }
 
 function nameOf(value: unknown, key: string, index: number): string {
@@ -84,26 +84,36 @@ export function parseXdsResources(input: XdsResources, previous: ProxyConfig = e
   const listeners = new Map<string, ListenerConfig>();
   const inlineRoutes: RouteTable[] = [];
   if (input.listeners) {
-    const parsed = new Map<string, { listener: ListenerConfig; inlineRoutes?: RouteTable }>();
-    const prev = new Map([...previous.listeners].map(([k, l]) => [k, { listener: l, inlineRoutes: previous.routes.get(l.routeTable) }]));
+    const parsed = new Map<string, ParsedListener>();
+    // A rejected listener keeps its previous version, and with it its previous inline route tables.
+    const prev = new Map([...previous.listeners].map(([k, l]): [string, ParsedListener] => [k, {
+      listener: l,
+      inlineRoutes: l.chains.filter((c) => previous.inlineRouteNames.has(c.routeTable)).map((c) => previous.routes.get(c.routeTable)!).filter(Boolean),
+    }]));
     parseType('listener', input.listeners, 'name', parseListener, prev, parsed, errors);
     for (const [k, v] of parsed) {
       listeners.set(k, v.listener);
-      if (v.inlineRoutes) inlineRoutes.push(v.inlineRoutes);
+      inlineRoutes.push(...v.inlineRoutes);
     }
   } else {
     for (const [k, v] of previous.listeners) listeners.set(k, v);
+    for (const n of previous.inlineRouteNames) inlineRoutes.push(previous.routes.get(n)!);
   }
   if (input.routes) parseType('route', input.routes, 'name', parseRouteConfiguration, previous.routes, routes, errors);
-  else for (const [k, v] of previous.routes) if (!k.startsWith('listener:')) routes.set(k, v);
-  for (const t of inlineRoutes) routes.set(t.name, t);
+  else for (const [k, v] of previous.routes) if (!previous.inlineRouteNames.has(k)) routes.set(k, v);
+  // Inline tables win over an RDS table of the same name (the listener that embeds it is explicit).
+  const inlineRouteNames = new Set<string>();
+  for (const t of inlineRoutes) {
+    routes.set(t.name, t);
+    inlineRouteNames.add(t.name);
+  }
   const clusters = new Map<string, ClusterConfig>();
   if (input.clusters) parseType('cluster', input.clusters, 'name', parseCluster, previous.clusters, clusters, errors);
   else for (const [k, v] of previous.clusters) clusters.set(k, v);
   const endpoints = new Map<string, EndpointSet>();
   if (input.endpoints) parseType('endpoint', input.endpoints, 'cluster_name', parseClusterLoadAssignment, previous.endpoints, endpoints, errors);
   else for (const [k, v] of previous.endpoints) endpoints.set(k, v);
-  const config: ProxyConfig = deepFreeze({ version, listeners, routes, clusters, endpoints });
+  const config: ProxyConfig = deepFreeze({ version, listeners, routes, clusters, endpoints, inlineRouteNames });
   return { config, errors };
 }
 

@@ -26,6 +26,8 @@ export interface QueryMatcher {
   readonly name: string;
   readonly present?: boolean;
   readonly matcher?: StringMatcher;
+  /** Flips the result (carried in weft metadata `invertQuery`; Envoy's matcher has no invert). */
+  readonly invert: boolean;
 }
 
 /** Everything a request must satisfy for a route to match. */
@@ -160,18 +162,41 @@ export interface TokenBucketConfig {
   readonly fillIntervalMs: number;
 }
 
+/** One filter chain of a listener: HTTP (with a route table) or opaque TCP. */
+export interface FilterChainConfig {
+  readonly name: string;
+  /** `filter_chain_match.destination_port`: the app port this chain serves (inbound). */
+  readonly destinationPort?: number;
+  /** RDS name or inline route table name; '' for a TCP chain. */
+  readonly routeTable: string;
+  readonly tcp: boolean;
+  /** A31 default `max_stream_duration` from the HCM. */
+  readonly maxStreamDurationMs?: number;
+  /** Local rate limit from the HCM's local_ratelimit filter. */
+  readonly rateLimit?: TokenBucketConfig;
+}
+
 /** A Listener, reduced to what the stacks need. */
 export interface ListenerConfig {
   readonly name: string;
+  /** From `traffic_direction`, else weft metadata `direction`. */
   readonly direction: 'inbound' | 'outbound' | 'unspecified';
   readonly address?: string;
   readonly port?: number;
-  /** RDS name, or the name of the inline route table (stored in `routes`). */
+  /** Route table of the first HTTP chain ('' when the listener is TCP only). */
   readonly routeTable: string;
-  /** Listener-wide local rate limit (HCM local_ratelimit filter). */
+  readonly chains: readonly FilterChainConfig[];
+  /** Listener-wide local rate limit (HCM filter, or weft metadata `rateLimit`). */
   readonly rateLimit?: TokenBucketConfig;
-  /** A31 default `max_stream_duration` from the HCM. */
+  /** A31 default `max_stream_duration` from the first HCM. */
   readonly maxStreamDurationMs?: number;
+  /**
+   * The listener's authorization data (weft metadata `authz`), frozen and opaque here: the
+   * evaluator in api/authz.ts interprets it; the proxy only places the hook.
+   */
+  readonly authz?: unknown;
+  /** The workload identity this (inbound) listener serves (weft metadata `identity`). */
+  readonly identity?: string;
 }
 
 /** gRFC A50 / Envoy outlier detection, with Envoy's defaults resolved. */
@@ -243,6 +268,8 @@ export interface EndpointConfig {
   readonly healthy: boolean;
   /** SPIFFE ID this endpoint must present, overriding the cluster's. */
   readonly identity?: string;
+  /** False for an endpoint without a weft sidecar (proxyless or plain): no mTLS to it. @default true */
+  readonly meshed: boolean;
 }
 
 /** A ClusterLoadAssignment. */
@@ -258,4 +285,6 @@ export interface ProxyConfig {
   readonly routes: ReadonlyMap<string, RouteTable>;
   readonly clusters: ReadonlyMap<string, ClusterConfig>;
   readonly endpoints: ReadonlyMap<string, EndpointSet>;
+  /** Names in `routes` that came inline in a listener's HCM rather than from RDS. */
+  readonly inlineRouteNames: ReadonlySet<string>;
 }

@@ -5,6 +5,9 @@
  */
 import type { CircuitBreakers } from '../config/types';
 import { CancelledError, CircuitOpenError, OverflowError } from '../http/errors';
+import { onBodyDone } from '../stack/body';
+import { fact } from '../stack/meta';
+import type { Layer } from '../stack/types';
 
 interface Waiter {
   resolve(release: () => void): void;
@@ -79,4 +82,24 @@ export class ConcurrencyLimiter {
       else this.#active--;
     };
   }
+}
+
+/**
+ * The circuit-breaker layer: holds a slot of the request's cluster from before the endpoint pick
+ * until the response body ends. Unknown clusters pass through (the balancer reports them).
+ */
+export function circuitBreaker(limiterFor: (cluster: string) => ConcurrencyLimiter | undefined): Layer {
+  return (next) => async (req) => {
+    const limiter = limiterFor(fact(req, 'weft.cluster') ?? '');
+    if (!limiter) return next(req);
+    const release = await limiter.acquire(req.signal);
+    try {
+      const res = await next(req);
+      onBodyDone(res, release);
+      return res;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  };
 }

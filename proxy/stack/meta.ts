@@ -24,6 +24,8 @@ export interface RequestFacts {
   'weft.endpoint': string;
   /** 1 for the first try, 2 for the first retry… */
   'weft.try': number;
+  /** Port the connection was addressed to (original destination), set by the inbound server; picks the filter chain. */
+  'weft.destinationPort': number;
   /** Request hash from the route's hash policy (consistent hashing). */
   'weft.hash': number;
 }

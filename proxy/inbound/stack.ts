@@ -1,0 +1,70 @@
+/**
+ * The inbound stack: what happens to a request another workload sends to the local app. TLS is
+ * terminated by the transport before this handler runs. One function, outermost first:
+ *   server → rescue → observe → listener rate limit → authz → route (the chain's inline table)
+ *   → timeout → retry → fault → [concrete: cluster pick → circuit breaker → balancer] → app client.
+ */
+import { Backends } from '../balance/backends';
+import { ConfigCell } from '../config/cell';
+import type { FilterChainConfig, ListenerConfig, ProxyConfig, RouteTable } from '../config/types';
+import { rescue } from '../http/respond';
+import { type Authorize, authz } from '../layers/authz';
+import { fault } from '../layers/fault';
+import { observe } from '../layers/observe';
+import { BucketSet, rateLimit } from '../layers/rate-limit';
+import { retry } from '../layers/retry';
+import { route } from '../layers/route';
+import { timeout } from '../layers/timeout';
+import { type StackDeps, type StackHandler, concreteStack, resolveDeps } from '../outbound/stack';
+import { fact } from '../stack/meta';
+import { type ProxyRequest, compose } from '../stack/types';
+
+export interface InboundDeps extends StackDeps {
+  /** The authorization evaluator (api/authz.ts). @default - no authz layer (every request allowed) */
+  readonly authorize?: Authorize;
+  /** The inbound listener to serve. @default - the first INBOUND listener */
+  readonly listener?: string;
+}
+
+/** The inbound listener in `config`. */
+export function inboundListener(config: ProxyConfig, preferred?: string): ListenerConfig | undefined {
+  if (preferred) return config.listeners.get(preferred);
+  for (const l of config.listeners.values()) if (l.direction === 'inbound') return l;
+  return undefined;
+}
+
+/** The filter chain for `req`: by original destination port when the server set it, else the only HTTP chain. */
+export function inboundChain(l: ListenerConfig | undefined, req: ProxyRequest): FilterChainConfig | undefined {
+  if (!l) return undefined;
+  const http = l.chains.filter((c) => !c.tcp);
+  const port = fact(req, 'weft.destinationPort');
+  if (port !== undefined) return http.find((c) => c.destinationPort === port) ?? http.find((c) => c.destinationPort === undefined);
+  return http[0];
+}
+
+/** Builds the inbound handler for `config` (a ProxyConfig, or a ConfigCell the caller swaps). */
+export function buildInboundHandler(config: ProxyConfig | ConfigCell, deps: InboundDeps): StackHandler {
+  const cell = config instanceof ConfigCell ? config : new ConfigCell(config);
+  const { now, random } = resolveDeps(deps);
+  const backends = new Backends(cell, { endpointClient: deps.endpointClient, metrics: deps.metrics, now, random });
+  const buckets = new BucketSet(now);
+  const listenerOf = () => inboundListener(cell.get(), deps.listener);
+  const tableFor = (c: ProxyConfig, req: ProxyRequest): RouteTable | undefined => {
+    const chain = inboundChain(inboundListener(c, deps.listener), req);
+    return chain ? c.routes.get(chain.routeTable) : undefined;
+  };
+  const handler = compose(
+    rescue, // errors → responses in one place (a denial → 403 / PERMISSION_DENIED)
+    observe('inbound', deps.metrics, now), // above authz, so denied requests are counted too
+    rateLimit(() => {
+      const l = listenerOf();
+      return l?.rateLimit ? { bucket: buckets.get(`listener:${l.name}`, l.rateLimit), scope: `listener ${l.name}` } : undefined;
+    }), // shed before spending effort on authz
+    ...(deps.authorize ? [authz(deps.authorize, listenerOf)] : []), // before routing: a denied caller learns nothing about routes
+    route(cell, tableFor, random), // the chain's inline table: normally one route to the local app cluster
+    timeout((req) => inboundChain(listenerOf(), req)?.maxStreamDurationMs),
+    retry({ now, random, metrics: deps.metrics }),
+    fault(random),
+  )(concreteStack(backends, now, random)); // app clusters are STATIC 127.0.0.1:<targetPort>
+  return Object.assign(handler, { cell, backends, close: () => backends.close() });
+}
