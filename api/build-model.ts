@@ -157,8 +157,12 @@ export function buildModel(resources: readonly WeftResource<unknown>[], endpoint
     let problem: RouteProblem | undefined;
     r.spec.routes.forEach((rule, i) => {
       if (problem) return;
-      const res = buildRoute(r.metadata.name, r.spec.port, rule, i, svc);
-      if ('problems' in res) problem = res; else built.push(res);
+      try {
+        const res = buildRoute(r.metadata.name, r.spec.port, rule, i, svc);
+        if ('problems' in res) problem = res; else built.push(res);
+      } catch (e) {
+        problem = { reason: 'InvalidSpec', code: (e as { code?: string }).code ?? 'WEFT_ERR_INVALID_CONFIG', problems: [(e as Error).message] };
+      }
     });
     if (problem) { book.reject(r, problem.reason, problem.code, problem.problems, problem.reason !== 'UnknownVersion' && problem.reason !== 'UnknownPort'); continue; }
     routes.set(target, [...(routes.get(target) ?? []), ...built]);

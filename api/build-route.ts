@@ -3,6 +3,7 @@
  * turned into milliseconds, service-level timeout/retries inherited. Used by buildModel().
  */
 import { parseDuration } from './duration';
+import { InvalidValueError } from './errors';
 import type { HeaderModifierModel, MatchModel, RetryModel, RouteModel, ServiceModel } from './model';
 import type { HeaderModifier, Retries, RouteRule } from './resources';
 
@@ -16,13 +17,15 @@ export interface RouteProblem {
 /** Retries with defaults: Envoy's backoff (25 ms base, 10× cap) and no extra status codes. */
 export function retriesOf(r: Retries, path: string): RetryModel {
   const base = r.backoff ? parseDuration(r.backoff.base, `${path}.backoff.base`) : 25;
+  const max = r.backoff ? parseDuration(r.backoff.max, `${path}.backoff.max`) : base * 10;
+  if (base <= 0 || max < base) throw new InvalidValueError(`${path}.backoff`, `base must be > 0 and max (${max}ms) at least base (${base}ms)`, 'WEFT_ERR_MODEL_CONTRADICTION');
   return {
     attempts: r.attempts,
     on: [...r.on],
     perTryTimeoutMs: r.perTryTimeout ? parseDuration(r.perTryTimeout, `${path}.perTryTimeout`) : undefined,
     retriableStatusCodes: [...(r.retriableStatusCodes ?? [])],
     backoffBaseMs: base,
-    backoffMaxMs: r.backoff ? parseDuration(r.backoff.max, `${path}.backoff.max`) : base * 10,
+    backoffMaxMs: max,
   };
 }
 

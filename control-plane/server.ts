@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { buildModel } from '../api/build-model';
 import type { ResourceStatus } from '../api/status';
 import { AdsServer } from './xds/ads-server';
-import { SnapshotCache } from './xds/cache';
+import { Renderer, SnapshotCache } from './xds/cache';
 import type { AdsStatus } from './xds/status';
 import type { ConnectedNode } from './xds/wire';
 import type { MeshSource, SourceSnapshot } from './sources/types';
@@ -34,6 +34,8 @@ export interface ControlPlaneOptions {
   readonly onNodeDisconnected?: (node: ConnectedNode) => void;
   /** Log sink. @default silent */
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  /** Model → resources per client; a seam for tests and experiments. @default translate */
+  readonly render?: Renderer;
 }
 
 /** A running control plane. */
@@ -77,7 +79,7 @@ function statusServer(cp: () => ControlPlane, registry: Registry): http.Server {
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const log = opts.log ?? (() => undefined);
   const registry = opts.metricsRegistry ?? new Registry();
-  const cache = new SnapshotCache();
+  const cache = new SnapshotCache(opts.render);
   const ads = new AdsServer({
     cache, metricsRegistry: registry, log, controlPlaneId: opts.controlPlaneId, maxResponseBytes: opts.maxResponseBytes,
     onNodeConnected: opts.onNodeConnected, onNodeDisconnected: opts.onNodeDisconnected,

@@ -4,7 +4,7 @@
  * to translate or encode keeps the last good snapshot of that key and records why.
  */
 import type { MeshModel } from '../../api/model';
-import { ClientKind, translate } from '../../api/translate';
+import { ClientKind, translate, XdsResources } from '../../api/translate';
 import { buildSnapshot, Snapshot } from './snapshot';
 
 /** Cache key of a client: what its rendering depends on. */
@@ -20,8 +20,14 @@ export interface RenderError {
   readonly at: string;
 }
 
+/** Turns the model into resources for one client. */
+export type Renderer = (model: MeshModel, client: ClientKind) => XdsResources;
+
 /** Current model → per-client snapshots. */
 export class SnapshotCache {
+  /** @param render the renderer; `translate` unless a test or experiment wraps it. */
+  constructor(private readonly render: Renderer = translate) {}
+
   private model: MeshModel | undefined;
   private readonly current = new Map<string, Snapshot>();
   private readonly lastGood = new Map<string, Snapshot>();
@@ -54,7 +60,7 @@ export class SnapshotCache {
     const hit = this.current.get(key);
     if (hit) return hit;
     try {
-      const snap = buildSnapshot(translate(this.model, client));
+      const snap = buildSnapshot(this.render(this.model, client));
       this.current.set(key, snap);
       this.lastGood.set(key, snap);
       this.failures.delete(key);
