@@ -28,6 +28,8 @@ export interface MeshProblem {
   readonly message: string;
   /** How to fix it, when the rule knows better than the code's generic advice. */
   readonly fix?: string;
+  /** Position of the resource at fault in the input list (names collide when the problem is a duplicate). */
+  readonly index: number;
 }
 
 /** Whether a decoded YAML document is a weft custom resource. */
@@ -44,7 +46,7 @@ const key = (ns: string, name: string) => `${ns}/${name}`;
 export function meshProblems(resources: readonly WeftResource<unknown>[]): MeshProblem[] {
   const out: MeshProblem[] = [];
   const at = (r: WeftResource<unknown>, code: string, field: string, message: string, fix?: string) =>
-    out.push({ code, kind: r.kind, namespace: r.kind === 'MeshConfig' ? undefined : nsOf(r), name: r.metadata?.name ?? '', field, message, ...(fix ? { fix } : {}) });
+    out.push({ code, kind: r.kind, namespace: r.kind === 'MeshConfig' ? undefined : nsOf(r), name: r.metadata?.name ?? '', field, message, ...(fix ? { fix } : {}), index: resources.indexOf(r) });
 
   // Schema first: later rules may assume well-formed specs.
   const valid: WeftResource<unknown>[] = [];

@@ -1,7 +1,7 @@
 /**
  * The whole-mesh check that runs at synth (from Mesh's `node.addValidation`): local completeness
  * of every weft construct first, then the cross-resource rules of api/mesh-rules.ts, each problem
- * mapped back to the construct that emitted the resource, then the translation hook.
+ * mapped back to the construct that emitted the resource, then buildModel() + translate().
  */
 import { IConstruct } from 'constructs';
 import { MeshProblem, meshProblems } from '../api/mesh-rules';
@@ -21,12 +21,12 @@ export function checkMesh(mesh: IConstruct): void {
   const all = collectResources(mesh);
   const problems = meshProblems(all.map((a) => a.resource));
   if (problems.length) throw toError(problems, all, mesh);
-  translateHook(all.map((a) => a.resource), mesh);
+  translateHook(all, mesh);
 }
 
 function toError(problems: MeshProblem[], all: ReturnType<typeof collectResources>, fallback: IConstruct): WeftValidationError {
   const [p, ...rest] = problems;
-  const owner = all.find(({ resource: r }) => r.kind === p.kind && r.metadata.name === p.name && (p.namespace === undefined || (r.metadata.namespace ?? 'default') === p.namespace));
+  const owner = all[p.index];
   const code = (p.code in VALIDATION_CODES ? p.code : 'WEFT_ERR_INVALID_RESOURCE') as ValidationCode;
   const more = rest.length ? ` (and ${rest.length} more: ${[...new Set(rest.map((q) => q.code))].join(', ')})` : '';
   const where = p.namespace ? `${p.kind} ${p.namespace}/${p.name}` : `${p.kind} ${p.name}`;

@@ -120,6 +120,7 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
   public readonly namespaceObject: ApiObject;
 
   private readonly spec: MeshConfigSpec;
+  private _meshWideMode?: { readonly path: string; readonly mode: MtlsMode };
 
   constructor(scope: Construct, id: string, props: MeshProps = {}) {
     super(scope, id);
@@ -177,7 +178,7 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
       certificateTtl,
       proxyResources: { ...this.proxyResources },
     };
-    const cr = customResource(this, { kind: 'MeshConfig', name: this.name, spec: () => this.spec });
+    const cr = customResource(this, { kind: 'MeshConfig', name: this.name, spec: () => this.renderSpec() });
     cr.node.addDependency(this.crds);
     registerEmitter(this);
     this.node.addValidation({ validate: () => { checkMesh(this); return []; } });
@@ -195,7 +196,24 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
 
   /** @internal */
   public _weftResource(): WeftResource<unknown> {
-    return asResource({ kind: 'MeshConfig', name: this.name }, this.spec);
+    return asResource({ kind: 'MeshConfig', name: this.name }, this.renderSpec());
+  }
+
+  /**
+   * @internal A mesh-scoped MtlsPolicy's mode is also written as the MeshConfig default, so the mode
+   * holds whether the control plane reads root-namespace policies (Istio) or only the MeshConfig.
+   */
+  public _setMeshWideMode(policy: Construct, mode: MtlsMode): void {
+    if (this._meshWideMode && this._meshWideMode.mode !== mode) {
+      throw new WeftValidationError('WEFT_ERR_INVALID_SCOPE', `a mesh-wide MtlsPolicy at ${this._meshWideMode.path} already sets mode ${this._meshWideMode.mode}`, policy, {
+        prop: 'mode', value: mode, fix: 'keep one mesh-wide mode; scope the other policy to a namespace or service',
+      });
+    }
+    this._meshWideMode = { path: policy.node.path, mode };
+  }
+
+  private renderSpec(): MeshConfigSpec {
+    return this._meshWideMode ? { ...this.spec, defaultMtlsMode: this._meshWideMode.mode } : this.spec;
   }
 
   /** @internal */

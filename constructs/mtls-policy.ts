@@ -95,6 +95,7 @@ export class MtlsPolicy extends Construct implements IWeftResourceEmitter {
     } else {
       // Mesh scope: like Istio's root namespace, a policy in the control-plane namespace without a scope.
       this.namespace = props.mesh.namespace;
+      if (props.mode !== undefined) props.mesh._setMeshWideMode(this, props.mode);
     }
     customResource(this, { kind: 'MtlsPolicy', name: this.policyName, namespace: this.namespace, spec: () => this.renderSpec() })
       .node.addDependency(props.mesh.crds);

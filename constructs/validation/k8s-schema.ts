@@ -80,8 +80,7 @@ export function manifestProblems(docs: readonly unknown[]): ManifestProblem[] {
   const out = docs.flatMap((d, i) => objectProblems(d, i));
   const weft = docs.map((d, i) => [d, i] as const).filter(([d]) => isWeftResource(d));
   for (const p of meshProblems(weft.map(([d]) => d as never))) {
-    const hit = weft.find(([d]) => (d as Obj).kind === p.kind && (d as Obj).metadata?.name === p.name && (p.namespace === undefined || ((d as Obj).metadata?.namespace ?? 'default') === p.namespace));
-    out.push({ rule: 'weft-mesh-rules', index: hit?.[1] ?? -1, kind: p.kind, name: p.name, ...(p.namespace ? { namespace: p.namespace } : {}), location: p.field, message: p.message, code: p.code });
+    out.push({ rule: 'weft-mesh-rules', index: weft[p.index]?.[1] ?? -1, kind: p.kind, name: p.name, ...(p.namespace ? { namespace: p.namespace } : {}), location: p.field, message: p.message, code: p.code });
   }
   return out;
 }
