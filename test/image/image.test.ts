@@ -8,6 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { DEFAULT_IMAGE_REPOSITORY, DEFAULT_IMAGE_TAG } from '../../constructs/mesh';
+import { service, validDist, writeDist } from '../cli/check-fixtures';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
@@ -85,6 +87,7 @@ suite('the weft OCI image', () => {
   });
 
   test('is named by the default repository and tag the Mesh construct references', () => {
+    expect(refName).toBe(`${DEFAULT_IMAGE_REPOSITORY}:${DEFAULT_IMAGE_TAG}`);
     expect(refName).toBe(`ghcr.io/weft-mesh/weft:${VERSION}`);
     expect(config.config.Labels['org.opencontainers.image.version']).toBe(VERSION);
   });
@@ -116,6 +119,26 @@ suite('the weft OCI image', () => {
     expect(report.gid).toBe(10001);
     expect(report.probes.map((p: { name: string; ok: boolean }) => `${p.name}:${p.ok}`)).toEqual(['protos:true', 'keygen:true', 'tls:true', 'http1:true', 'http2:true']);
     expect(report.probes[0].detail.includeDirs[0]).toBe('/app/protos/envoy-api');
+  }, 120_000);
+
+  test('weft check runs in the image on a read-only mounted dist: exit 0 clean, 1 with problems', async () => {
+    const good = validDist();
+    const bad = writeDist({ 'svc.yaml': [service, service] });
+    try {
+      for (const d of [good, bad]) fs.chmodSync(d, 0o755); // readable by uid 10001
+      const image = `ghcr.io/weft-mesh/weft:${VERSION}`;
+      const check = (d: string) => podman([...runArgs, '--read-only', '-v', `${d}:/dist:ro`, image, 'check', '/dist']).then(
+        ({ stdout }) => ({ code: 0, stdout }),
+        (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+      );
+      const clean = await check(good);
+      expect(clean).toMatchObject({ code: 0, stdout: expect.stringContaining('no problems') });
+      const broken = await check(bad);
+      expect(broken.code).toBe(1);
+      expect(broken.stdout).toContain('WEFT_ERR_DUPLICATE_NAME Service/shop/reviews');
+    } finally {
+      for (const d of [good, bad]) fs.rmSync(d, { recursive: true, force: true });
+    }
   }, 120_000);
 
   test('has no shell to exec: /bin/sh as entrypoint fails with 127', async () => {
