@@ -8,6 +8,7 @@ import { ControlPlane, startControlPlane } from '../../control-plane/server';
 import { translate, XdsResources } from '../../api/translate';
 import type { MeshModel } from '../../api/model';
 import type { ClientKind } from '../../api/translate';
+import { rmSync } from 'fs';
 import { EchoBackend, startEchoBackend } from './support/echo';
 import { echoMesh, RDS, scenarioDirs, startXdsClient, waitFor, within3Sigma, writeEndpoints, writeMesh, XdsClientChild } from './support/harness';
 
@@ -46,6 +47,7 @@ describe('proxyless grpc-js-xds client', () => {
     await client?.close();
     await cp?.stop();
     await Promise.all(backends.map((b) => b.close()));
+    rmSync(d.root, { recursive: true, force: true });
   });
 
   test('80/20 weighted split within 3 sigma over 2000 RPCs', async () => {
