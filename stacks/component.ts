@@ -5,22 +5,37 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
+import { ChartProps } from 'cdk8s';
 import { MESHED_ANNOTATION } from '../api/mesh-rules';
 import { API_VERSION } from '../api/resources';
 import { createResource } from './kinds';
 import { KubeObject } from './objects';
 import { PlanStep, planObjects, isWeftControlPlane } from './plan';
-import { MeshBuilder, synthesizeMesh } from './synth';
+import { MeshBuilder, MeshSource, synthesizeMesh } from './synth';
+import { bookinfo, BookinfoProps } from '../examples/bookinfo/mesh';
 
 /** Arguments of {@link WeftMesh}. */
 export interface WeftMeshArgs {
-  /** Builds the mesh into a cdk8s chart (`(chart) => bookinfo(chart, props)`, or your own constructs). */
-  readonly build: MeshBuilder;
+  /**
+   * Builds the mesh into a cdk8s chart: your own constructs (`new Mesh(chart, ...)`, `new MeshService(...)`).
+   * @default - the bundled example, `bookinfo(chart, args.bookinfo)`
+   */
+  readonly build?: MeshBuilder;
+  /**
+   * Props of the bundled example; ignored when `build` is set.
+   * @default {}
+   */
+  readonly bookinfo?: BookinfoProps;
   /**
    * Id of the cdk8s chart the mesh is built into; use your cdk8s app's so generated names agree.
-   * @default 'weft'
+   * @default - 'bookinfo' for the bundled example (as examples/bookinfo/main.ts), else 'weft'
    */
   readonly chartId?: string;
+  /**
+   * Props of that chart (its `namespace` applies to objects that name none).
+   * @default - `{ namespace: <the example's namespace> }` for the bundled example, else {}
+   */
+  readonly chartProps?: ChartProps;
   /**
    * Recognizes the control plane's objects (they are created before every workload).
    * @default - {@link isWeftControlPlane}: what the `Mesh` construct emits, or the component label
@@ -54,7 +69,7 @@ export class WeftMesh extends pulumi.ComponentResource {
   constructor(name: string, args: WeftMeshArgs, opts?: pulumi.ComponentResourceOptions) {
     // Synthesize and plan before registering anything: an invalid mesh fails with the constructs'
     // coded error while the stack is still empty, not halfway through an update.
-    const { objects, declared } = synthesizeMesh(args.build, args.chartId ?? 'weft');
+    const { objects, declared } = synthesizeMesh(meshSource(args));
     const plan = planObjects(objects, { isControlPlane: args.isControlPlane, declared });
     super(WeftMesh.TYPE, name, {}, opts);
     this.plan = plan;
@@ -69,6 +84,17 @@ export class WeftMesh extends pulumi.ComponentResource {
     this.meshedServices = meshedServices(plan, resources);
     this.registerOutputs({ controlPlaneAddress: this.controlPlaneAddress, meshedServices: this.meshedServices });
   }
+}
+
+/** What to synthesize: the caller's builder, or the bundled example built as main.ts builds it. */
+function meshSource(args: WeftMeshArgs): MeshSource {
+  if (args.build) return { build: args.build, chartId: args.chartId ?? 'weft', chartProps: args.chartProps ?? {} };
+  const props = args.bookinfo ?? {};
+  return {
+    build: (chart) => { bookinfo(chart, props); },
+    chartId: args.chartId ?? 'bookinfo',
+    chartProps: args.chartProps ?? { namespace: props.namespace ?? 'bookinfo' },
+  };
 }
 
 type Metadata = pulumi.Output<k8s.types.output.meta.v1.ObjectMeta>;

@@ -3,12 +3,21 @@
  * objects instead of writing dist/*.yaml, so a Pulumi stack deploys exactly what synth would emit,
  * plus the dependencies the constructs declared (`node.addDependency`), which YAML cannot carry.
  */
-import { ApiObject, App, Chart } from 'cdk8s';
+import { ApiObject, App, Chart, ChartProps } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { KubeObject } from './objects';
 
 /** Builds a mesh into a cdk8s chart, e.g. `(chart) => bookinfo(chart, props)`. */
 export type MeshBuilder = (chart: Chart) => void;
+
+/** A mesh to synthesize: the builder and the chart it is built into. */
+export interface MeshSource {
+  readonly build: MeshBuilder;
+  /** Id of the chart; match your cdk8s app so generated names agree. */
+  readonly chartId: string;
+  /** Props of the chart (its namespace applies to objects that name none). @default {} */
+  readonly chartProps?: ChartProps;
+}
 
 /** Which object a declared dependency names: as rendered (apiVersion, kind, namespace, name). */
 export interface ObjectIdentity {
@@ -35,12 +44,11 @@ export interface SynthesizedMesh {
 /**
  * Runs `build` in a fresh App and returns what `cdk8s synth` would write. Construct validation
  * (constructor, mutators, render) throws here, before anything is deployed.
- * @param chartId id of the chart handed to `build`; match your cdk8s app so generated names agree.
  */
-export function synthesizeMesh(build: MeshBuilder, chartId: string): SynthesizedMesh {
+export function synthesizeMesh(source: MeshSource): SynthesizedMesh {
   // outdir is never written: toJson() renders in memory; App only records the path.
   const app = new App({ outdir: 'dist' });
-  build(new Chart(app, chartId));
+  source.build(new Chart(app, source.chartId, source.chartProps ?? {}));
   // toJson() also resolves construct-level dependencies into ApiObject-level ones (cdk8s does
   // this before ordering), so after it each ApiObject's node.dependencies is explicit.
   const objects = app.charts.flatMap((chart) => chart.toJson() as KubeObject[]);

@@ -33,7 +33,7 @@ describe('the fixture mesh', () => {
   });
 
   test('registers the component and one child per synthesized object, each parented to the component', () => {
-    const expected = synthesizeMesh((chart) => buildFixture(chart), 'fixture').objects;
+    const expected = synthesizeMesh({ build: (chart) => buildFixture(chart), chartId: 'fixture' }).objects;
     const component = regs.find((r) => r.type === 'weft:index:Mesh')!;
     expect(component.custom).toBe(false);
     const children = regs.filter((r) => r !== component);
@@ -73,7 +73,7 @@ describe('the fixture mesh', () => {
   });
 
   test('each child carries its object whole (same body as synth)', () => {
-    const expected = synthesizeMesh((chart) => buildFixture(chart), 'fixture').objects;
+    const expected = synthesizeMesh({ build: (chart) => buildFixture(chart), chartId: 'fixture' }).objects;
     const bodies = regs.filter((r) => r.custom).map((r) => r.inputs);
     for (const o of expected) expect(bodies).toContainEqual(o);
   });

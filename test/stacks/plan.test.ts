@@ -3,7 +3,7 @@ import { planObjects, PlanStep } from '../../stacks/plan';
 import { synthesizeMesh } from '../../stacks/synth';
 import { buildFixture, FixtureOptions } from './fixture-mesh';
 
-const synth = (opts: FixtureOptions = {}) => synthesizeMesh((chart) => buildFixture(chart, opts), 'fixture');
+const synth = (opts: FixtureOptions = {}) => synthesizeMesh({ build: (chart) => buildFixture(chart, opts), chartId: 'fixture' });
 const objectsOf = (opts: FixtureOptions = {}) => synth(opts).objects;
 const byId = (plan: PlanStep[]) => new Map(plan.map((s) => [s.id, s]));
 const codeOf = (fn: () => unknown) => { try { fn(); } catch (e) { return (e as { code?: string }).code; } return undefined; };
