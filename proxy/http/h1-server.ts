@@ -44,6 +44,12 @@ function parseHead(req: http.IncomingMessage, deps: H1ServerDeps, upgrade: boole
   if (names.filter((n) => n.toLowerCase() === 'host').length > 1) {
     throw new BadRequestError('WEFT_ERR_BAD_REQUEST', 'duplicate Host header', 400);
   }
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined && (req.httpVersion === '1.0' || !/(^|,)\s*chunked\s*$/i.test(te) || /chunked\s*,/i.test(te))) {
+    // RFC 9112 §6.3: a request whose final coding is not chunked has no reliable framing; Node
+    // would dispatch it before failing on the body, so it is refused here, never forwarded
+    throw new BadRequestError('WEFT_ERR_BAD_REQUEST', `unsupported transfer-encoding ${JSON.stringify(te)}`, 400);
+  }
   const reason = deps.overload?.reason();
   if (reason) throw new OverloadedError(reason);
   const peer = peerOf(req.socket);
