@@ -104,3 +104,14 @@ test('an invalid mesh throws before the component or any child is registered', a
   expect(code).toBe('WEFT_ERR_STACK_PRIVATE_KEY_MATERIAL');
   expect(mocks.newResourceCalls.slice(before)).toEqual([]);
 });
+
+test('a Secret without key material is created with its data stored as a Pulumi secret', async () => {
+  // GIVEN a mesh with a Secret holding a (non-key) password
+  const mesh = new WeftMesh('withsecret', { build: (chart) => buildFixture(chart, { extraSecret: { stringData: { password: 'hunter2' } } }) });
+  await outputOf(mesh.meshedServices);
+  await mocks.settle();
+  // THEN the registered Secret's stringData carries Pulumi's secret signature, not a plain value
+  const secret = mocks.registrations.find((r) => r.type === 'kubernetes:core/v1:Secret' && r.name === 'withsecret-shop/extra')!;
+  const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+  expect(secret.inputs.stringData).toEqual({ '4dabf18193072939515e22adb298388d': SECRET_SIG, value: { password: 'hunter2' } });
+});
