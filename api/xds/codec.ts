@@ -277,7 +277,7 @@ export function decodeResource(typeUrl: string, bytes: Uint8Array): XdsObject {
   }
 }
 
-/** The canonical object form of `obj` (encode then decode): drops proto3 defaults such as `nanos: 0`. */
+/** The canonical object form of `obj` (encode then decode): numbers for int64, base64 for bytes. */
 export function normalizeResource(typeUrl: string, obj: XdsObject): XdsObject {
   return decodeResource(typeUrl, encodeResource(typeUrl, obj));
 }
