@@ -12,11 +12,20 @@ interface Ring {
   readonly owners: string[];
 }
 
+/** Upper bound on ring points, so huge weights cannot make a ring of millions. */
+const MAX_POINTS = 1 << 20;
+
+/**
+ * Each endpoint gets `weight × size/8` points (128 per unit of weight by default), independent of
+ * the other endpoints: removing one endpoint then moves only the keys it owned. (Envoy instead
+ * scales the ring to the host count, which moves some keys between surviving hosts.)
+ */
 function buildRing(endpoints: readonly EndpointState[], size: number): Ring {
   const total = endpoints.reduce((s, e) => s + e.config.weight, 0);
+  const perWeight = Math.max(1, Math.min(Math.ceil(size / 8), Math.floor(MAX_POINTS / Math.max(1, total))));
   const points: { h: number; k: string }[] = [];
   for (const e of endpoints) {
-    const n = Math.max(1, Math.round((size * e.config.weight) / total));
+    const n = Math.max(1, e.config.weight * perWeight);
     for (let i = 0; i < n; i++) points.push({ h: murmur3(`${e.key}_${i}`), k: e.key });
   }
   points.sort((a, b) => a.h - b.h);
