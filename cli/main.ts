@@ -13,6 +13,8 @@ export interface CommandModule {
 const modules: (() => CommandModule)[] = [
   () => require('./commands/self-check') as CommandModule,
   () => require('./commands/check') as CommandModule,
+  () => require('./commands/control-plane') as CommandModule,
+  () => require('./commands/proxy-status') as CommandModule,
 ];
 
 /** Builds the program (exported for tests). */

@@ -19,6 +19,8 @@ export type K8sClientModule = typeof K8s;
 export interface KubernetesSourceProps {
   /** Cluster credentials. @default `loadFromDefault()` (KUBECONFIG, ~/.kube/config or in-cluster) */
   readonly kubeConfig?: K8s.KubeConfig;
+  /** Kubeconfig file to load when `kubeConfig` is not given. @default the default chain */
+  readonly kubeconfigPath?: string;
   /** The client library. @default require('@kubernetes/client-node') */
   readonly client?: K8sClientModule;
   /** Quiet time that ends a burst of watch events before a snapshot is emitted. @default 75 */
@@ -75,7 +77,7 @@ export class KubernetesSource implements MeshSource {
   constructor(props: KubernetesSourceProps = {}) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     this.client = props.client ?? (require('@kubernetes/client-node') as K8sClientModule);
-    this.kc = props.kubeConfig ?? defaultKubeConfig(this.client);
+    this.kc = props.kubeConfig ?? defaultKubeConfig(this.client, props.kubeconfigPath);
     this.debounceMs = props.debounceMs ?? 75;
     this.sidecarName = props.sidecarName ?? SIDECAR_CONTAINER;
     this.backoff = props.restartBackoff ?? { baseMs: 250, maxMs: 10_000 };
@@ -257,9 +259,10 @@ export class KubernetesSource implements MeshSource {
   }
 }
 
-function defaultKubeConfig(client: K8sClientModule): K8s.KubeConfig {
+function defaultKubeConfig(client: K8sClientModule, path?: string): K8s.KubeConfig {
   const kc = new client.KubeConfig();
-  kc.loadFromDefault();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
   return kc;
 }
 
