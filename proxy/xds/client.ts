@@ -1,0 +1,224 @@
+/**
+ * The proxy's ADS client (state of the world): wildcard LDS and CDS, then RDS and EDS by the names
+ * they reference; ACK/NACK per the xDS spec with per-resource errors from the config parser (gRFC
+ * A46: valid resources apply, rejected ones keep their last good version); reconnect with jittered
+ * backoff while the proxy keeps serving its last config.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { type ConfigCell, type ProxyConfig, type ResourceType, nackMessage, parseXdsResources } from '../config';
+import { ADS_METHOD, type IncomingResponse, type OutgoingRequest, TYPE_OF, TYPE_URLS, adsChannel } from './wire';
+
+/** What the node tells the control plane (self-registration included). */
+export interface XdsNode {
+  readonly id: string;
+  readonly service: string;
+  readonly namespace: string;
+  readonly version: string;
+  /** Address other sidecars reach this one on. */
+  readonly address: string;
+  /** Port name → port other sidecars dial (self-registration). */
+  readonly ports: Readonly<Record<string, number>>;
+}
+
+/** Options of {@link XdsClient}. */
+export interface XdsClientOptions {
+  /** `host:port` of the ADS server. */
+  readonly server: string;
+  readonly node: XdsNode;
+  /** Where accepted configs go. */
+  readonly cell: ConfigCell;
+  /** First reconnect delay. @default 500 */
+  readonly initialBackoffMs?: number;
+  /** Longest reconnect delay. @default 30000 */
+  readonly maxBackoffMs?: number;
+  /** Called per processed response (metrics). */
+  readonly onUpdate?: (type: ResourceType, result: 'ack' | 'nack', version: string, error?: string) => void;
+  /** Log sink. @default silent */
+  readonly log?: (level: 'info' | 'warn', msg: string) => void;
+}
+
+/** Per-type subscription state. */
+interface TypeState {
+  names: string[];
+  /** Last accepted version ('' before the first). */
+  version: string;
+  nonce: string;
+  received: boolean;
+  lastError?: string;
+}
+
+/** Status shown in /config_dump. */
+export interface XdsStatus {
+  readonly connected: boolean;
+  readonly server: string;
+  readonly versions: Readonly<Record<ResourceType, string>>;
+  readonly lastErrors: Readonly<Partial<Record<ResourceType, string>>>;
+  readonly reconnects: number;
+}
+
+const ORDER: readonly ResourceType[] = ['listener', 'cluster', 'route', 'endpoint'];
+
+/** The ADS client. */
+export class XdsClient {
+  readonly #opts: XdsClientOptions;
+  readonly #state: Record<ResourceType, TypeState>;
+  readonly #client: grpc.Client;
+  #call: grpc.ClientDuplexStream<OutgoingRequest, IncomingResponse> | undefined;
+  #stopped = false;
+  #connected = false;
+  #reconnects = 0;
+  #backoff: number;
+  #timer: NodeJS.Timeout | undefined;
+  #readyResolve!: () => void;
+  /** Resolves once LDS and CDS (and the RDS/EDS they name) have been received. */
+  readonly ready: Promise<void>;
+
+  constructor(opts: XdsClientOptions) {
+    this.#opts = opts;
+    this.#backoff = opts.initialBackoffMs ?? 500;
+    const blank = (names: string[]): TypeState => ({ names, version: '', nonce: '', received: false });
+    // LDS and CDS are wildcard subscriptions (Envoy's behaviour): an empty name list
+    this.#state = { listener: blank([]), cluster: blank([]), route: blank([]), endpoint: blank([]) };
+    this.#client = adsChannel(opts.server);
+    this.ready = new Promise((resolve) => (this.#readyResolve = resolve));
+  }
+
+  /** Opens the stream (and keeps reopening it until stop()). */
+  start(): void {
+    this.#open();
+  }
+
+  /** Current status. */
+  status(): XdsStatus {
+    const versions = Object.fromEntries(ORDER.map((t) => [t, this.#state[t].version])) as Record<ResourceType, string>;
+    const lastErrors = Object.fromEntries(ORDER.filter((t) => this.#state[t].lastError).map((t) => [t, this.#state[t].lastError])) as Partial<Record<ResourceType, string>>;
+    return { connected: this.#connected, server: this.#opts.server, versions, lastErrors, reconnects: this.#reconnects };
+  }
+
+  #nodeProto(): Record<string, unknown> {
+    const n = this.#opts.node;
+    return {
+      id: n.id,
+      cluster: `${n.service}.${n.namespace}`,
+      user_agent_name: 'weft-proxy',
+      user_agent_version: '0.1.0',
+      locality: {},
+      metadata: {
+        service: n.service, namespace: n.namespace, version: n.version, address: n.address, ports: { ...n.ports },
+        endpoint: { address: n.address, ports: { ...n.ports } },
+      },
+    };
+  }
+
+  #open(): void {
+    if (this.#stopped) return;
+    const call = this.#client.makeBidiStreamRequest(ADS_METHOD.path, ADS_METHOD.serialize, ADS_METHOD.deserialize);
+    this.#call = call;
+    let first = true;
+    const send = (type: ResourceType, extra: Partial<OutgoingRequest> = {}): void => {
+      const s = this.#state[type];
+      const req: OutgoingRequest = {
+        version_info: s.version, resource_names: s.names, type_url: TYPE_URLS[type], response_nonce: s.nonce, ...extra,
+        ...(first ? { node: this.#nodeProto() } : {}),
+      };
+      first = false;
+      call.write(req);
+    };
+    call.on('data', (resp: IncomingResponse) => {
+      if (!this.#connected) {
+        this.#connected = true;
+        this.#backoff = this.#opts.initialBackoffMs ?? 500;
+      }
+      this.#handle(resp, send);
+    });
+    const lost = (why: string): void => {
+      if (this.#call !== call) return;
+      this.#call = undefined;
+      this.#connected = false;
+      if (this.#stopped) return;
+      this.#reconnects++;
+      // full jitter in [backoff/2, backoff*1.5) so restarted proxies do not stampede the control plane
+      const delay = Math.round(this.#backoff * (0.5 + Math.random()));
+      this.#backoff = Math.min(this.#backoff * 2, this.#opts.maxBackoffMs ?? 30_000);
+      this.#opts.log?.('warn', `ADS stream to ${this.#opts.server} lost (${why}); keeping the last config, retrying in ${delay}ms`);
+      this.#timer = setTimeout(() => this.#open(), delay);
+      this.#timer.unref();
+    };
+    call.on('error', (e: Error) => lost(e.message));
+    call.on('end', () => lost('stream ended'));
+    // every subscription is (re)sent on a new stream, with the versions we hold, nonce reset
+    for (const t of ORDER) {
+      if ((t === 'route' || t === 'endpoint') && this.#state[t].names.length === 0) continue;
+      this.#state[t].nonce = '';
+      send(t);
+    }
+  }
+
+  #handle(resp: IncomingResponse, send: (type: ResourceType, extra?: Partial<OutgoingRequest>) => void): void {
+    const type = TYPE_OF[resp.typeUrl];
+    if (!type) return;
+    const s = this.#state[type];
+    const previous = this.#opts.cell.get();
+    const version = this.#combinedVersion(type, resp.versionInfo);
+    const { config, errors } = parseXdsResources({ [`${type}s`]: resp.resources }, previous, version);
+    const problems = [...resp.decodeErrors, ...(errors.length ? [nackMessage(errors)] : [])];
+    s.nonce = resp.nonce;
+    s.received = true;
+    if (problems.length === 0) {
+      s.version = resp.versionInfo;
+      s.lastError = undefined;
+      this.#opts.cell.set(config);
+      send(type);
+      this.#opts.onUpdate?.(type, 'ack', resp.versionInfo);
+    } else {
+      // A46: apply the valid resources (rejected ones stay at their last good version), then NACK
+      if (resp.decodeErrors.length === 0 || resp.resources.length > 0) this.#opts.cell.set({ ...config, version: previous.version } as ProxyConfig);
+      const message = problems.join('\n');
+      s.lastError = message;
+      send(type, { error_detail: { code: 3, message } });
+      this.#opts.onUpdate?.(type, 'nack', resp.versionInfo, message);
+      this.#opts.log?.('warn', `NACK ${type} version ${resp.versionInfo}: ${message}`);
+    }
+    this.#resubscribe(send);
+    this.#checkReady();
+  }
+
+  /** RDS names follow the listeners, EDS names follow the clusters. */
+  #resubscribe(send: (type: ResourceType) => void): void {
+    const cfg = this.#opts.cell.get();
+    const routes = new Set<string>();
+    for (const l of cfg.listeners.values()) for (const c of l.chains) if (!c.tcp && c.routeTable && !cfg.inlineRouteNames.has(c.routeTable)) routes.add(c.routeTable);
+    const eds = new Set<string>();
+    for (const c of cfg.clusters.values()) if (!c.staticEndpoints) eds.add(c.edsName);
+    for (const [type, names] of [['route', routes], ['endpoint', eds]] as const) {
+      const sorted = [...names].sort();
+      const s = this.#state[type];
+      if (sorted.join('\n') === s.names.join('\n')) continue;
+      s.names = sorted;
+      if (sorted.length === 0) s.received = false;
+      send(type);
+    }
+  }
+
+  #checkReady(): void {
+    const st = this.#state;
+    const ok = st.listener.received && st.cluster.received &&
+      (st.route.names.length === 0 || st.route.received) && (st.endpoint.names.length === 0 || st.endpoint.received);
+    if (ok) this.#readyResolve();
+  }
+
+  #combinedVersion(type: ResourceType, v: string): string {
+    const vs = Object.fromEntries(ORDER.map((t) => [t, this.#state[t].version])) as Record<ResourceType, string>;
+    vs[type] = v;
+    return `lds=${vs.listener},rds=${vs.route},cds=${vs.cluster},eds=${vs.endpoint}`;
+  }
+
+  /** Closes the stream and stops reconnecting. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#call?.cancel();
+    this.#call = undefined;
+    this.#client.close();
+  }
+}
