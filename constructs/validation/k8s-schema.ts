@@ -79,7 +79,8 @@ export function nativeSidecarProblems(doc: unknown): string[] {
 export function manifestProblems(docs: readonly unknown[]): ManifestProblem[] {
   const out = docs.flatMap((d, i) => objectProblems(d, i));
   const weft = docs.map((d, i) => [d, i] as const).filter(([d]) => isWeftResource(d));
-  for (const p of meshProblems(weft.map(([d]) => d as never))) {
+  // Schema problems were reported per object above; meshProblems repeats them as WEFT_ERR_INVALID_RESOURCE.
+  for (const p of meshProblems(weft.map(([d]) => d as never)).filter((q) => q.code !== 'WEFT_ERR_INVALID_RESOURCE')) {
     out.push({ rule: 'weft-mesh-rules', index: weft[p.index]?.[1] ?? -1, kind: p.kind, name: p.name, ...(p.namespace ? { namespace: p.namespace } : {}), location: p.field, message: p.message, code: p.code });
   }
   return out;
