@@ -50,10 +50,12 @@ trap cleanup EXIT
 rootfs="$work/rootfs"
 mkdir -p "$rootfs"/{app/protos/protobufjs/google,usr/local/bin,etc,tmp,home/weft}
 
-echo "weft image: bundling cli/main.ts with esbuild" >&2
-(cd "$root_dir" && npx --no-install esbuild cli/main.ts --bundle --platform=node --target=node20 --format=cjs \
-  --outfile="$rootfs/app/weft.js" --legal-comments=none --log-level=error \
-  --banner:js="/* weft $version: esbuild bundle of cli/main.ts for the OCI image */")
+echo "weft image: bundling the weft CLI with esbuild" >&2
+# `require.main` is defined away: in one bundle every module shares the top-level `module`, so each
+# `if (require.main === module) main()` guard would fire; image/entry.js starts the CLI instead.
+(cd "$root_dir" && npx --no-install esbuild image/entry.js --bundle --platform=node --target=node20 --format=cjs \
+  --define:require.main=undefined --outfile="$rootfs/app/weft.js" --legal-comments=none --log-level=error \
+  --banner:js="/* weft $version: esbuild bundle of the weft CLI (image/entry.js) for the OCI image */")
 
 echo "weft image: copying node ($node_bin) and its shared libraries" >&2
 cp "$node_bin" "$rootfs/usr/local/bin/node"
@@ -73,6 +75,9 @@ for d in envoy-api xds googleapis protoc-gen-validate; do
   (cd "$xds_deps/$d" && find . -name '*.proto' -exec cp --parents -t "$rootfs/app/protos/$d" {} +)
 done
 cp -r "$pbjs/google/protobuf" "$rootfs/app/protos/protobufjs/google/protobuf"
+# weft's own protos (the CA service) keep their repository path under $WEFT_PROTO_DIR/weft/.
+mkdir -p "$rootfs/app/protos/weft"
+(cd "$root_dir" && find api control-plane proxy -name '*.proto' -not -path '*/node_modules/*' -exec cp --parents -t "$rootfs/app/protos/weft" {} +)
 find "$rootfs/app/protos/protobufjs" -type f ! -name '*.proto' -delete
 
 # Users: root owns the files; weft (10001) runs the process. No login shell exists in the image.

@@ -93,7 +93,20 @@ function loadProtos(protoDir: string | undefined): Record<string, unknown> {
   const bytes = req.encode(req.fromObject({ type_url: 'type.googleapis.com/envoy.config.cluster.v3.Cluster', resource_names: ['a'] })).finish();
   const back = req.toObject(req.decode(bytes)) as { resource_names?: string[] };
   if (back.resource_names?.[0] !== 'a') throw new SelfCheckError('WEFT_ERR_SELF_CHECK_PROTOS', 'DiscoveryRequest did not round-trip');
-  return { files: SELF_CHECK_PROTOS.length, adsMethods: Object.keys(ads.methods), includeDirs: dirs };
+  return { files: SELF_CHECK_PROTOS.length, adsMethods: Object.keys(ads.methods), includeDirs: dirs, weftProtos: loadWeftProtos(protoDir) };
+}
+
+/** weft's own protos the image ships under `<protoDir>/weft/` (repository paths); each must parse. */
+function loadWeftProtos(protoDir = process.env.WEFT_PROTO_DIR): string[] {
+  const base = protoDir ? path.join(protoDir, 'weft') : undefined;
+  if (!base || !fs.existsSync(base)) return [];
+  const files = (fs.readdirSync(base, { recursive: true }) as string[]).filter((f) => f.endsWith('.proto')).sort();
+  for (const f of files) {
+    const root = new protobuf.Root();
+    root.loadSync(path.join(base, f), { keepCase: true });
+    root.resolveAll();
+  }
+  return files;
 }
 
 interface SelfCert {

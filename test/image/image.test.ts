@@ -141,6 +141,15 @@ suite('the weft OCI image', () => {
     }
   }, 120_000);
 
+  test('the bundle registers every command the CLI has (weft --help loads each module)', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { buildProgram } = require('../../cli/main') as typeof import('../../cli/main');
+    const expected = buildProgram().commands.map((c) => c.name());
+    const { stdout } = await podman([...runArgs, `ghcr.io/weft-mesh/weft:${VERSION}`, '--help']);
+    const listed = [...stdout.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]).filter((n) => n !== 'help');
+    expect(listed).toEqual(expected);
+  }, 120_000);
+
   test('has no shell to exec: /bin/sh as entrypoint fails with 127', async () => {
     const err = await podman([...runArgs, '--entrypoint', '/bin/sh', `ghcr.io/weft-mesh/weft:${VERSION}`, '-c', 'id']).then(
       () => undefined,
