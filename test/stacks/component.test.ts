@@ -7,6 +7,7 @@ import { installMocks, MockRecorder, Registration } from '../../stacks/mocks';
 import { synthesizeMesh } from '../../stacks/synth';
 import type { WeftMesh as WeftMeshType } from '../../stacks/component';
 import { buildFixture } from './fixture-mesh';
+import { ApiObject } from 'cdk8s';
 
 let mocks: MockRecorder;
 let WeftMesh: typeof WeftMeshType;
@@ -114,4 +115,17 @@ test('a Secret without key material is created with its data stored as a Pulumi 
   const secret = mocks.registrations.find((r) => r.type === 'kubernetes:core/v1:Secret' && r.name === 'withsecret-shop/extra')!;
   const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
   expect(secret.inputs.stringData).toEqual({ '4dabf18193072939515e22adb298388d': SECRET_SIG, value: { password: 'hunter2' } });
+});
+
+test('a kind outside the typed table becomes a CustomResource under its own token; a mesh without control plane has no address', async () => {
+  // GIVEN a "mesh" of one third-party object
+  const body = { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'm', namespace: 'x' }, spec: { endpoints: [{ port: 'admin' }] } };
+  const mesh = new WeftMesh('extras', { build: (chart) => { new ApiObject(chart, 'sm', body); } });
+  // THEN it registers whole under kubernetes:<apiVersion>:<kind>, and the outputs are empty, not wrong
+  expect(await outputOf(mesh.controlPlaneAddress)).toBeUndefined();
+  expect(await outputOf(mesh.meshedServices)).toEqual([]);
+  await mocks.settle();
+  const reg = mocks.registrations.find((r) => r.name === 'extras-x/m')!;
+  expect(reg.type).toBe('kubernetes:monitoring.coreos.com/v1:ServiceMonitor');
+  expect(reg.inputs).toEqual(body);
 });
