@@ -87,11 +87,13 @@ export class AdsStream {
     const sotwWildcardType = t === LISTENER || t === CLUSTER;
     const wildcard = sotwWildcardType && ((req.resource_names ?? []).includes('*') || (names.length === 0 && (!ts.subscribed || ts.wildcard)));
     const changed = !ts.subscribed || wildcard !== ts.wildcard || !setEq(ts.names, names);
+    // Answer new subscriptions; a name merely dropped needs no response.
+    const grew = !ts.subscribed || wildcard !== ts.wildcard || names.some((n) => !ts!.names.has(n));
     ts.subscribed = true;
     ts.wildcard = wildcard;
     ts.names = new Set(names);
     if (changed && !wildcard) for (const n of [...ts.applied.keys()]) if (!ts.names.has(n)) ts.applied.delete(n);
-    if (changed) this.pushType(t, true);
+    if (grew) this.pushType(t, true);
     if (answered) this.pushAll(); // an ACK may release held resources of other types
   }
 
