@@ -28,7 +28,7 @@ export class WeftManifestValidation implements Validation {
           ruleName: p.code ? `${p.rule} ${p.code}` : p.rule,
           recommendation: p.message,
           fix: FIX[p.rule] ?? '',
-          violatingResources: [{ resourceName: `${p.kind} ${p.namespace ? `${p.namespace}/` : ''}${p.name}`, locations: [p.location], manifestPath }],
+          violatingResources: [{ resourceName: p.name, locations: [`${p.kind} ${p.namespace ? `${p.namespace}/` : ''}${p.name} ${p.location}`], manifestPath }],
         });
       }
     }

@@ -1,8 +1,16 @@
 /** The cdk8s app `npm run synth` runs (see cdk8s.yaml): the weft control plane plus bookinfo. */
 import { App, Chart } from 'cdk8s';
+import { WeftError } from '../../api/errors';
 import { bookinfo } from './mesh';
 
 const app = new App();
 const chart = new Chart(app, 'bookinfo', { namespace: 'bookinfo' });
 bookinfo(chart);
-app.synth();
+try {
+  app.synth();
+} catch (e) {
+  // A coded construct error is the whole story (code, construct path, value, fix); skip the stack.
+  if (!WeftError.isWeftError(e)) throw e;
+  process.stderr.write(`${e.code}: ${e.message}\n`);
+  process.exit(1);
+}

@@ -81,5 +81,5 @@ test('the plugin passes a valid app and fails an invalid one, through cdk8s-cli\
   const bad = await runPlugin(objs);
   expect(bad.summary.status).toBe('failure');
   expect(bad.violations[0].ruleName).toBe('kubernetes-schema');
-  expect(bad.violations[0].violatingConstructs[0].resourceName).toBe('Deployment shop/web-v1');
+  expect(bad.violations[0].violatingConstructs[0]).toMatchObject({ resourceName: 'web-v1', locations: ['Deployment shop/web-v1 /spec/replicas'] });
 });
