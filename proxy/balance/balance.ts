@@ -35,7 +35,9 @@ export function balance(backends: Backends, now: () => number): Handler {
       throw e;
     }
     ep.ewma.observe(now() - start, now());
-    b.record(ep, outcomeOf(res.status));
+    // A trailers-only gRPC UNAVAILABLE is a failed call even though HTTP says 200.
+    const gs = res.headers['grpc-status'];
+    b.record(ep, req.grpc && (Array.isArray(gs) ? gs[0] : gs) === '14' ? 'gateway' : outcomeOf(res.status));
     onBodyDone(res, () => b.finished(ep));
     return res;
   };

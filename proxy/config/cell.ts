@@ -2,7 +2,7 @@
  * Holds the current ProxyConfig. Stacks read it once per request (so one request sees one
  * snapshot) and the xDS client swaps it atomically between requests; listeners reconcile state.
  */
-import { emptyConfig } from './parse';
+import { type ResourceError, type XdsResources, emptyConfig, parseXdsResources } from './parse';
 import type { ProxyConfig } from './types';
 
 /** A swappable reference to the current config, with change listeners. */
@@ -31,4 +31,15 @@ export class ConfigCell {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
+}
+
+/**
+ * What the xDS client calls per response: parse `input` on top of the current config, install the
+ * result (valid resources applied, rejected ones at their last good version, gRFC A46) and return
+ * the rejected resources; NACK with `nackMessage(errors)` when the list is not empty.
+ */
+export function applyXds(cell: ConfigCell, input: XdsResources, version: string): readonly ResourceError[] {
+  const { config, errors } = parseXdsResources(input, cell.get(), version);
+  cell.set(config);
+  return errors;
 }

@@ -39,6 +39,8 @@ export function retryCondition(policy: RetryPolicy, outcome: { res: ProxyRespons
       for (const c of ['connect-failure', '5xx', 'gateway-error', 'reset']) if (on.has(c)) return c;
     }
     if (r === 'upstream_reset') {
+      // An HTTP/2 REFUSED_STREAM means the server never processed the request.
+      if (on.has('refused-stream') && /REFUSED_STREAM/.test(String((outcome.err.cause as Error | undefined)?.message ?? ''))) return 'refused-stream';
       for (const c of ['reset', '5xx', 'gateway-error']) if (on.has(c)) return c;
     }
     if (r === 'per_try_timeout') {

@@ -1,5 +1,5 @@
 import { InvalidConfigError } from '../../../api/errors';
-import { parseStaticResources, parseXds, parseXdsResources } from '../../../proxy/config';
+import { ConfigCell, applyXds, nackMessage, parseStaticResources, parseXds, parseXdsResources } from '../../../proxy/config';
 import type { ForwardAction } from '../../../proxy/config';
 import { TYPES, cla, cluster, dur, listener, routeConfig } from '../../support/proxy-fixtures';
 
@@ -143,4 +143,14 @@ test('GIVEN header mutations of pseudo-headers or with CR/LF THEN they are rejec
   const r = (h: Record<string, unknown>) => routeConfig('r', ['*'], [{ match: { prefix: '' }, route: { cluster: 'c' }, request_headers_to_add: [h] }]);
   expect(() => parseXds({ routes: [r({ header: { key: ':path', value: '/x' } })] })).toThrow(/pseudo-header/);
   expect(() => parseXds({ routes: [r({ header: { key: 'x', value: 'a\r\nb: c' } })] })).toThrow(/CR, LF/);
+});
+
+test('GIVEN applyXds with one bad route table THEN the cell gets the valid rest and the NACK text names the resource', () => {
+  const cell = new ConfigCell(parseXds(valid(), 'v1'));
+  const errors = applyXds(cell, { routes: [routeConfig('outbound', ['reviews'], [{ match: {}, route: { cluster: 'x' } }]), routeConfig('other', ['*'], [{ match: { prefix: '' }, route: { cluster: 'x' } }])] }, 'v2');
+  expect(errors.map((e) => e.name)).toEqual(['outbound']);
+  expect(nackMessage(errors)).toMatch(/^route outbound: virtual_hosts\[0\]\.routes\[0\]\.match: needs a path specifier/);
+  expect(cell.get().version).toBe('v2');
+  expect(cell.get().routes.has('other')).toBe(true);
+  expect(cell.get().routes.get('outbound')!.virtualHosts[0].routes[0].name).toBe('reviews-canary/default');
 });
