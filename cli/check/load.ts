@@ -40,10 +40,10 @@ function listFiles(dir: string, rel = ''): string[] {
   return out;
 }
 
-/** `spec.ports[0].port` → `['spec', 'ports', 0, 'port']`. */
+/** `spec.ports[0].port` → `['spec', 'ports', 0, 'port']`; `data["a.json"]` → `['data', 'a.json']`. */
 export function fieldKeys(field: string): (string | number)[] {
   const keys: (string | number)[] = [];
-  for (const m of field.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) keys.push(m[2] !== undefined ? Number(m[2]) : m[1]);
+  for (const m of field.matchAll(/\["([^"]*)"\]|\[(\d+)\]|([^.[\]]+)/g)) keys.push(m[2] !== undefined ? Number(m[2]) : m[1] ?? m[3]);
   return keys;
 }
 

@@ -7,6 +7,8 @@ import { resourceProblems, crdFor } from '../../api/crds';
 import { meshProblems, MeshProblem } from '../../api/mesh-rules';
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../../api/names';
 import { API_VERSION, GROUP, KINDS, Kind, WeftResource } from '../../api/resources';
+import { bootstrapSchema } from '../../api/bootstrap';
+import { problemsOf } from '../../api/schema';
 import { kubeModel, kubeProblems } from './kube';
 import { loadDist, Manifest } from './load';
 import { CheckProblem } from './problems';
@@ -26,6 +28,9 @@ export interface CheckResult {
 }
 
 interface Meta { readonly name?: unknown; readonly namespace?: unknown }
+
+/** Key of the proxy bootstrap in the per-workload ConfigMap the constructs render. */
+const BOOTSTRAP_KEY = 'bootstrap.json';
 
 const CLUSTER_SCOPED_WEFT: ReadonlySet<string> = new Set((Object.keys(KINDS) as Kind[]).filter((k) => KINDS[k].scope === 'Cluster'));
 /** Kinds whose names must be DNS-1123 labels rather than subdomains (the API server's rule). */
@@ -102,6 +107,7 @@ export function checkDist(dir: string): CheckResult {
       kubernetes++;
       for (const [field, message] of kubeProblems(cls, m.object)) report('WEFT_ERR_CHECK_K8S_SCHEMA', field, message);
       if (kind === 'CustomResourceDefinition') staleCrd(m, report);
+      if (kind === 'ConfigMap') bootstrapProblems(m, report);
     } else if (custom.has(`${apiVersion}/${kind}`)) {
       unchecked.push(object);
     } else {
@@ -140,6 +146,20 @@ function staleCrd(m: Manifest, report: Report): void {
   } else if (canonical(spec) !== canonical(crdFor(kind as Kind).spec)) {
     report('WEFT_ERR_CHECK_STALE_CRD', 'spec', `the ${kind} CRD differs from the one this weft version generates`, 're-run `cdk8s synth` with this weft version');
   }
+}
+
+/** A sidecar bootstrap ConfigMap (`data["bootstrap.json"]`) must hold what the proxy's own parser accepts. */
+function bootstrapProblems(m: Manifest, report: Report): void {
+  const text = (m.object.data as Record<string, unknown> | undefined)?.[BOOTSTRAP_KEY];
+  if (typeof text !== 'string') return;
+  const field = `data["${BOOTSTRAP_KEY}"]`;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return report('WEFT_ERR_CHECK_BOOTSTRAP', field, `is not JSON: ${(e as Error).message}`);
+  }
+  for (const p of problemsOf(bootstrapSchema, value, '')) report('WEFT_ERR_CHECK_BOOTSTRAP', field, p.replace(/^\./, ''));
 }
 
 /** The cross-resource rules of api/mesh-rules.ts, located back in the dist files. */

@@ -114,6 +114,25 @@ test('YAML errors, non-objects and List items are handled per document, other do
   ]);
 });
 
+test('a sidecar bootstrap ConfigMap is checked with the proxy bootstrap schema', () => {
+  const bootstrap = {
+    node: { id: 'reviews-v1', service: 'Reviews', namespace: 'shop', version: 'v1', serviceAccount: 'reviews' },
+    ports: { inbound: 15006, outbound: 15001, admin: 15020, app: { http: 9080 } },
+    interception: 'explicit',
+    identity: { trustDomain: 'shop.local' },
+  };
+  const cm = (name: string, json: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'shop' }, data: { 'bootstrap.json': json } });
+  const dir = track(writeDist({ 'cm.yaml': [cm('a-weft', JSON.stringify(bootstrap)), cm('b-weft', '{"node": '), cm('c-weft', JSON.stringify({ ...bootstrap, node: { ...bootstrap.node, service: 'reviews' }, identity: { trustDomain: 'shop.local', required: true } }))] }));
+  const r = checkDist(dir);
+  expect(r.problems.map((p) => [p.object, p.field, p.code, p.message.split(':')[0]])).toEqual([
+    ['ConfigMap/shop/a-weft', 'data["bootstrap.json"]', 'WEFT_ERR_CHECK_BOOTSTRAP', 'node.service'],
+    ['ConfigMap/shop/a-weft', 'data["bootstrap.json"]', 'WEFT_ERR_CHECK_BOOTSTRAP', 'identity.required'],
+    ['ConfigMap/shop/b-weft', 'data["bootstrap.json"]', 'WEFT_ERR_CHECK_BOOTSTRAP', 'is not JSON'],
+  ]);
+  const lines = fs.readFileSync(path.join(dir, 'cm.yaml'), 'utf8').split('\n');
+  expect(lines[r.problems[0].line! - 1]).toContain('bootstrap.json:');
+});
+
 test('a missing or empty dist is a usage error with exit code 2', () => {
   const empty = track(writeDist({ 'README.md': 'not a manifest' }));
   expect(() => checkDist(path.join(empty, 'nope'))).toThrow(expect.objectContaining({ code: 'WEFT_ERR_CHECK_NO_DIST', exitCode: 2 }));
