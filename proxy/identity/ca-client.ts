@@ -239,7 +239,8 @@ export class CaClientIdentityProvider implements IdentityProvider {
     const usedRenewal = credential === this.renewalCredential;
     const res = await new Promise<IssueResponse>((resolve, reject) => {
       const deadline = new Date(Date.now() + (this.props.requestTimeoutMs ?? 10_000));
-      this.stub.IssueCertificate({ csr_pem: csrPem, credential }, new grpc.Metadata(), { deadline }, (err, r) => {
+      // waitForReady: while the CA restarts, wait for it up to the deadline rather than fail at once.
+      this.stub.IssueCertificate({ csr_pem: csrPem, credential }, new grpc.Metadata({ waitForReady: true }), { deadline }, (err, r) => {
         if (!err) return resolve(r!);
         const code = err.metadata?.get('weft-error')[0];
         reject(new TlsError(typeof code === 'string' ? code : TLS_ERRORS.CA_UNAVAILABLE, `CA: ${err.details || err.message}`, { cause: err }));

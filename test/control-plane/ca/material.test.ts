@@ -1,0 +1,52 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { CertificateAuthority } from '../../../control-plane/ca/authority';
+import { caMaterialFromSecret, caMaterialToSecret, loadCaFromDirectory, loadOrCreateLocalCa } from '../../../control-plane/ca/material';
+import { makeCa } from '../../support/certs';
+
+let dir: string;
+beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'weft-ca-'))));
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+test('a local CA is generated once (ECDSA P-256), persisted owner-only, and reused', async () => {
+  const state = join(dir, 'state', 'ca');
+  const first = await loadOrCreateLocalCa(state, 'shop.local');
+  expect(first.created).toBe(true);
+  for (const f of ['tls.crt', 'tls.key', 'ca.crt']) expect(statSync(join(state, f)).mode & 0o777).toBe(0o600);
+  expect(statSync(state).mode & 0o777).toBe(0o700);
+  const cert = new X509Certificate(first.material.tlsCrt);
+  expect(cert.ca).toBe(true);
+  expect(cert.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+  const again = await loadOrCreateLocalCa(state, 'shop.local');
+  expect(again.created).toBe(false);
+  expect(again.material.tlsCrt).toBe(first.material.tlsCrt);
+  expect(again.material.tlsKey).toBe(first.material.tlsKey);
+  const ca = await CertificateAuthority.create({ trustDomain: 'shop.local', material: again.material });
+  expect(ca.trustBundlePem()).toBe(first.material.tlsCrt);
+});
+
+test('a mounted cert-manager Secret directory is read as-is; ca.crt is optional; missing tls.key is a coded error', async () => {
+  const root = await makeCa('byo');
+  mkdirSync(join(dir, 'byo'));
+  writeFileSync(join(dir, 'byo', 'tls.crt'), root.certPem);
+  writeFileSync(join(dir, 'byo', 'tls.key'), root.keyPem);
+  const m = loadCaFromDirectory(join(dir, 'byo'));
+  expect(m).toEqual({ tlsCrt: root.certPem, tlsKey: root.keyPem, caCrt: undefined });
+  await expect(CertificateAuthority.create({ trustDomain: 't.local', material: m })).resolves.toBeDefined();
+  rmSync(join(dir, 'byo', 'tls.key'));
+  expect(() => loadCaFromDirectory(join(dir, 'byo'))).toThrow(expect.objectContaining({ code: 'WEFT_ERR_CA_BAD_MATERIAL' }));
+});
+
+test('Secret encoding round-trips in cert-manager\'s layout', async () => {
+  const root = await makeCa('s');
+  const s = caMaterialToSecret('weft-system', 'weft-ca', { tlsCrt: root.certPem, tlsKey: root.keyPem, caCrt: root.certPem });
+  expect(s.type).toBe('kubernetes.io/tls');
+  expect(Object.keys(s.data!).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+  expect(Buffer.from(s.data!['tls.crt'], 'base64').toString()).toBe(root.certPem);
+  expect(caMaterialFromSecret(s)).toEqual({ tlsCrt: root.certPem, tlsKey: root.keyPem, caCrt: root.certPem });
+  expect(() => caMaterialFromSecret({ metadata: { name: 'x', namespace: 'y' }, data: { 'tls.crt': s.data!['tls.crt'] } })).toThrow(
+    expect.objectContaining({ code: 'WEFT_ERR_CA_BAD_MATERIAL', message: expect.stringContaining('y/x lacks tls.key') }),
+  );
+});

@@ -1,0 +1,87 @@
+/** End to end: real gRPC CA on 127.0.0.1:0, proxies that make their own keys and CSRs, and a real mTLS handshake with the result. */
+import { X509Certificate } from 'node:crypto';
+import * as net from 'node:net';
+import { once } from 'node:events';
+import { startCaServer } from '../../control-plane/ca/service';
+import { TlsContexts } from '../../proxy/identity/tls';
+import { WeftError } from '../../api/errors';
+import { idOf, proxyIdentity, sayIdentity, startCa, startInbound, tlsTalk } from '../proxy/identity/harness';
+
+let env: Awaited<ReturnType<typeof startCa>>;
+const closers: (() => unknown)[] = [];
+beforeAll(async () => {
+  env = await startCa();
+});
+afterEach(async () => {
+  while (closers.length) await closers.pop()!();
+});
+afterAll(() => env.server.close());
+
+test('a proxy gets a certificate with a bootstrap token and completes mTLS with another proxy', async () => {
+  const cart = proxyIdentity(env, 'shop', 'cart');
+  const web = proxyIdentity(env, 'shop', 'web');
+  closers.push(() => cart.close(), () => web.close());
+  const [cm, wm] = await Promise.all([cart.start(), web.start()]);
+  expect(cm.spiffeId).toBe(idOf('shop', 'cart'));
+  expect(wm.spiffeId).toBe(idOf('shop', 'web'));
+  expect(new X509Certificate(cm.certChainPem).subjectAltName).toBe(`URI:${idOf('shop', 'cart')}`);
+  expect(cm.trustBundlePem).toBe(env.root.certPem);
+  expect(cart.secondsToExpiry()).toBeGreaterThan(23 * 3600);
+
+  const server = await startInbound(new TlsContexts(cart), 'STRICT', sayIdentity);
+  closers.push(() => server.close());
+  const said = await tlsTalk(server.port, new TlsContexts(web).clientOptions({ identities: [idOf('shop', 'cart')] }));
+  expect(said).toBe(`true ${idOf('shop', 'web')} h2\n`);
+});
+
+test('a used, unknown or wrong-identity request is refused over gRPC with the CA\'s code; the key stays with the proxy', async () => {
+  const token = env.tokens.mint({ namespace: 'shop', serviceAccount: 'cart' });
+  const errors: string[] = [];
+  const first = proxyIdentity(env, 'x', 'y', { credential: token });
+  closers.push(() => first.close());
+  await first.start();
+  const replay = proxyIdentity(env, 'x', 'y', { credential: token, onError: (e) => errors.push(e.code) });
+  closers.push(() => replay.close());
+  await expect(replay.renewNow()).rejects.toMatchObject({ code: 'WEFT_ERR_CA_UNAUTHENTICATED' });
+  expect(replay.current()).toBeUndefined();
+
+  const liar = proxyIdentity(env, 'shop', 'web', { spiffeId: idOf('kube-system', 'admin') });
+  closers.push(() => liar.close());
+  const err = await liar.renewNow().catch((e: WeftError) => e);
+  expect(err).toMatchObject({ code: 'WEFT_ERR_CA_IDENTITY_MISMATCH' });
+  expect(env.refused).toEqual(expect.arrayContaining(['WEFT_ERR_CA_UNAUTHENTICATED', 'WEFT_ERR_CA_IDENTITY_MISMATCH']));
+  expect(errors).toContain('WEFT_ERR_CA_UNAUTHENTICATED');
+});
+
+test('renewals chain one-time renewal tokens: the bootstrap token is spent, yet the proxy keeps renewing', async () => {
+  const p = proxyIdentity(env, 'shop', 'cart');
+  closers.push(() => p.close());
+  const a = await p.start();
+  const b = await p.renewNow();
+  const c = await p.renewNow();
+  expect(new Set([a.certChainPem, b.certChainPem, c.certChainPem]).size).toBe(3);
+  expect(new Set([a.keyPem, b.keyPem, c.keyPem]).size).toBe(3); // a fresh key each time
+  expect(p.current()).toBe(c);
+  expect(p.stats()).toMatchObject({ issued: 3, failures: 0 });
+});
+
+test('a CA that is down at boot: no identity (mTLS fails closed), retries with backoff, then the first certificate once it is up', async () => {
+  const probe = net.createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = (probe.address() as net.AddressInfo).port;
+  probe.close();
+  await once(probe, 'close');
+  const errs: string[] = [];
+  const p = proxyIdentity(env, 'shop', 'cart', { address: `127.0.0.1:${port}`, onError: (e) => errs.push(e.code) });
+  closers.push(() => p.close());
+  const ready = p.start();
+  while (errs.length < 2) await new Promise((r) => setTimeout(r, 10)); // two failed attempts observed
+  expect(errs.every((c) => c === 'WEFT_ERR_CA_UNAVAILABLE')).toBe(true);
+  expect(p.current()).toBeUndefined();
+  expect(() => new TlsContexts(p).material()).toThrow(expect.objectContaining({ code: 'WEFT_ERR_TLS_NO_IDENTITY' }));
+  const late = await startCaServer(env.ca, { authenticator: env.tokens, port });
+  closers.push(() => late.close());
+  const m = await ready;
+  expect(m.spiffeId).toBe(idOf('shop', 'cart'));
+  expect(p.stats().failures).toBeGreaterThanOrEqual(2);
+});
