@@ -49,6 +49,16 @@ export interface RouteOptions {
   readonly redirect?: { readonly scheme?: 'http' | 'https'; readonly host?: string; readonly path?: string; readonly port?: number; readonly status?: number };
   /** Answer directly. @default - no direct response */
   readonly directResponse?: { readonly status: number; readonly body?: string };
+  /** Inject delays and/or aborts into a percentage of requests (chaos testing). @default - no faults */
+  readonly fault?: FaultOptions;
+}
+
+/** Fault injection: a fixed delay and/or an abort with an HTTP or a gRPC status, each on a percentage of requests. */
+export interface FaultOptions {
+  /** @default - no delay */
+  readonly delay?: { readonly fixed: string; readonly percent: number };
+  /** Exactly one of httpStatus / grpcStatus. @default - no abort */
+  readonly abort?: { readonly httpStatus?: number; readonly grpcStatus?: number; readonly percent: number };
 }
 
 /** Renders (and checks) one route. `versions` maps version name → replicas. */
@@ -61,9 +71,23 @@ export function renderRoute(scope: IConstruct, prop: string, r: RouteOptions, ve
   const retries = checkRetries(scope, `${prop}.retries`, r.retries);
   if (r.mirror) {
     checkVersion(scope, `${prop}.mirror.version`, r.mirror.version, versions);
-    checkInt(scope, `${prop}.mirror.percent`, r.mirror.percent, 0, 100);
+    checkPercent(scope, `${prop}.mirror.percent`, r.mirror.percent);
   }
   if (r.directResponse) checkInt(scope, `${prop}.directResponse.status`, r.directResponse.status, 100, 599);
+  if ([backends, r.redirect, r.directResponse].filter(Boolean).length > 1) {
+    throw new WeftValidationError('WEFT_ERR_INVALID_PROP', 'a route ends in exactly one of backends, redirect, directResponse', scope, { prop, fix: 'split it into two routes' });
+  }
+  if (r.fault?.delay) {
+    checkDuration(scope, `${prop}.fault.delay.fixed`, r.fault.delay.fixed);
+    checkPercent(scope, `${prop}.fault.delay.percent`, r.fault.delay.percent);
+  }
+  if (r.fault?.abort) {
+    const a = r.fault.abort;
+    if ((a.httpStatus === undefined) === (a.grpcStatus === undefined)) throw new WeftValidationError('WEFT_ERR_INVALID_PROP', 'fault.abort needs exactly one of httpStatus, grpcStatus', scope, { prop: `${prop}.fault.abort`, value: a });
+    checkInt(scope, `${prop}.fault.abort.httpStatus`, a.httpStatus, 200, 599);
+    checkInt(scope, `${prop}.fault.abort.grpcStatus`, a.grpcStatus, 0, 16);
+    checkPercent(scope, `${prop}.fault.abort.percent`, a.percent);
+  }
   if (r.redirect?.status !== undefined) checkInt(scope, `${prop}.redirect.status`, r.redirect.status, 301, 308);
   return {
     ...(r.name ? { name: r.name } : {}),
@@ -76,7 +100,21 @@ export function renderRoute(scope: IConstruct, prop: string, r: RouteOptions, ve
     ...(r.mirror ? { mirror: { ...r.mirror } } : {}),
     ...(r.redirect ? { redirect: { ...r.redirect } } : {}),
     ...(r.directResponse ? { directResponse: { ...r.directResponse } } : {}),
+    ...(r.fault ? { fault: { ...(r.fault.delay ? { delay: { ...r.fault.delay } } : {}), ...(r.fault.abort ? { abort: { ...r.fault.abort } } : {}) } } : {}),
   };
+}
+
+function checkPercent(scope: IConstruct, prop: string, v: number): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100) throw new WeftValidationError('WEFT_ERR_INVALID_PROP', `${prop} must be a number in 0..100`, scope, { prop, value: v });
+}
+
+function checkRegex(scope: IConstruct, prop: string, re: string | undefined): void {
+  if (re === undefined) return;
+  try {
+    new RegExp(re);
+  } catch (e) {
+    throw new WeftValidationError('WEFT_ERR_INVALID_PROP', `regular expression does not compile (${(e as Error).message})`, scope, { prop, value: re });
+  }
 }
 
 /** WEFT_ERR_UNKNOWN_VERSION unless `version` is one of `versions`. */
@@ -114,9 +152,7 @@ function renderMatch(scope: IConstruct, prop: string, m: RouteMatchOptions): Rou
   if (literal !== undefined && !literal.startsWith('/')) {
     throw new WeftValidationError('WEFT_ERR_INVALID_PROP', 'a path match starts with "/"', scope, { prop: `${prop}.path`, value: path });
   }
-  if (path?.regex !== undefined) {
-    try { new RegExp(path.regex); } catch { throw new WeftValidationError('WEFT_ERR_INVALID_PROP', 'path regex does not compile', scope, { prop: `${prop}.path`, value: path.regex }); }
-  }
+  checkRegex(scope, `${prop}.path`, path?.regex);
   if (m.method !== undefined && !/^[A-Z]+$/.test(m.method)) {
     throw new WeftValidationError('WEFT_ERR_INVALID_PROP', 'method must be an upper-case HTTP method', scope, { prop: `${prop}.method`, value: m.method, fix: `write ${JSON.stringify(String(m.method).toUpperCase())}` });
   }
@@ -126,6 +162,8 @@ function renderMatch(scope: IConstruct, prop: string, m: RouteMatchOptions): Rou
   }));
   const headers = kv(m.headers, true);
   const query = kv(m.query, false);
+  headers.forEach((h) => checkRegex(scope, `${prop}.headers.${h.name}`, h.regex));
+  query.forEach((q) => checkRegex(scope, `${prop}.query.${q.name}`, q.regex));
   return {
     ...(path ? { path: { ...path } } : {}),
     ...(headers.length ? { headers } : {}),

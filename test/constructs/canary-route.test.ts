@@ -96,3 +96,14 @@ test('a catch-all added before a more specific route shadows it', () => {
     .addRoute({ name: 'beta', match: [{ headers: { 'x-beta': '1' } }], backends: { v2: 100 } });
   expectCode(() => synth(chart), 'WEFT_ERR_SHADOWED_MATCH');
 });
+
+test('fault injection renders and is checked; header regexes must compile', () => {
+  const { chart, reviews } = setup();
+  const route = new CanaryRoute(chart, 'r', { service: reviews, split: { v1: 100 } });
+  route.addRoute({ name: 'chaos', match: [{ headers: { 'x-chaos': '1' } }], backends: { v1: 100 }, fault: { delay: { fixed: '100ms', percent: 12.5 }, abort: { httpStatus: 503, percent: 1 } } });
+  const cr = find(synth(chart), 'CanaryRoute', 'r');
+  expect(resourceProblems(cr)).toEqual([]);
+  expect(cr.spec.routes[0].fault).toEqual({ delay: { fixed: '100ms', percent: 12.5 }, abort: { httpStatus: 503, percent: 1 } });
+  expectCode(() => route.addRoute({ backends: { v1: 100 }, fault: { abort: { httpStatus: 503, grpcStatus: 14, percent: 1 } } }), 'WEFT_ERR_INVALID_PROP');
+  expectCode(() => route.addRoute({ match: [{ headers: { 'x-a': HeaderMatch.regex('(') } }], backends: { v1: 100 } }), 'WEFT_ERR_INVALID_PROP');
+});

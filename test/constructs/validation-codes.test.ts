@@ -171,26 +171,37 @@ code('WEFT_ERR_INVALID_RESOURCE', () => {
 });
 
 code('WEFT_ERR_UNTRANSLATABLE', () => {
-  // GIVEN a route that sets both backends and a redirect: the model builder rejects it
-  const { chart, reviews } = base();
-  new CanaryRoute(chart, 'c', { service: reviews }).addRoute({ backends: { v1: 100 }, redirect: { path: '/elsewhere' } });
+  // GIVEN an escape-hatch construct emitting a route that ends in both backends and a direct response:
+  // meshProblems() has no rule for it, the control plane's model builder rejects it.
+  const { chart } = base();
+  const c = rawEmitter(chart, 'raw', { service: { name: 'reviews' }, routes: [{ backends: [{ version: 'v1', weight: 100 }], directResponse: { status: 503 } }] });
   const err = expectCode(() => synth(chart), 'WEFT_ERR_UNTRANSLATABLE');
-  expect(err.path).toBe('shop/c');
+  expect(err.path).toBe(c.node.path);
   expect(err.message).toContain('WEFT_ERR_MODEL_CONTRADICTION');
 });
+
+/** A construct that emits a raw CanaryRoute, bypassing the typed API (what an escape hatch could do). */
+function rawEmitter(scope: Construct, id: string, spec: unknown): Construct {
+  const c = new Construct(scope, id) as Construct & { _weftResource(): unknown; _validateLocal(): void };
+  c._weftResource = () => ({ apiVersion: 'weft.dev/v1alpha1', kind: 'CanaryRoute', metadata: { name: id, namespace: 'shop' }, spec });
+  c._validateLocal = () => undefined;
+  registerEmitter(c as never);
+  return c;
+}
 
 test('every code in VALIDATION_CODES has a test above', () => {
   expect([...tested].sort()).toEqual(Object.keys(VALIDATION_CODES).sort());
 });
 
-test('a custom emitter whose resource the model builder rejects is named in the error', () => {
-  // GIVEN an escape-hatch construct emitting a CanaryRoute for a port that speaks tcp (caught by meshProblems first)
+test('a problem in an escape-hatch resource is reported on the construct that emitted it', () => {
   const { chart, mesh } = fixture();
   new MeshService(chart, 'db', { mesh, image: IMG, port: 5432, protocol: Protocol.TCP });
-  const c = new Construct(chart, 'raw') as Construct & { _weftResource(): unknown; _validateLocal(): void };
-  c._weftResource = () => ({ apiVersion: 'weft.dev/v1alpha1', kind: 'CanaryRoute', metadata: { name: 'raw', namespace: 'shop' }, spec: { service: { name: 'db' }, port: 'tcp', routes: [{ timeout: '1s', backends: [{ version: 'v1', weight: 100 }] }] } });
-  c._validateLocal = () => undefined;
-  registerEmitter(c as never);
+  rawEmitter(chart, 'raw', { service: { name: 'db' }, port: 'tcp', routes: [{ timeout: '1s', backends: [{ version: 'v1', weight: 100 }] }] });
   const err = expectCode(() => synth(chart), 'WEFT_ERR_PROTOCOL_MISMATCH');
   expect(err.path).toBe('shop/raw');
+});
+
+test('a route ending in both backends and a redirect is rejected when added', () => {
+  const { chart, reviews } = base();
+  expectCode(() => new CanaryRoute(chart, 'c', { service: reviews }).addRoute({ backends: { v1: 100 }, redirect: { path: '/elsewhere' } }), 'WEFT_ERR_INVALID_PROP');
 });
