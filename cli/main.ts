@@ -15,6 +15,7 @@ const modules: (() => CommandModule)[] = [
   () => require('./commands/check') as CommandModule,
   () => require('./commands/control-plane') as CommandModule,
   () => require('./commands/proxy-status') as CommandModule,
+  () => require('./commands/proxy') as CommandModule,
 ];
 
 /** Builds the program (exported for tests). */

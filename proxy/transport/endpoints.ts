@@ -60,17 +60,20 @@ export class EndpointClients {
       return c.handler;
     };
     const sidecar = this.#opts.sidecarProtocol ?? 'http1';
-    return (req) => {
+    const handler: Handler = (req) => {
       if (req.headers['upgrade'] !== undefined) return h1()(req);
       if (ep.tls) return (req.grpc || sidecar === 'http2' ? h2() : h1())(req);
       return (ep.protocol === 'http2' ? h2() : h1())(req);
     };
+    // the balancer calls close() when no cluster uses this endpoint any more
+    return Object.assign(handler, { close: () => this.#forget(key) });
   };
 
-  /** Forgets endpoints no longer in the config (closes their connections). */
-  retain(live: ReadonlySet<string>): void {
-    for (const [k, c] of this.#h1) if (!live.has(k.split('|').slice(0, 2).join(':'))) { c.close(); this.#h1.delete(k); }
-    for (const [k, c] of this.#h2) if (!live.has(k.split('|').slice(0, 2).join(':'))) { c.close(); this.#h2.delete(k); }
+  #forget(key: string): void {
+    this.#h1.get(key)?.close();
+    this.#h2.get(key)?.close();
+    this.#h1.delete(key);
+    this.#h2.delete(key);
   }
 
   /** Closes every pooled connection. */

@@ -1,0 +1,214 @@
+/**
+ * The sidecar process: bootstrap → identity, config (static resources and/or the ADS client),
+ * the outbound and inbound stacks behind their listeners, the admin server, and a graceful drain.
+ * Ready only once config (and, when required, identity) is loaded.
+ */
+import { Registry } from 'prom-client';
+import type { Bootstrap } from '../api/bootstrap';
+import { parseDuration } from '../api/duration';
+import { authorize as evaluate } from '../api/authz';
+import type { PolicyModel } from '../api/model';
+import { ConfigCell, parseStaticResources } from './config';
+import type { ListenerConfig } from './config/types';
+import { buildOutboundHandler } from './outbound/stack';
+import { buildInboundHandler } from './inbound/stack';
+import type { Authorize } from './layers/authz';
+import { ProxyServer } from './http/server';
+import { OverloadManager } from './http/overload';
+import type { HttpLimits } from './http/limits';
+import { EndpointClients } from './transport/endpoints';
+import { TlsContexts } from './transport/tls';
+import { staticIdentity } from './identity/static';
+import { CaClientIdentityProvider } from './identity/ca-client';
+import type { IdentityProvider } from './identity/types';
+import { AdminServer } from './admin/server';
+import { proxyMetrics, setConfigVersion } from './admin/metrics';
+import { XdsClient } from './xds/client';
+import { OtlpHttpExporter, tracing } from './observability/tracing';
+import { accessLog, accessLogger } from './observability/access-log';
+import { compose, type Handler, type Layer } from './stack/types';
+
+/** Options beyond the bootstrap (CLI flags, tests). */
+export interface RunProxyOptions {
+  /** Protocol between sidecars. @default 'http1' (measured faster, see docs/proxy.md) */
+  readonly sidecarProtocol?: 'http1' | 'http2';
+  /** Hardening overrides for both listeners. @default DEFAULT_LIMITS */
+  readonly limits?: Partial<HttpLimits>;
+  /** Log sink for lifecycle messages. @default stderr JSON lines */
+  readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+}
+
+/** A running sidecar. */
+export interface RunningProxy {
+  readonly ports: { readonly inbound: number; readonly outbound: number; readonly admin: number };
+  readonly registry: Registry;
+  readonly cell: ConfigCell;
+  /** Undefined when ready, else why not. */
+  notReadyReason(): string | undefined;
+  /** Graceful drain then close; resolves when everything is closed. Idempotent. */
+  shutdown(): Promise<void>;
+  /** Resolves after shutdown completes (for `weft proxy` to exit). */
+  readonly closed: Promise<void>;
+}
+
+const stderrLog = (level: string, msg: string): void => {
+  process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, component: 'weft-proxy' })}\n`);
+};
+
+/** Authorization from the inbound listener's weft metadata (`{defaultPolicy, rules}`), via api/authz. */
+function authorizer(b: Bootstrap): Authorize {
+  const policies = new WeakMap<object, PolicyModel[]>();
+  return (req, listener?: ListenerConfig) => {
+    const a = listener?.authz as { defaultPolicy?: 'allow' | 'deny'; rules?: unknown[] } | undefined;
+    if (!a || typeof a !== 'object') return { allowed: true, action: 'default_allow' };
+    let p = policies.get(a);
+    if (!p) {
+      p = [{ service: b.node.service, namespace: b.node.namespace, rules: a.rules ?? [] } as unknown as PolicyModel];
+      policies.set(a, p);
+    }
+    const port = Number(req.meta.get('weft.destinationPort') ?? Object.values(b.ports.app)[0] ?? 0);
+    const d = evaluate(p, { principal: req.peer.identity, port, path: req.path, method: req.method }, { defaultInboundPolicy: a.defaultPolicy });
+    return { allowed: d.allowed, policy: d.policy, action: d.reason };
+  };
+}
+
+/** Starts a sidecar from a parsed bootstrap. */
+export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promise<RunningProxy> {
+  const log = opts.log ?? stderrLog;
+  const registry = new Registry();
+  const metrics = proxyMetrics(registry);
+  const cleanups: (() => unknown)[] = [];
+
+  // --- identity ---
+  let identity: IdentityProvider | undefined;
+  if (b.identity.staticDir) identity = staticIdentity(b.identity.staticDir);
+  else if (b.controlPlane && (b.identity.tokenPath || b.identity.required)) {
+    const ca = new CaClientIdentityProvider({
+      address: b.controlPlane.ca ?? b.controlPlane.xds, trustDomain: b.identity.trustDomain, tokenPath: b.identity.tokenPath,
+      onError: (e) => log('warn', `certificate request failed: ${e.code}: ${e.message}`),
+    });
+    (ca as unknown as { start(): void }).start();
+    cleanups.push(() => (ca as unknown as { close(): void }).close());
+    identity = ca;
+  }
+  const tls = identity ? new TlsContexts(identity) : undefined;
+  const recordCert = (): void => {
+    const m = identity?.current();
+    if (m) metrics.certExpiry.set({ identity: m.spiffeId }, m.notAfter.getTime() / 1000);
+  };
+  recordCert();
+  if (identity) cleanups.push(identity.onChange(recordCert));
+
+  // --- config ---
+  const cell = new ConfigCell();
+  cell.onChange((next) => setConfigVersion(metrics, next.version));
+  let configLoaded = false;
+  if (b.staticResources) {
+    cell.set(parseStaticResources(b.staticResources));
+    configLoaded = true;
+  }
+  const bindInbound = b.bindAddress ?? '0.0.0.0';
+  const bindLocal = b.bindAddress ?? '127.0.0.1';
+  let xds: XdsClient | undefined;
+
+  // --- stacks ---
+  const clients = new EndpointClients({ tls, sidecarProtocol: opts.sidecarProtocol ?? 'http1' });
+  cleanups.push(() => clients.close());
+  const outboundStack = buildOutboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry });
+  const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, authorize: authorizer(b) });
+  cleanups.push(() => outboundStack.close(), () => inboundStack.close());
+  const logger = b.accessLog ? accessLogger() : undefined;
+  const exporter = b.tracing?.otlpEndpoint ? new OtlpHttpExporter(b.tracing.otlpEndpoint, `${b.node.service}.${b.node.namespace}`) : undefined;
+  if (exporter) cleanups.push(() => exporter.close());
+  const observed = (h: Handler, direction: 'inbound' | 'outbound'): Handler => {
+    const layers: Layer[] = [];
+    if (b.tracing) layers.push(tracing({ sampleRate: b.tracing.sampleRate, direction, exporter }));
+    if (logger) layers.push(accessLog(logger, direction));
+    return layers.length ? compose(...layers)(h) : h;
+  };
+
+  // --- listeners ---
+  const overload = new OverloadManager();
+  cleanups.push(() => overload.close());
+  const countConnections = (listener: string) => (socket: import('node:net').Socket): void => {
+    metrics.openConnections.inc({ listener });
+    metrics.connectionsTotal.inc({ listener });
+    socket.once('close', () => metrics.openConnections.dec({ listener }));
+  };
+  const outbound = new ProxyServer({ handler: observed(outboundStack, 'outbound'), limits: opts.limits, overload, onConnection: countConnections('outbound') });
+  const inbound = new ProxyServer({
+    handler: observed(inboundStack, 'inbound'), limits: opts.limits, overload, onConnection: countConnections('inbound'),
+    // STRICT when identity is required (plaintext refused); otherwise PERMISSIVE (mTLS or plaintext)
+    tls: tls ? { options: () => tls.serverOptions(), permissive: !b.identity.required } : undefined,
+  });
+  const outboundPort = (await outbound.listen(b.ports.outbound, bindLocal)).port;
+  const inboundPort = (await inbound.listen(b.ports.inbound, bindInbound)).port;
+  // the ADS client starts once the inbound port is bound: it registers that port
+  if (b.controlPlane) {
+    const address = bindInbound === '0.0.0.0' ? '127.0.0.1' : bindInbound;
+    xds = new XdsClient({
+      server: b.controlPlane.xds, cell,
+      // self-registration: every app port is reached through the inbound listener
+      node: { id: b.node.id, service: b.node.service, namespace: b.node.namespace, version: b.node.version, address, ports: Object.fromEntries(Object.keys(b.ports.app).map((name) => [name, inboundPort])) },
+      onUpdate: (type, result, version, error) => {
+        metrics.xdsUpdates.inc({ type, result });
+        if (error) log('warn', `xDS ${type} ${version} rejected: ${error}`);
+      },
+      log: (level, msg) => log(level, msg),
+    });
+    cleanups.push(() => xds?.stop());
+  }
+
+
+  let draining = false;
+  const notReadyReason = (): string | undefined => {
+    if (!configLoaded) return 'no config yet';
+    if (b.identity.required && !identity?.current()) return 'no certificate yet';
+    return undefined;
+  };
+  let shutdownPromise: Promise<void> | undefined;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  const admin = new AdminServer({
+    registry,
+    notReadyReason,
+    draining: () => draining,
+    configDump: () => ({
+      node: b.node, version: cell.get().version, xds: xds?.status(),
+      identity: identity?.current() ? { spiffeId: identity.current()!.spiffeId, notAfter: identity.current()!.notAfter } : undefined,
+      config: cell.get(),
+    }),
+    shutdown: () => void shutdown(),
+  });
+  const adminPort = (await admin.listen(b.ports.admin, bindLocal)).port;
+
+  const drainMs = b.drainTimeout ? parseDuration(b.drainTimeout, 'drainTimeout') : 5000;
+  const shutdown = (): Promise<void> => {
+    shutdownPromise ??= (async () => {
+      draining = true;
+      log('info', `draining (up to ${drainMs}ms)`);
+      await Promise.all([outbound.drain(drainMs), inbound.drain(drainMs)]);
+      for (const c of cleanups.reverse()) {
+        try {
+          await c();
+        } catch {
+          /* keep closing the rest */
+        }
+      }
+      await admin.close();
+      log('info', 'stopped');
+      resolveClosed();
+    })();
+    return shutdownPromise;
+  };
+
+  if (xds) {
+    xds.start();
+    void xds.ready.then(() => {
+      configLoaded = true;
+      log('info', `config loaded: ${cell.get().version}`);
+    });
+  }
+  log('info', `listening: outbound ${bindLocal}:${outboundPort}, inbound ${bindInbound}:${inboundPort}, admin ${bindLocal}:${adminPort}`);
+  return { ports: { inbound: inboundPort, outbound: outboundPort, admin: adminPort }, registry, cell, notReadyReason, shutdown, closed };
+}

@@ -1,0 +1,139 @@
+/**
+ * W3C Trace Context in the proxy: a `traceparent` is propagated (a new span id per hop) or
+ * created, sampled at the configured rate (an incoming sampled flag is honoured), and finished
+ * spans are exported in batches over OTLP/HTTP JSON. Off unless the bootstrap enables it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Layer, ProxyRequest } from '../stack/types';
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** A parsed or created trace context. */
+export interface TraceContext {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId?: string;
+  readonly sampled: boolean;
+}
+
+/** A finished span. */
+export interface Span extends TraceContext {
+  readonly name: string;
+  readonly kind: 'server' | 'client';
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+  readonly attributes: Readonly<Record<string, string | number>>;
+  readonly error: boolean;
+}
+
+/** Where finished spans go. */
+export interface SpanExporter {
+  export(span: Span): void;
+  close(): Promise<void>;
+}
+
+/** Reads `traceparent` (version 00; all-zero ids are invalid) or starts a trace sampled at `rate`. */
+export function traceContext(header: string | string[] | undefined, rate: number, random: () => number = Math.random): TraceContext {
+  const h = Array.isArray(header) ? header[0] : header;
+  const m = h ? TRACEPARENT.exec(h.trim()) : null;
+  const spanId = randomBytes(8).toString('hex');
+  if (m && !/^0+$/.test(m[1]) && !/^0+$/.test(m[2])) {
+    return { traceId: m[1], parentSpanId: m[2], spanId, sampled: (parseInt(m[3], 16) & 1) === 1 };
+  }
+  return { traceId: randomBytes(16).toString('hex'), spanId, sampled: random() < rate };
+}
+
+/** The `traceparent` value for `ctx`. */
+export function formatTraceparent(ctx: TraceContext): string {
+  return `00-${ctx.traceId}-${ctx.spanId}-${ctx.sampled ? '01' : '00'}`;
+}
+
+/** Options of the tracing layer. */
+export interface TracingOptions {
+  /** Probability a new trace is sampled. */
+  readonly sampleRate: number;
+  readonly direction: 'inbound' | 'outbound';
+  /** Receives sampled spans. @default - spans are not exported (propagation only) */
+  readonly exporter?: SpanExporter;
+}
+
+/** The tracing layer: outermost, so its span covers the whole proxy hop. */
+export function tracing(opts: TracingOptions): Layer {
+  return (next) => async (req: ProxyRequest) => {
+    const ctx = traceContext(req.headers['traceparent'], opts.sampleRate);
+    req.meta.set('weft.traceId', ctx.traceId);
+    const startNs = process.hrtime.bigint();
+    const out: ProxyRequest = { ...req, headers: { ...req.headers, traceparent: formatTraceparent(ctx) } };
+    const finish = (status: number, error: boolean): void => {
+      if (!ctx.sampled || !opts.exporter) return;
+      opts.exporter.export({
+        ...ctx, name: `${req.method} ${req.authority}`, kind: opts.direction === 'inbound' ? 'server' : 'client',
+        startNs, endNs: process.hrtime.bigint(), error,
+        attributes: { 'http.request.method': req.method, 'url.path': req.path.split('?')[0], 'server.address': req.authority, 'http.response.status_code': status, 'weft.direction': opts.direction },
+      });
+    };
+    try {
+      const res = await next(out);
+      finish(res.status, res.status >= 500);
+      return res;
+    } catch (e) {
+      finish(0, true);
+      throw e;
+    }
+  };
+}
+
+const hex = (s: string): string => s;
+
+/** Batches spans and POSTs them as OTLP/HTTP JSON to `<endpoint>/v1/traces`; failures drop the batch. */
+export class OtlpHttpExporter implements SpanExporter {
+  #batch: Span[] = [];
+  readonly #timer: NodeJS.Timeout;
+  readonly #url: string;
+  #inflight: Promise<void> = Promise.resolve();
+
+  constructor(endpoint: string, private readonly serviceName: string, private readonly maxBatch = 256, intervalMs = 1000) {
+    this.#url = /\/v1\/traces$/.test(endpoint) ? endpoint : `${endpoint.replace(/\/$/, '')}/v1/traces`;
+    this.#timer = setInterval(() => void this.flush(), intervalMs);
+    this.#timer.unref();
+  }
+
+  export(span: Span): void {
+    this.#batch.push(span);
+    if (this.#batch.length >= this.maxBatch) void this.flush();
+  }
+
+  /** Sends what is batched. */
+  flush(): Promise<void> {
+    if (this.#batch.length === 0) return this.#inflight;
+    const spans = this.#batch;
+    this.#batch = [];
+    const body = JSON.stringify({
+      resourceSpans: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: this.serviceName } }] },
+        scopeSpans: [{
+          scope: { name: 'weft-proxy' },
+          spans: spans.map((s) => ({
+            traceId: hex(s.traceId), spanId: hex(s.spanId), ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
+            name: s.name, kind: s.kind === 'server' ? 2 : 3,
+            startTimeUnixNano: String(s.startNs + OFFSET_NS), endTimeUnixNano: String(s.endNs + OFFSET_NS),
+            attributes: Object.entries(s.attributes).map(([key, v]) => ({ key, value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v } })),
+            status: { code: s.error ? 2 : 0 },
+          })),
+        }],
+      }],
+    });
+    this.#inflight = fetch(this.#url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5000) })
+      .then((r) => void r.arrayBuffer().catch(() => undefined))
+      .catch(() => undefined);
+    return this.#inflight;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+  }
+}
+
+/** hrtime → Unix-epoch nanoseconds. */
+const OFFSET_NS = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
