@@ -205,3 +205,9 @@ test('a route ending in both backends and a redirect is rejected when added', ()
   const { chart, reviews } = base();
   expectCode(() => new CanaryRoute(chart, 'c', { service: reviews }).addRoute({ backends: { v1: 100 }, redirect: { path: '/elsewhere' } }), 'WEFT_ERR_INVALID_PROP');
 });
+
+test('docs/constructs.md lists every code', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const doc = require('fs').readFileSync(require('path').join(__dirname, '../../docs/constructs.md'), 'utf8') as string;
+  for (const c of Object.keys(VALIDATION_CODES)) expect(doc).toContain(`| \`${c}\` |`);
+});
