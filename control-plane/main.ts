@@ -8,7 +8,9 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import pino from 'pino';
 import { Registry } from 'prom-client';
+import { buildModel } from '../api/build-model';
 import { WeftError } from '../api/errors';
+import { RunningCa, startCa } from './main-ca';
 import { ControlPlane, startControlPlane } from './server';
 import { InstrumentedSource } from './sources/instrument';
 import { KubernetesSource } from './sources/kubernetes';
@@ -38,6 +40,13 @@ export interface RunOptions {
   readonly kubeconfig?: string;
   /** Snapshot debounce. @default 75 (kubernetes) / 100 (local) */
   readonly debounceMs?: number;
+  /** Name of the MeshConfig this control plane serves. @default the only (or first by name) one */
+  readonly meshConfig?: string;
+  /** CA (IssueCertificate) port; no CA when undefined. @default undefined */
+  readonly caPort?: number;
+  /** Kubernetes: CA Secret `namespace/name`. @default `$POD_NAMESPACE` (else 'weft-system') / 'weft-ca' */
+  readonly caSecretNamespace?: string;
+  readonly caSecretName?: string;
 }
 
 /** A bad flag value; exit code 2 like other usage errors. */
@@ -54,13 +63,18 @@ export function addControlPlaneOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--source <kind>', 'where the mesh comes from').choices(['kubernetes', 'local']).default('kubernetes'))
     .option('--dist <dir>', 'synthesized manifests read by the local source', 'dist')
-    .option('--port <port>', 'ADS (xDS over gRPC) port; 0 picks one', '15010')
+    .option('--port <port>', 'ADS (xDS over gRPC) port; 0 picks one (default: 15010)')
+    .addOption(new Option('--xds-port <port>', 'same as --port').hideHelp())
     .option('--host <addr>', 'ADS bind address (default: 0.0.0.0 for kubernetes, 127.0.0.1 for local)')
-    .option('--status-port <port>', 'HTTP port for /status, /metrics, /ready, /live; 0 picks one', '15014')
+    .option('--status-port <port>', 'HTTP port for /status, /metrics, /ready, /live; 0 picks one (default: 15014)')
+    .addOption(new Option('--admin-port <port>', 'same as --status-port').hideHelp())
     .option('--status-host <addr>', 'HTTP bind address (default: the ADS host)')
-    .option('--state-dir <dir>', 'local state directory (status.json)', '.weft')
+    .option('--state-dir <dir>', 'local state directory (status.json, ca/)', '.weft')
     .option('--endpoints <file>', 'static endpoints JSON for the local source (proxyless backends)')
-    .option('--kubeconfig <file>', 'kubeconfig for the kubernetes source');
+    .option('--kubeconfig <file>', 'kubeconfig for the kubernetes source')
+    .option('--mesh-config <name>', 'serve only this MeshConfig (default: the only one, else the first by name)')
+    .option('--ca-port <port>', 'also serve the CA (IssueCertificate) on this port; 0 picks one (default: no CA)')
+    .option('--ca-secret <namespace/name>', 'kubernetes: Secret holding the CA, created when absent (default: $POD_NAMESPACE/weft-ca)');
 }
 
 function port(flag: string, value: unknown): number {
@@ -74,12 +88,18 @@ export function optionsFromFlags(flags: Record<string, unknown>): RunOptions {
   const source = flags.source as SourceKind;
   if (source !== 'kubernetes' && source !== 'local') throw new ControlPlaneUsageError(`--source must be kubernetes or local, not ${JSON.stringify(flags.source)}`);
   const host = (flags.host as string | undefined) ?? (source === 'local' ? '127.0.0.1' : '0.0.0.0');
+  const [secretNs, secretName] = ((flags.caSecret as string | undefined) ?? `${process.env.POD_NAMESPACE || 'weft-system'}/weft-ca`).split('/');
+  if (!secretNs || !secretName) throw new ControlPlaneUsageError(`--ca-secret ${JSON.stringify(flags.caSecret)} must be <namespace>/<name>`);
   return {
     source,
     dist: resolve((flags.dist as string | undefined) ?? 'dist'),
-    port: port('port', flags.port ?? 15010),
+    port: port('port', flags.port ?? flags.xdsPort ?? 15010),
     host,
-    statusPort: port('status-port', flags.statusPort ?? 15014),
+    statusPort: port('status-port', flags.statusPort ?? flags.adminPort ?? 15014),
+    ...(flags.meshConfig ? { meshConfig: flags.meshConfig as string } : {}),
+    ...(flags.caPort !== undefined ? { caPort: port('ca-port', flags.caPort) } : {}),
+    caSecretNamespace: secretNs,
+    caSecretName: secretName,
     ...(flags.statusHost ? { statusHost: flags.statusHost as string } : {}),
     stateDir: resolve((flags.stateDir as string | undefined) ?? '.weft'),
     ...(flags.endpoints ? { endpointsFile: resolve(flags.endpoints as string) } : {}),
@@ -103,11 +123,19 @@ export function makeSource(opts: RunOptions, registry: Registry, log: Log): Inst
     opts.source === 'local'
       ? new LocalSource({ dir: opts.dist, statusFile: join(opts.stateDir, 'status.json'), endpointsFile: opts.endpointsFile, debounceMs: opts.debounceMs, onError })
       : new KubernetesSource({ kubeconfigPath: opts.kubeconfig, debounceMs: opts.debounceMs, onError });
-  return new InstrumentedSource(inner, opts.source, registry);
+  return new InstrumentedSource(inner, opts.source, registry, opts.meshConfig);
 }
 
-/** Starts everything; resolves once the first snapshot is served. */
-export async function runControlPlane(opts: RunOptions, log: Log = defaultLog()): Promise<ControlPlane> {
+/** A running control-plane process: ADS (+ status HTTP), optionally the CA. */
+export interface RunningControlPlane {
+  readonly controlPlane: ControlPlane;
+  readonly source: InstrumentedSource;
+  readonly ca?: RunningCa;
+  stop(): Promise<void>;
+}
+
+/** Starts everything; resolves once the first snapshot is served (and the CA, when asked for, listens). */
+export async function runControlPlane(opts: RunOptions, log: Log = defaultLog()): Promise<RunningControlPlane> {
   const registry = new Registry();
   const source = makeSource(opts, registry, log);
   const cp = await startControlPlane({
@@ -121,14 +149,33 @@ export async function runControlPlane(opts: RunOptions, log: Log = defaultLog())
     log: (level, msg) => log(level, msg),
   });
   log('info', 'control plane serving', { source: opts.source, xdsPort: cp.port, statusPort: cp.statusPort });
-  return cp;
+  let ca: RunningCa | undefined;
+  if (opts.caPort !== undefined) {
+    // The trust domain is the mesh's: known once the first snapshot is in. Changing it needs a restart.
+    const mesh = buildModel(source.lastSnapshot?.resources ?? [], []).model.mesh;
+    try {
+      ca = await startCa({ source: opts.source, port: opts.caPort, host: opts.host, mesh, stateDir: opts.stateDir, secretNamespace: opts.caSecretNamespace ?? 'weft-system', secretName: opts.caSecretName ?? 'weft-ca', kubeconfig: opts.kubeconfig, log });
+    } catch (e) {
+      await cp.stop();
+      throw e;
+    }
+  }
+  return {
+    controlPlane: cp,
+    source,
+    ca,
+    async stop() {
+      await ca?.close();
+      await cp.stop();
+    },
+  };
 }
 
 /**
  * Stops `cp` gracefully on the first SIGTERM/SIGINT (ADS streams end, so proxies reconnect to another
  * replica and keep their last config meanwhile); a second signal exits at once.
  */
-export function stopOnSignal(cp: ControlPlane, log: Log, signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): Promise<NodeJS.Signals> {
+export function stopOnSignal(cp: { stop(): Promise<void> }, log: Log, signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): Promise<NodeJS.Signals> {
   return new Promise((resolveStopped) => {
     let stopping = false;
     const onSignal = (sig: NodeJS.Signals) => {
@@ -156,9 +203,10 @@ export function stopOnSignal(cp: ControlPlane, log: Log, signals: readonly NodeJ
 /** Runs the process: start, print one JSON "ready" line on stdout, serve until a signal. */
 export async function main(flags: Record<string, unknown>, log: Log = defaultLog()): Promise<void> {
   const opts = optionsFromFlags(flags);
-  const cp = await runControlPlane(opts, log);
-  process.stdout.write(`${JSON.stringify({ ready: true, source: opts.source, xdsPort: cp.port, statusPort: cp.statusPort })}\n`);
-  await stopOnSignal(cp, log);
+  const running = await runControlPlane(opts, log);
+  const cp = running.controlPlane;
+  process.stdout.write(`${JSON.stringify({ ready: true, source: opts.source, xdsPort: cp.port, statusPort: cp.statusPort, ...(running.ca ? { caPort: running.ca.server.port } : {}) })}\n`);
+  await stopOnSignal(running, log);
 }
 
 if (require.main === module) {

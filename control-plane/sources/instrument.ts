@@ -13,6 +13,8 @@ export class InstrumentedSource implements MeshSource {
   synced = false;
   /** Last snapshot time (ISO), for `/status`. */
   lastSnapshotAt?: string;
+  /** The last snapshot passed on (after the MeshConfig selection). */
+  lastSnapshot?: SourceSnapshot;
   private readonly snapshots: Counter<'source'>;
   private readonly statusWrites: Counter<'source' | 'result'>;
   private readonly endpoints: Gauge<'source'>;
@@ -22,6 +24,8 @@ export class InstrumentedSource implements MeshSource {
     readonly inner: MeshSource,
     readonly kind: string,
     registry: Registry,
+    /** Only this MeshConfig is passed on (others in the cluster belong to other meshes). @default all */
+    readonly meshConfig?: string,
   ) {
     const registers = [registry];
     this.snapshots = new Counter({ name: 'weft_source_snapshots_total', help: 'Snapshots the source emitted.', labelNames: ['source'], registers });
@@ -31,7 +35,9 @@ export class InstrumentedSource implements MeshSource {
   }
 
   start(onChange: (snapshot: SourceSnapshot) => void): Promise<void> {
-    return this.inner.start((snap) => {
+    return this.inner.start((raw) => {
+      const snap = this.meshConfig ? { ...raw, resources: raw.resources.filter((r) => r.kind !== 'MeshConfig' || r.metadata.name === this.meshConfig) } : raw;
+      this.lastSnapshot = snap;
       this.synced = true;
       this.lastSnapshotAt = new Date().toISOString();
       this.snapshots.inc({ source: this.kind });

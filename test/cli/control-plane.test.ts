@@ -8,7 +8,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildProgram } from '../../cli/main';
-import { optionsFromFlags } from '../../control-plane/main';
+import { Command } from 'commander';
+import { addControlPlaneOptions, optionsFromFlags } from '../../control-plane/main';
 
 const MESH = `apiVersion: weft.dev/v1alpha1
 kind: MeshService
@@ -46,6 +47,10 @@ test('flags are checked once, with coded usage errors', () => {
   expect(optionsFromFlags({ source: 'kubernetes' })).toMatchObject({ host: '0.0.0.0', port: 15010, statusPort: 15014 });
   expect(() => optionsFromFlags({ source: 'local', port: 'http' })).toThrow(expect.objectContaining({ code: 'WEFT_ERR_CP_USAGE', exitCode: 2 }));
   expect(() => optionsFromFlags({ source: 'consul' })).toThrow(expect.objectContaining({ code: 'WEFT_ERR_CP_USAGE' }));
+  // The exact argv the constructs put in the control-plane Deployment parses.
+  const cmd = addControlPlaneOptions(new Command('x')).exitOverride();
+  cmd.parse(['control-plane', '--source=kubernetes', '--mesh-config=mesh', '--xds-port=15010', '--ca-port=15012', '--admin-port=15014'].slice(1), { from: 'user' });
+  expect(optionsFromFlags(cmd.opts())).toMatchObject({ source: 'kubernetes', meshConfig: 'mesh', port: 15010, caPort: 15012, statusPort: 15014 });
   const names = buildProgram().commands.map((c) => c.name());
   expect(names).toEqual(expect.arrayContaining(['control-plane', 'proxy-status']));
 });

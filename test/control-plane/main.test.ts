@@ -1,0 +1,83 @@
+/**
+ * runControlPlane() in-process with the local source and the CA: the MeshConfig chosen by
+ * --mesh-config sets the trust domain, a sidecar with a one-time token gets its SPIFFE certificate
+ * over real gRPC, and the CA material persists in the state directory.
+ */
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { BootstrapTokenAuthenticator } from '../../control-plane/ca/authn';
+import { caServiceDefinition } from '../../control-plane/ca/service';
+import { optionsFromFlags, runControlPlane, RunningControlPlane } from '../../control-plane/main';
+import { generateKeyAndCsr } from '../../proxy/identity/csr';
+
+const meshConfig = (name: string, trustDomain: string) => `apiVersion: weft.dev/v1alpha1
+kind: MeshConfig
+metadata: { name: ${name} }
+spec:
+  trustDomain: ${trustDomain}
+  defaultMtlsMode: STRICT
+  defaultInboundPolicy: allow
+  proxyImage: weft/proxy:dev
+  controlPlaneImage: weft/cp:dev
+  controlPlane: { namespace: weft-system, service: weft-control-plane, xdsPort: 15010, caPort: 15012 }
+  certificateTtl: 2h
+`;
+
+let root: string;
+let running: RunningControlPlane | undefined;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'weft-main-'));
+  await mkdir(join(root, 'dist'));
+  await writeFile(join(root, 'dist', 'mesh.yaml'), [meshConfig('a-mesh', 'first.local'), meshConfig('shop', 'shop.local')].join('---\n'));
+});
+
+afterAll(async () => {
+  await running?.stop();
+  await rm(root, { recursive: true, force: true });
+});
+
+test('serves xDS, status and a CA whose trust domain is the selected MeshConfig', async () => {
+  const opts = optionsFromFlags({ source: 'local', dist: join(root, 'dist'), port: '0', statusPort: '0', caPort: '0', stateDir: join(root, 'state'), meshConfig: 'shop' });
+  running = await runControlPlane(opts, () => undefined);
+  expect(running.source.lastSnapshot?.resources.map((r) => r.metadata.name)).toEqual(['shop']);
+  expect(existsSync(join(root, 'state', 'ca', 'tls.crt'))).toBe(true);
+
+  const token = (running.ca!.authenticator as BootstrapTokenAuthenticator).mint({ namespace: 'shop', serviceAccount: 'reviews' });
+  const { csrPem } = await generateKeyAndCsr();
+  const Client = grpc.makeGenericClientConstructor(caServiceDefinition(), 'CertificateAuthority');
+  const client = new Client(`127.0.0.1:${running.ca!.server.port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    IssueCertificate(req: unknown, cb: (err: grpc.ServiceError | null, res: { spiffe_id: string; cert_chain_pem: string; not_after_unix_ms: number }) => void): void;
+  };
+  try {
+    const res = await new Promise<{ spiffe_id: string; cert_chain_pem: string; not_after_unix_ms: number }>((resolve, reject) =>
+      client.IssueCertificate({ csr_pem: csrPem, credential: token }, (err, r) => (err ? reject(err) : resolve(r))),
+    );
+    expect(res.spiffe_id).toBe('spiffe://shop.local/ns/shop/sa/reviews');
+    expect(res.cert_chain_pem).toContain('BEGIN CERTIFICATE');
+    // certificateTtl 2h from the MeshConfig (allowing for clock skew backdating)
+    expect(Number(res.not_after_unix_ms) - Date.now()).toBeLessThanOrEqual(2 * 3_600_000 + 60_000);
+    // The token was one-time: a replay is refused with a coded reason.
+    const replay = await new Promise<grpc.ServiceError | null>((resolve) => client.IssueCertificate({ csr_pem: csrPem, credential: token }, (err) => resolve(err)));
+    expect(replay?.code).toBe(grpc.status.UNAUTHENTICATED);
+  } finally {
+    client.close();
+  }
+
+  const status = await (await fetch(`http://127.0.0.1:${running.controlPlane.statusPort}/ready`)).text();
+  expect(status).toContain('ready');
+});
+
+test('the flag names the constructs use in the Deployment are accepted', () => {
+  expect(optionsFromFlags({ source: 'kubernetes', meshConfig: 'mesh', xdsPort: '15010', caPort: '15012', adminPort: '15014' })).toMatchObject({
+    port: 15010,
+    statusPort: 15014,
+    caPort: 15012,
+    meshConfig: 'mesh',
+    caSecretName: 'weft-ca',
+  });
+});
