@@ -155,7 +155,8 @@ describe('PERMISSIVE', () => {
     expect(plain).toBe(`plain POST /orders?id=1 ${big.length}`);
     const https = await import('node:https');
     const secure = await new Promise<string>((resolve, reject) => {
-      const req = https.request({ host: '127.0.0.1', port: s.port, method: 'POST', path: '/pay', agent: false, ...client.clientOptions({ identities: [idOf('shop', 'cart')] }), ALPNProtocols: ['http/1.1'] }, (res) => {
+      const opts: import('node:https').RequestOptions = { ...client.clientOptions({ identities: [idOf('shop', 'cart')] }), ALPNProtocols: ['http/1.1'] } as never;
+      const req = https.request({ ...opts, host: '127.0.0.1', port: s.port, method: 'POST', path: '/pay', agent: false }, (res) => {
         let d = '';
         res.on('data', (c) => (d += c)).on('end', () => resolve(d));
       });
