@@ -27,6 +27,8 @@ export interface LoadedDist {
 }
 
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;
+/** Files cdk8s writes next to the manifests that are not manifests. */
+const NOT_MANIFESTS: ReadonlySet<string> = new Set(['construct-metadata.json']);
 
 /** Manifest files under `dir`, sorted, recursively; hidden entries and node_modules skipped. */
 function listFiles(dir: string, rel = ''): string[] {
@@ -35,7 +37,7 @@ function listFiles(dir: string, rel = ''): string[] {
     if (e.name.startsWith('.') || e.name === 'node_modules') continue;
     const p = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) out.push(...listFiles(dir, p));
-    else if (e.isFile() && MANIFEST_FILE.test(e.name)) out.push(p);
+    else if (e.isFile() && MANIFEST_FILE.test(e.name) && !NOT_MANIFESTS.has(e.name)) out.push(p);
   }
   return out;
 }
