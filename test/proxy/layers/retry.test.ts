@@ -136,3 +136,23 @@ test('PROPERTY: through the layer, an always-failing upstream gets at most reque
     return retries <= 100 + 0.2 * n && retries <= 4 * n;
   }), { numRuns: 15 });
 });
+
+test('GIVEN a first try that read only part of the body THEN the retry still gets all of it', async () => {
+  const { PassThrough } = await import('node:stream');
+  const source = new PassThrough();
+  const seen: string[] = [];
+  const next = fakeNext(async (req, n) => {
+    if (n === 1) {
+      const first: Buffer = await new Promise((r) => req.body!.once('data', r));
+      seen.push(first.toString());
+      return textResponse(503);
+    }
+    seen.push(await readBody(req));
+    return textResponse(200);
+  });
+  const p = layer()(next)(routed({ retry_on: '5xx' }, { method: 'POST', body: source }));
+  source.write('part1-');
+  setImmediate(() => source.end('part2'));
+  expect((await p).status).toBe(200);
+  expect(seen).toEqual(['part1-', 'part1-part2']);
+});

@@ -55,3 +55,11 @@ test('GIVEN a fast upstream THEN the response passes and no timer is left', asyn
   expect(res.status).toBe(200);
   res.body!.resume();
 });
+
+test('GIVEN the deadline passes after response headers THEN the body is aborted, not answered 504', async () => {
+  const { Readable } = await import('node:stream');
+  const body = new Readable({ read() { /* never ends */ } });
+  const res = await timeout()(fakeNext(() => ({ status: 200, headers: {}, body })))(routed({ timeout: dur(20) }));
+  expect(res.status).toBe(200);
+  await expect(new Promise((_, reject) => res.body!.on('error', reject))).rejects.toMatchObject({ code: 'WEFT_ERR_TIMEOUT' });
+});
