@@ -161,11 +161,11 @@ function compileOp(op: unknown, what: string): Matcher {
 }
 
 function compileRule(rule: unknown, policy: string, index: number): CompiledRule {
-  const fallbackId = `${policy}#${index}`;
-  const o = checkKeys(rule, RULE_KEYS, `rule ${fallbackId}`);
-  const id = typeof o.id === 'string' && o.id ? o.id : fallbackId;
-  if (typeof o.action !== 'string' || !ACTIONS.has(o.action)) throw Object.assign(new RuleError(`rule ${id}: unknown action "${String(o.action)}"`), { id });
+  const rawId = (rule as { id?: unknown } | null)?.id;
+  const id = typeof rawId === 'string' && rawId ? rawId : `${policy}#${index}`;
   try {
+    const o = checkKeys(rule, RULE_KEYS, `rule ${id}`);
+    if (typeof o.action !== 'string' || !ACTIONS.has(o.action)) throw new RuleError(`rule ${id}: unknown action "${String(o.action)}"`);
     const from = list(o.from, `rule ${id}.from`).map((p, i) => compilePeer(p, `rule ${id}.from[${i}]`));
     const to = list(o.to, `rule ${id}.to`).map((p, i) => compileOp(p, `rule ${id}.to[${i}]`));
     return {
