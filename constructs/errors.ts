@@ -43,8 +43,15 @@ export interface ValidationDetails {
   readonly fix?: string;
 }
 
+const kValidation = Symbol.for('weft.constructs.validation-error');
+
 /** A synth-time error naming the construct that caused it. */
 export class WeftValidationError extends WeftError {
+  /** True for a WeftValidationError, even from another copy of this module. */
+  public static isWeftValidationError(e: unknown): e is WeftValidationError {
+    return WeftError.isWeftError(e) && (e as unknown as Record<symbol, unknown>)[kValidation] === true;
+  }
+
   /** Construct path (`shop/reviews-canary`). */
   public readonly path: string;
   public readonly prop?: string;
@@ -60,6 +67,7 @@ export class WeftValidationError extends WeftError {
     this.prop = details.prop;
     this.value = details.value;
     this.fix = fix;
+    Object.defineProperty(this, kValidation, { value: true });
   }
 }
 

@@ -1,6 +1,6 @@
 /** Test fixtures for the constructs: an app with one chart and a mesh, synth helpers, code assertions. */
 import { App, Chart, Testing } from 'cdk8s';
-import { Mesh, MeshProps } from '../../constructs';
+import { Mesh, MeshProps, WeftValidationError } from '../../constructs';
 
 export interface Fixture { app: App; chart: Chart; mesh: Mesh }
 
@@ -35,6 +35,7 @@ export function expectCode(fn: () => unknown, code: string): any {
   expect(err).toBeDefined();
   expect({ code: err.code, message: err.message }).toEqual({ code, message: expect.any(String) });
   expect(err.name).toBe('WeftValidationError');
+  expect(WeftValidationError.isWeftValidationError(err)).toBe(true);
   expect(typeof err.path).toBe('string');
   return err;
 }
