@@ -28,12 +28,20 @@ function atomicWrite(file: string, body: string): void {
 }
 
 /** The echo mesh: MeshService echo (v1, v2 or only v1) plus an optional weighted CanaryRoute. */
-export function echoMesh(opts: { versions?: string[]; weights?: Record<string, number> }): object[] {
+export function echoMesh(opts: { versions?: string[]; weights?: Record<string, number>; http?: boolean }): object[] {
   const versions = opts.versions ?? ['v1', 'v2'];
+  const port = opts.http ? { name: 'http', port: 8080, protocol: 'http' } : { name: 'grpc', port: 50051, protocol: 'grpc' };
   const docs: object[] = [{
     apiVersion: A, kind: 'MeshService', metadata: { name: 'echo', namespace: 'default' },
-    spec: { serviceAccount: 'echo', interception: 'explicit', ports: [{ name: 'grpc', port: 50051, protocol: 'grpc' }], versions: versions.map((name) => ({ name, replicas: 1 })) },
+    spec: { serviceAccount: 'echo', interception: 'explicit', ports: [port], versions: versions.map((name) => ({ name, replicas: 1 })) },
   }];
+  if (opts.http) {
+    // The caller whose sidecar is the xDS client in the sidecar scenarios.
+    docs.push({
+      apiVersion: A, kind: 'MeshService', metadata: { name: 'web', namespace: 'default' },
+      spec: { serviceAccount: 'web', interception: 'explicit', ports: [{ name: 'http', port: 8080, protocol: 'http' }], versions: [{ name: 'v1', replicas: 1 }], calls: [{ name: 'echo' }] },
+    });
+  }
   if (opts.weights) {
     docs.push({
       apiVersion: A, kind: 'CanaryRoute', metadata: { name: 'echo-split', namespace: 'default' },
@@ -49,9 +57,9 @@ export function writeMesh(dir: string, docs: object[]): void {
 }
 
 /** Writes the static endpoints file: one endpoint per backend. */
-export function writeEndpoints(file: string, backends: { version: string; port: number }[]): void {
+export function writeEndpoints(file: string, backends: { version: string; port: number }[], portName = 'grpc'): void {
   atomicWrite(file, JSON.stringify(backends.map((b, i) => ({
-    service: 'echo', namespace: 'default', version: b.version, address: '127.0.0.1', ports: { grpc: b.port }, ready: true, instance: `echo-${b.version}-${i}`, meshed: false,
+    service: 'echo', namespace: 'default', version: b.version, address: '127.0.0.1', ports: { [portName]: b.port }, ready: true, instance: `echo-${b.version}-${i}`, meshed: false,
   }))));
 }
 

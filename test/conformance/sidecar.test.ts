@@ -1,0 +1,139 @@
+/**
+ * The same scenarios with the weft sidecar (proxy/main runProxy, its own ADS client) as the xDS
+ * client: the app calls echo through the sidecar's outbound listener; the control plane is a child
+ * process (local source over files) that is killed with SIGKILL and restarted.
+ */
+import * as fs from 'fs';
+import * as http from 'http';
+import * as path from 'path';
+import type { Bootstrap } from '../../api/bootstrap';
+import { runProxy, RunningProxy } from '../../proxy/main';
+import { makeCa, makeLeaf } from '../support/certs';
+import { CpChild, echoMesh, RDS, scenarioDirs, startCpChild, StatusJson, waitFor, within3Sigma, writeEndpoints, writeMesh } from './support/harness';
+
+jest.setTimeout(90_000);
+
+interface Backend { version: string; port: number; server: http.Server }
+
+async function httpBackend(version: string): Promise<Backend> {
+  const server = http.createServer((_req, res) => res.end(version));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { version, port: (server.address() as { port: number }).port, server };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
+
+function get(port: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', headers: { host: 'echo.default' }, agent, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ status: 0, body: e.message }));
+  });
+}
+
+async function run(port: number, n: number, concurrency = 20): Promise<{ counts: Record<string, number>; errors: number; samples: string[] }> {
+  const counts: Record<string, number> = {};
+  const samples: string[] = [];
+  let errors = 0;
+  let started = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (started < n) {
+      started++;
+      const r = await get(port);
+      if (r.status === 200) counts[r.body] = (counts[r.body] ?? 0) + 1;
+      else { errors++; if (samples.length < 3) samples.push(`${r.status} ${r.body}`); }
+    }
+  }));
+  return { counts, errors, samples };
+}
+
+describe('weft sidecar as the xDS client', () => {
+  const d = scenarioDirs();
+  let backends: Backend[] = [];
+  let cp: CpChild | undefined;
+  let proxy: RunningProxy | undefined;
+
+  const sidecar = (s: StatusJson) => s.clients.find((c) => c.node.id === 'web-conformance');
+  const settled = (s: StatusJson, before?: string) => {
+    const c = sidecar(s);
+    const rds = c?.types[RDS];
+    return rds && !rds.pending && rds.ackedVersion === rds.sentVersion && rds.sentVersion !== before ? rds : undefined;
+  };
+
+  beforeAll(async () => {
+    backends = await Promise.all([httpBackend('v1'), httpBackend('v2')]);
+    writeEndpoints(d.endpointsFile, backends, 'http');
+    writeMesh(d.dir, echoMesh({ http: true, weights: { v1: 80, v2: 20 } }));
+    cp = await startCpChild(d);
+    const ca = await makeCa();
+    const leaf = await makeLeaf(ca, 'spiffe://cluster.local/ns/default/sa/web');
+    const idDir = path.join(d.root, 'id');
+    fs.mkdirSync(idDir);
+    fs.writeFileSync(path.join(idDir, 'cert.pem'), leaf.certPem);
+    fs.writeFileSync(path.join(idDir, 'key.pem'), leaf.keyPem);
+    fs.writeFileSync(path.join(idDir, 'ca.pem'), ca.certPem);
+    const bootstrap: Bootstrap = {
+      node: { id: 'web-conformance', service: 'web', namespace: 'default', version: 'v1', serviceAccount: 'web' },
+      controlPlane: { xds: `127.0.0.1:${cp.port}` },
+      ports: { inbound: 0, outbound: 0, admin: 0, app: { http: 1 } },
+      bindAddress: '127.0.0.1',
+      interception: 'explicit',
+      identity: { trustDomain: 'cluster.local', required: false, staticDir: idDir },
+      drainTimeout: '1s',
+    };
+    proxy = await runProxy(bootstrap, { log: () => undefined });
+    await waitFor('sidecar ready', () => proxy!.notReadyReason() === undefined, 30_000);
+  });
+
+  afterAll(async () => {
+    await proxy?.shutdown();
+    await cp?.kill9();
+    agent.destroy();
+    await Promise.all(backends.map((b) => new Promise<void>((r) => { b.server.closeAllConnections(); b.server.close(() => r()); })));
+    fs.rmSync(d.root, { recursive: true, force: true });
+  });
+
+  test('80/20 split, live change to 50/50, version removal without errors', async () => {
+    const a = await run(proxy!.ports.outbound, 2000);
+    expect(a.samples).toEqual([]);
+    expect(within3Sigma(a.counts.v1 ?? 0, 2000, 0.8)).toBe(true);
+
+    const v0 = settled(await cp!.status())?.sentVersion;
+    writeMesh(d.dir, echoMesh({ http: true, weights: { v1: 50, v2: 50 } }));
+    await waitFor('50/50 ACKed by the sidecar', async () => settled(await cp!.status(), v0));
+    const b = await run(proxy!.ports.outbound, 2000);
+    expect(b.samples).toEqual([]);
+    expect(within3Sigma(b.counts.v1 ?? 0, 2000, 0.5)).toBe(true);
+
+    const v1 = settled(await cp!.status())?.sentVersion;
+    const during = run(proxy!.ports.outbound, 1500, 10);
+    writeMesh(d.dir, echoMesh({ http: true, versions: ['v1'] }));
+    await waitFor('v2 removal ACKed', async () => settled(await cp!.status(), v1));
+    const c = await during;
+    expect(c.samples).toEqual([]);
+    expect((await run(proxy!.ports.outbound, 200)).counts).toEqual({ v1: 200 });
+    expect((await cp!.status()).nacked).toEqual([]);
+  });
+
+  test('control plane killed: requests keep succeeding; restarted: the sidecar reconnects and converges', async () => {
+    writeMesh(d.dir, echoMesh({ http: true, weights: { v1: 80, v2: 20 } }));
+    const v0 = settled(await cp!.status())?.sentVersion;
+    await waitFor('80/20 ACKed', async () => settled(await cp!.status(), v0));
+    const port = cp!.port;
+    await cp!.kill9();
+    const offline = await run(proxy!.ports.outbound, 1000);
+    expect(offline.samples).toEqual([]);
+    expect(within3Sigma(offline.counts.v1 ?? 0, 1000, 0.8)).toBe(true);
+
+    writeMesh(d.dir, echoMesh({ http: true, weights: { v1: 20, v2: 80 } }));
+    cp = await startCpChild(d, port);
+    await waitFor('sidecar reconnected and settled', async () => settled(await cp!.status()), 45_000);
+    const r = await run(proxy!.ports.outbound, 2000);
+    expect(r.samples).toEqual([]);
+    expect(within3Sigma(r.counts.v1 ?? 0, 2000, 0.2)).toBe(true);
+  });
+});
