@@ -1,8 +1,11 @@
 /**
  * The first layer of the concrete (backend) stack: choose the cluster for this try from the
- * route's weighted clusters (gRFC A28: uniformly at random by weight, per request). It runs per
- * try, below retries, so a retry may land on another version as well as another endpoint.
+ * route's weighted clusters (gRFC A28: uniformly at random by weight). It runs per try, below
+ * retries, so a retry may land on another version as well as another endpoint. When the route has a
+ * hash policy the pick follows the request hash instead, so a user stays on the same version (sticky
+ * canaries); as the last cluster's weight grows, users already on it stay there.
  */
+import { murmur3 } from '../balance/hash';
 import { fact, setFact } from '../stack/meta';
 import type { Layer } from '../stack/types';
 import { forwardOf } from './route';
@@ -24,7 +27,12 @@ export function pickCluster(random: () => number): Layer {
     if (override !== undefined) setFact(req, 'weft.cluster', override);
     else {
       const a = forwardOf(req);
-      if (a && a.clusters.length > 0) setFact(req, 'weft.cluster', a.clusters.length === 1 ? a.clusters[0].name : pickWeighted(a.clusters, a.totalWeight, random()).name);
+      if (a && a.clusters.length > 0) {
+        const hash = fact(req, 'weft.hash');
+        // Re-mix the hash so the version pick and the ring-hash endpoint pick are not correlated.
+        const r = hash === undefined ? random() : murmur3(String(hash), 0x9747b28c) / 2 ** 32;
+        setFact(req, 'weft.cluster', a.clusters.length === 1 ? a.clusters[0].name : pickWeighted(a.clusters, a.totalWeight, r).name);
+      }
     }
     return next(req);
   };

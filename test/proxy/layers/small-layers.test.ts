@@ -2,7 +2,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Registry } from 'prom-client';
 import { parseXds } from '../../../proxy/config';
-import type { Route } from '../../../proxy/config';
+import type { ForwardAction, Route } from '../../../proxy/config';
+import { requestHash } from '../../../proxy/layers/hash';
 import { NoEndpointsError } from '../../../proxy/http/errors';
 import { rescue } from '../../../proxy/http/respond';
 import { authz } from '../../../proxy/layers/authz';
@@ -189,4 +190,26 @@ test('GIVEN observe THEN golden metrics are labelled by direction, authority, ro
   const rows = m.values.map((v) => `${v.labels.direction} ${v.labels.authority} ${v.labels.route} ${v.labels.status_code} ${v.labels.error}=${v.value}`);
   expect(rows.sort()).toEqual(['outbound reviews r 200 =1', 'outbound reviews r 503 no_endpoints=1']);
   expect(events).toEqual(['start:/ok', 'end:/ok', 'start:/fail', 'error:/fail']);
+});
+
+test('GIVEN a hash policy on a weighted route THEN each user sticks to one version, and canary users stay as the canary grows', async () => {
+  const next = fakeNext();
+  const h = pickCluster(Math.random)(next);
+  const split = (canary: number) => ({ route: { weighted_clusters: { clusters: [{ name: 'stable', weight: 100 - canary }, { name: 'canary', weight: canary }] }, hash_policy: [{ header: { header_name: 'x-user' } }] } });
+  const versionOf = async (user: string, canary: number) => {
+    const req = routed(split(canary), { headers: { 'x-user': user } });
+    setFact(req, 'weft.hash', requestHash((fact(req, 'weft.route') as Route & { action: ForwardAction }).action.hashPolicy, req)!);
+    await h(req);
+    return fact(req, 'weft.cluster');
+  };
+  const users = Array.from({ length: 300 }, (_, i) => `user-${i}`);
+  const at10 = await Promise.all(users.map((u) => versionOf(u, 10)));
+  expect(await Promise.all(users.map((u) => versionOf(u, 10)))).toEqual(at10); // sticky
+  const share = at10.filter((v) => v === 'canary').length / users.length;
+  expect(share).toBeGreaterThan(0.04);
+  expect(share).toBeLessThan(0.18);
+  const at30 = await Promise.all(users.map((u) => versionOf(u, 30)));
+  users.forEach((_, i) => {
+    if (at10[i] === 'canary') expect(at30[i]).toBe('canary');
+  });
 });
