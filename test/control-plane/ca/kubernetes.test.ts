@@ -1,0 +1,126 @@
+/**
+ * The Kubernetes path of the CA through @kubernetes/client-node against a local HTTP server that
+ * answers like the API server (TokenReview, Secret get/create): a proxy with a projected
+ * ServiceAccount token gets a certificate for that ServiceAccount; other tokens are refused.
+ */
+import * as http from 'node:http';
+import { spawn, ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CaClientIdentityProvider } from '../../../proxy/identity/ca-client';
+
+interface Recorded { method: string; url: string; auth?: string; body?: any } // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Recorded API-server behaviour: TokenReview verdicts per token, one Secret store. */
+function fakeApiServer() {
+  const requests: Recorded[] = [];
+  const secrets = new Map<string, unknown>();
+  const send = (res: http.ServerResponse, code: number, body: unknown) => {
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (d) => (raw += d));
+    req.on('end', () => {
+      const body = raw ? JSON.parse(raw) : undefined;
+      requests.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, body });
+      const url = req.url!.split('?')[0];
+      if (req.method === 'POST' && url === '/apis/authentication.k8s.io/v1/tokenreviews') {
+        const token: string = body.spec.token;
+        const audiences: string[] = body.spec.audiences ?? [];
+        const review = (st: object) => send(res, 201, { kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null }, spec: body.spec, status: st });
+        if (token === 'projected-cart' && audiences.includes('weft')) {
+          return review({ authenticated: true, audiences: ['weft'], user: { username: 'system:serviceaccount:shop:cart', uid: 'u1', groups: ['system:serviceaccounts', 'system:serviceaccounts:shop', 'system:authenticated'], extra: { 'authentication.kubernetes.io/pod-name': ['cart-v1-7d9f'] } } });
+        }
+        if (token === 'projected-kubelet') return review({ authenticated: true, audiences: ['weft'], user: { username: 'system:node:worker-1', groups: ['system:nodes'] } });
+        if (token === 'legacy-cart') return review({ authenticated: false, error: '[invalid bearer token, token audiences ["https://kubernetes.default.svc"] is invalid for the target audiences ["weft"]]' });
+        return review({ authenticated: false, error: 'invalid bearer token' });
+      }
+      const m = /^\/api\/v1\/namespaces\/([^/]+)\/secrets(?:\/([^/]+))?$/.exec(url);
+      if (m && req.method === 'GET' && m[2]) {
+        const s = secrets.get(`${m[1]}/${m[2]}`);
+        return s ? send(res, 200, s) : send(res, 404, status(404, 'NotFound', `secrets "${m[2]}" not found`));
+      }
+      if (m && req.method === 'POST' && !m[2]) {
+        const key = `${m[1]}/${body.metadata.name}`;
+        if (secrets.has(key)) return send(res, 409, status(409, 'AlreadyExists', `secrets "${body.metadata.name}" already exists`));
+        const stored = { ...body, metadata: { ...body.metadata, uid: 'abc', resourceVersion: '1' } };
+        secrets.set(key, stored);
+        return send(res, 201, stored);
+      }
+      send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    });
+  });
+  return { server, requests, secrets };
+}
+
+async function startCaProcess(api: string): Promise<{ child: ChildProcess; info: { address: string; created: boolean; bundle: string }; output: () => string }> {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'fixtures', 'k8s-ca-server.ts')], {
+    cwd: join(__dirname, '..', '..', '..'),
+    env: { ...process.env, KUBE_API: api, NODE_NO_WARNINGS: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let all = '';
+  child.stderr!.on('data', (d) => (all += d));
+  const lines = createInterface({ input: child.stdout! });
+  const [line] = (await once(lines, 'line')) as [string];
+  lines.on('line', (l) => (all += l));
+  const info = JSON.parse(line);
+  if (info.error) throw new Error(`CA process failed: ${info.error} ${all}`);
+  return { child, info, output: () => all + line };
+}
+
+const stop = async (child: ChildProcess) => {
+  child.stdin!.end();
+  if (child.exitCode === null) await once(child, 'exit');
+};
+
+test('TokenReview path: projected SA token → certificate for that ServiceAccount; CA Secret created once, then reused', async () => {
+  const api = fakeApiServer();
+  api.server.listen(0, '127.0.0.1');
+  await once(api.server, 'listening');
+  const url = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
+  const first = await startCaProcess(url);
+  const clients: CaClientIdentityProvider[] = [];
+  const client = (credential: string) => {
+    const c = new CaClientIdentityProvider({ address: first.info.address, trustDomain: 'cluster.local', credential });
+    clients.push(c);
+    return c;
+  };
+  try {
+    expect(first.info.created).toBe(true);
+    const m = await client('projected-cart').renewNow();
+    expect(m.spiffeId).toBe('spiffe://cluster.local/ns/shop/sa/cart');
+    expect(m.trustBundlePem).toBe(first.info.bundle);
+
+    await expect(client('legacy-cart').renewNow()).rejects.toMatchObject({ code: 'WEFT_ERR_CA_UNAUTHENTICATED' });
+    await expect(client('projected-kubelet').renewNow()).rejects.toMatchObject({ code: 'WEFT_ERR_CA_NOT_A_WORKLOAD' });
+    await expect(client('garbage').renewNow()).rejects.toMatchObject({ code: 'WEFT_ERR_CA_UNAUTHENTICATED' });
+
+    const reviews = api.requests.filter((r) => r.url.startsWith('/apis/authentication.k8s.io/v1/tokenreviews'));
+    expect(reviews).toHaveLength(4);
+    expect(reviews[0].body.spec).toEqual({ token: 'projected-cart', audiences: ['weft'] });
+    expect(reviews.every((r) => r.auth === 'Bearer control-plane-sa-token')).toBe(true);
+
+    const secret = api.secrets.get('weft-system/weft-ca') as { type: string; data: Record<string, string> };
+    expect(secret.type).toBe('kubernetes.io/tls');
+    expect(Object.keys(secret.data).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+    // The key and the tokens never reach the process output.
+    expect(first.output()).not.toMatch(/PRIVATE KEY|projected-cart|legacy-cart/);
+  } finally {
+    for (const c of clients) c.close();
+    await stop(first.child);
+  }
+  // A restarted control plane reads the Secret instead of generating another root.
+  const second = await startCaProcess(url);
+  try {
+    expect(second.info.created).toBe(false);
+    expect(second.info.bundle).toBe(first.info.bundle);
+  } finally {
+    await stop(second.child);
+    api.server.close();
+  }
+}, 60_000);
