@@ -13,7 +13,7 @@ import { fact, setFact } from '../stack/meta';
 import { counterIn, histogramIn } from '../stack/metric-families';
 import type { Layer } from '../stack/types';
 
-/** Labels of the golden request metrics. `error` is the weft-error reason ('' for app responses). */
+/** Labels of the golden request metrics. `authority` is the matched virtual host ('-' when none); `error` is the weft-error reason ('' for app responses). */
 export type RequestLabels = 'direction' | 'authority' | 'route' | 'status_code' | 'grpc_status' | 'error';
 
 /** Latency buckets in seconds (1 ms … 30 s). */
@@ -44,7 +44,9 @@ export function observe(direction: 'outbound' | 'inbound', registry: Registry, n
     if (CHANNELS.start.hasSubscribers) CHANNELS.start.publish({ direction, request: req });
     const labels = (status: number, grpc: string, error: string) => ({
       direction,
-      authority: req.authority,
+      // The matched virtual host (translate names it `<svc>.<ns>:<port>`), never the raw Host
+      // header: a caller must not be able to mint label values (unbounded cardinality).
+      authority: fact(req, 'weft.vhost') ?? '-',
       route: fact(req, 'weft.routeName') ?? '',
       status_code: String(status),
       grpc_status: grpc,

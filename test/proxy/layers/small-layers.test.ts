@@ -175,6 +175,7 @@ test('GIVEN observe THEN golden metrics are labelled by direction, authority, ro
   try {
     const inner = fakeNext((req) => {
       setFact(req, 'weft.routeName', 'r');
+      setFact(req, 'weft.vhost', 'reviews.default:9080');
       if (req.path === '/fail') throw new NoEndpointsError('c');
       return textResponse(200, 'ok');
     });
@@ -188,7 +189,7 @@ test('GIVEN observe THEN golden metrics are labelled by direction, authority, ro
   }
   const m = (await reg.getMetricsAsJSON()).find((x) => x.name === 'weft_proxy_requests_total')!;
   const rows = m.values.map((v) => `${v.labels.direction} ${v.labels.authority} ${v.labels.route} ${v.labels.status_code} ${v.labels.error}=${v.value}`);
-  expect(rows.sort()).toEqual(['outbound reviews r 200 =1', 'outbound reviews r 503 no_endpoints=1']);
+  expect(rows.sort()).toEqual(['outbound reviews.default:9080 r 200 =1', 'outbound reviews.default:9080 r 503 no_endpoints=1']);
   expect(events).toEqual(['start:/ok', 'end:/ok', 'start:/fail', 'error:/fail']);
 });
 
