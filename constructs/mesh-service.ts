@@ -14,7 +14,7 @@ import { WeftValidationError } from './errors';
 import { Mesh } from './mesh';
 import { renderTrafficPolicy, TrafficPolicyOptions } from './traffic';
 import { Interception, InterceptionMode, Protocol } from './values';
-import { VersionWorkload } from './workload';
+import { APP_UID, PROXY_UID, VersionWorkload } from './workload';
 
 /** A reference to a MeshService, possibly one built elsewhere in the app. */
 export interface IMeshServiceRef {
@@ -144,6 +144,17 @@ export interface MeshServiceProps extends TrafficPolicyOptions {
    * @default - not runnable locally
    */
   readonly local?: LocalRunOptions;
+  /**
+   * UID of the app container (restricted profile: non-root). Must differ from the proxy's UID 1337,
+   * whose traffic the iptables rules let through uncaptured.
+   * @default 1000
+   */
+  readonly appUser?: number;
+  /**
+   * Whether the app's root filesystem is read-only (a writable `/tmp` is always mounted).
+   * @default true
+   */
+  readonly readOnlyRootFilesystem?: boolean;
 }
 
 /** Kubernetes `appProtocol` of each weft protocol. */
@@ -164,6 +175,9 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
   public readonly interception: Interception;
   /** The traffic policy as rendered into the custom resource. */
   public readonly trafficPolicy?: TrafficPolicy;
+  /** UID of the app container. */
+  public readonly appUser: number;
+  public readonly readOnlyRootFilesystem: boolean;
   /** The ServiceAccount object (workload identity). */
   public readonly serviceAccount: ApiObject;
   /** The Kubernetes Service. */
@@ -187,6 +201,11 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
       throw new WeftValidationError('WEFT_ERR_INVALID_PROP', 'interception must be "iptables" or "explicit"', this, { prop: 'interception', value: props.interception });
     }
     this.trafficPolicy = renderTrafficPolicy(this, props);
+    this.appUser = checkInt(this, 'appUser', props.appUser ?? APP_UID, 1)!;
+    if (this.appUser === PROXY_UID) {
+      throw new WeftValidationError('WEFT_ERR_INVALID_PROP', `appUser ${PROXY_UID} is the proxy's UID: the app's traffic would bypass the sidecar`, this, { prop: 'appUser', value: this.appUser, fix: 'pick another UID' });
+    }
+    this.readOnlyRootFilesystem = props.readOnlyRootFilesystem ?? true;
 
     if (props.port !== undefined) {
       if (!props.protocol) {

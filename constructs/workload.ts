@@ -15,7 +15,7 @@ import { Interception } from './values';
 
 /** UID the proxy runs as; the iptables rules let its own traffic through untouched. */
 export const PROXY_UID = 1337;
-/** UID the app container runs as (restricted profile; override with the image's USER by forking). */
+/** Default UID of the app container (restricted profile); `MeshService` `appUser` overrides it. */
 export const APP_UID = 1000;
 /** Where the bootstrap ConfigMap is mounted in the proxy. */
 export const BOOTSTRAP_PATH = '/etc/weft/bootstrap.json';
@@ -99,7 +99,7 @@ export class VersionWorkload extends Construct {
       image: this.o.image,
       ports: ports.map((p) => ({ name: p.name, containerPort: p.targetPort ?? p.port, protocol: 'TCP' })),
       env,
-      securityContext: restrictedContainer(APP_UID),
+      securityContext: { ...restrictedContainer(svc.appUser), readOnlyRootFilesystem: svc.readOnlyRootFilesystem },
       volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
     };
     const volumes: k8s.Volume[] = [{ name: 'tmp', emptyDir: {} }];

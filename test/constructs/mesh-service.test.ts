@@ -151,3 +151,9 @@ test('a version without an image fails synth naming the version', () => {
   new MeshService(f.chart, 'x', { mesh: f.mesh, port: 80, protocol: Protocol.HTTP, versions: { v1: { image: 'a:1' }, v2: {} } });
   expect(() => synth(f.chart)).toThrow(expect.objectContaining({ code: 'WEFT_ERR_MISSING_PROP', prop: 'versions.v2.image' }));
 });
+
+test('the app UID is configurable but may not be the proxy\'s, whose traffic is never captured', () => {
+  const objs = synth(reviews({ appUser: 101, readOnlyRootFilesystem: false }).chart);
+  expect(pod(find(objs, 'Deployment', 'reviews-v1')).containers[0].securityContext).toMatchObject({ runAsUser: 101, readOnlyRootFilesystem: false, runAsNonRoot: true });
+  expect(() => reviews({ appUser: 1337 })).toThrow(expect.objectContaining({ code: 'WEFT_ERR_INVALID_PROP', prop: 'appUser' }));
+});
