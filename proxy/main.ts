@@ -11,7 +11,8 @@ import type { PolicyModel } from '../api/model';
 import { ConfigCell, parseStaticResources } from './config';
 import type { ListenerConfig } from './config/types';
 import { buildOutboundHandler } from './outbound/stack';
-import { buildInboundHandler } from './inbound/stack';
+import { buildInboundHandler, inboundListener } from './inbound/stack';
+import { dialTcp, relay } from './transport/tcp';
 import type { Authorize } from './layers/authz';
 import { ProxyServer } from './http/server';
 import { OverloadManager } from './http/overload';
@@ -140,6 +141,17 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
     handler: observed(inboundStack, 'inbound'), limits: opts.limits, overload, onConnection: countConnections('inbound'),
     // STRICT when identity is required (plaintext refused); otherwise PERMISSIVE (mTLS or plaintext)
     tls: tls ? { options: () => tls.serverOptions(), permissive: !b.identity.required } : undefined,
+    // opaque TCP from another sidecar goes to the app port of the inbound listener's TCP chain
+    onTcp: (socket) => {
+      const l = inboundListener(cell.get());
+      const chain = l?.chains.find((c) => c.tcp && c.destinationPort !== undefined);
+      if (!chain) return void socket.destroy();
+      metrics.connectionsTotal.inc({ listener: 'inbound-tcp' });
+      dialTcp({ address: '127.0.0.1', port: chain.destinationPort! }).then(
+        (up) => relay(socket, up, (direction, n) => metrics.tcpBytes.inc({ listener: 'inbound-tcp', direction }, n)),
+        () => socket.destroy(),
+      );
+    },
   });
   const outboundPort = (await outbound.listen(b.ports.outbound, bindLocal)).port;
   const inboundPort = (await inbound.listen(b.ports.inbound, bindInbound)).port;

@@ -13,6 +13,7 @@ import type { OverloadManager } from './overload';
 import { createH1Server } from './h1-server';
 import { createH2Server } from './h2-server';
 import { type ErrorResponder, defaultErrorResponder } from './exchange';
+import { TCP_ALPN, rawSockets } from '../transport/tcp';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
@@ -45,6 +46,11 @@ export interface ProxyServerOptions {
   readonly defaultAuthority?: string;
   /** Called for each accepted connection (metrics). */
   readonly onConnection?: (socket: net.Socket, open: number) => void;
+  /**
+   * Opaque TCP from another sidecar (mTLS with ALPN `weft-tcp`). The socket is verified; the
+   * callback relays it. @default - `weft-tcp` is not offered
+   */
+  readonly onTcp?: (socket: tls.TLSSocket) => void;
 }
 
 /** One listening port. */
@@ -57,6 +63,8 @@ export class ProxyServer {
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   readonly #opts: ProxyServerOptions;
   #tlsServer: tls.Server | undefined;
+  /** TCP sockets in a TLS handshake, by remote address:port (to pair them with their TLS socket). */
+  readonly #handshaking = new Map<string, net.Socket>();
   #tlsOptions: tls.SecureContextOptions | undefined;
   #draining = false;
 
@@ -124,6 +132,9 @@ export class ProxyServer {
         return;
       }
       // the tls.Server verifies the client certificate and reads the unshifted ClientHello
+      const key = `${socket.remoteAddress}:${socket.remotePort}`;
+      this.#handshaking.set(key, socket);
+      socket.once('close', () => this.#handshaking.delete(key));
       acceptor.emit('connection', socket);
       return;
     }
@@ -148,13 +159,21 @@ export class ProxyServer {
     const requireCert = t.requireClientCert ?? true;
     if (!this.#tlsServer) {
       const server = tls.createServer({
-        ...opts, requestCert: requireCert, rejectUnauthorized: requireCert, ALPNProtocols: ['h2', 'http/1.1'],
+        ...opts, requestCert: requireCert, rejectUnauthorized: requireCert,
+        ALPNProtocols: this.#opts.onTcp ? ['h2', 'http/1.1', TCP_ALPN] : ['h2', 'http/1.1'],
         handshakeTimeout: this.limits.headersTimeoutMs,
       });
       server.on('tlsClientError', (_err, s: tls.TLSSocket) => s.destroy());
       server.on('secureConnection', (s: tls.TLSSocket) => {
         s.on('error', () => s.destroy());
+        const key = `${s.remoteAddress}:${s.remotePort}`;
+        const raw = this.#handshaking.get(key);
+        if (raw) {
+          rawSockets.set(s, raw);
+          this.#handshaking.delete(key);
+        }
         if (s.alpnProtocol === 'h2') this.#h2.emit('connection', s);
+        else if (s.alpnProtocol === TCP_ALPN && this.#opts.onTcp) this.#opts.onTcp(s);
         else this.#h1.emit('connection', s);
       });
       this.#tlsServer = server;
