@@ -61,7 +61,7 @@ test('PROPERTY: weighted cluster picks converge to their weights', () => {
     const items = weights.map((weight, i) => ({ name: `c${i}`, weight }));
     const total = weights.reduce((a, b) => a + b, 0);
     const random = seededRandom(seed);
-    const n = 20_000;
+    const n = 10_000;
     const counts = new Map<string, number>();
     for (let i = 0; i < n; i++) {
       const c = pickWeighted(items, total, random()).name;
@@ -72,7 +72,7 @@ test('PROPERTY: weighted cluster picks converge to their weights', () => {
       const sigma = Math.sqrt(n * p * (1 - p));
       return Math.abs((counts.get(it.name) ?? 0) - n * p) <= 4 * sigma + 1;
     });
-  }), { numRuns: 30 });
+  }), { numRuns: 20 });
 });
 
 test('GIVEN weighted clusters THEN pickCluster sets weft.cluster per try, and a mirror override wins', async () => {
