@@ -16,6 +16,8 @@ export const SOURCE_ERROR_CODES = {
   register: 'WEFT_ERR_SOURCE_REGISTER',
   /** A Kubernetes list or watch failed (the informer is restarted with backoff). */
   watch: 'WEFT_ERR_K8S_WATCH',
+  /** A fresh list disagreed with a watch-fed cache (a silently stalled watch); the informer is replaced. */
+  stale: 'WEFT_ERR_K8S_WATCH_STALE',
   /** The informers did not finish their first list in time. */
   sync: 'WEFT_ERR_K8S_SYNC_TIMEOUT',
   /** Writing `status.conditions` back through the status subresource failed. */

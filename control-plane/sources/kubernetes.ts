@@ -9,6 +9,7 @@ import type { ResourceStatus } from '../../api/status';
 import { conditionsFor, CONDITION_TYPES, sameConditions } from './conditions';
 import { debounce, Debouncer } from './debounce';
 import { SourceError, SOURCE_ERROR_CODES } from './errors';
+import { staleKeys } from './k8s-liveness';
 import { deriveEndpoints, EndpointSliceLike, PodLike, ServiceLike, SIDECAR_CONTAINER } from './k8s-endpoints';
 import type { MeshSource, SourceSnapshot } from './types';
 
@@ -29,6 +30,8 @@ export interface KubernetesSourceProps {
   readonly sidecarName?: string;
   /** Backoff before a failed list/watch is restarted (doubles up to the max). @default { baseMs: 250, maxMs: 10000 } */
   readonly restartBackoff?: { readonly baseMs: number; readonly maxMs: number };
+  /** Interval of the liveness check (a list compared with each cache; a stale cache gets a fresh informer). 0 disables. @default 300000 */
+  readonly livenessCheckMs?: number;
   /** How long `start()` waits for every informer's first list. @default 30000 */
   readonly syncTimeoutMs?: number;
   /** Field manager recorded on status writes. @default 'weft-control-plane' */
@@ -44,10 +47,14 @@ type ListFn = () => Promise<K8s.KubernetesListObject<Obj>>;
 
 interface Collection {
   readonly name: string;
+  readonly path: string;
+  readonly listFn: ListFn;
   readonly informer: K8s.ListWatch<Obj>;
   errors: number;
   attempts: number;
   synced: boolean;
+  /** Replaced by a fresh informer (after a stale watch): its late callbacks are ignored. */
+  retired: boolean;
   restartTimer?: NodeJS.Timeout;
 }
 
@@ -61,6 +68,8 @@ export class KubernetesSource implements MeshSource {
   private readonly sidecarName: string;
   private readonly backoff: { readonly baseMs: number; readonly maxMs: number };
   private readonly syncTimeoutMs: number;
+  private readonly livenessCheckMs: number;
+  private livenessTimer?: NodeJS.Timeout;
   private readonly fieldManager: string;
   private readonly onError: (err: SourceError) => void;
   private readonly now: () => Date;
@@ -82,6 +91,7 @@ export class KubernetesSource implements MeshSource {
     this.sidecarName = props.sidecarName ?? SIDECAR_CONTAINER;
     this.backoff = props.restartBackoff ?? { baseMs: 250, maxMs: 10_000 };
     this.syncTimeoutMs = props.syncTimeoutMs ?? 30_000;
+    this.livenessCheckMs = props.livenessCheckMs ?? 300_000;
     this.fieldManager = props.fieldManager ?? 'weft-control-plane';
     this.onError = props.onError ?? (() => undefined);
     this.now = props.now ?? (() => new Date());
@@ -106,11 +116,13 @@ export class KubernetesSource implements MeshSource {
     await Promise.all([...this.collections.values()].map((c) => this.run(c)));
     await this.waitForSync();
     this.emit();
+    if (this.livenessCheckMs > 0) this.scheduleLivenessCheck();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.debouncer?.cancel();
+    if (this.livenessTimer) clearTimeout(this.livenessTimer);
     for (const c of this.collections.values()) {
       if (c.restartTimer) clearTimeout(c.restartTimer);
       await c.informer.stop();
@@ -174,34 +186,78 @@ export class KubernetesSource implements MeshSource {
   }
 
   private add(name: string, path: string, listFn: ListFn): void {
+    this.collections.set(name, this.newCollection(name, path, listFn));
+  }
+
+  private newCollection(name: string, path: string, listFn: ListFn): Collection {
     const informer = new this.client.ListWatch<Obj>(path, new this.client.Watch(this.kc), listFn, false);
-    const c: Collection = { name, informer, errors: 0, attempts: 0, synced: false };
+    const c: Collection = { name, path, listFn, informer, errors: 0, attempts: 0, synced: false, retired: false };
     const changed = () => {
       c.attempts = 0;
-      if (this.isSynced()) this.debouncer?.trigger();
+      if (!c.retired && this.isSynced()) this.debouncer?.trigger();
     };
     informer.on('add', changed);
     informer.on('update', changed);
     informer.on('delete', changed);
     informer.on('error', (err?: unknown) => {
-      if (this.stopped) return;
+      if (this.stopped || c.retired) return;
       c.errors++;
       this.fail(new SourceError(SOURCE_ERROR_CODES.watch, `${name}: list/watch failed: ${(err as Error | undefined)?.message ?? String(err)}`, { cause: err }));
       this.scheduleRestart(c);
     });
-    this.collections.set(name, c);
+    return c;
+  }
+
+  private scheduleLivenessCheck(): void {
+    this.livenessTimer = setTimeout(() => {
+      void this.checkLiveness().finally(() => {
+        if (!this.stopped) this.scheduleLivenessCheck();
+      });
+    }, this.livenessCheckMs);
+    this.livenessTimer.unref();
+  }
+
+  /** Lists each healthy collection; a cache that disagrees gets a fresh informer (list + watch). */
+  private async checkLiveness(): Promise<void> {
+    for (const c of [...this.collections.values()]) {
+      if (this.stopped || c.retired || c.restartTimer || !c.synced) continue;
+      let listed: K8s.KubernetesListObject<Obj>;
+      try {
+        listed = await c.listFn();
+      } catch {
+        continue; // an unreachable API also breaks the watch, which reports and restarts itself
+      }
+      const stale = staleKeys(listed.items, c.informer.list());
+      if (stale.length === 0 || c.retired || this.stopped) continue;
+      this.fail(new SourceError(SOURCE_ERROR_CODES.stale, `${c.name}: watch is stale (${stale.length} object(s) differ from a fresh list, e.g. ${stale[0]}); replacing the informer`));
+      const fresh = this.newCollection(c.name, c.path, c.listFn);
+      await this.run(fresh);
+      if (fresh.errors > 0 || this.stopped) {
+        // Not better than the old one: drop it; the next check tries again.
+        fresh.retired = true;
+        if (fresh.restartTimer) clearTimeout(fresh.restartTimer);
+        await fresh.informer.stop();
+        continue;
+      }
+      c.retired = true;
+      if (c.restartTimer) clearTimeout(c.restartTimer);
+      this.collections.set(c.name, fresh);
+      await c.informer.stop();
+      this.debouncer?.trigger();
+    }
   }
 
   /** One informer (re)start; marks the collection synced when its list and watch came up cleanly. */
   private async run(c: Collection): Promise<void> {
     const before = c.errors;
     await c.informer.start();
-    if (c.errors === before && !this.stopped) {
+    if (c.errors === before && !this.stopped && !c.retired) {
       c.attempts = 0;
       if (!c.synced) {
         c.synced = true;
         this.syncWaiters.forEach((w) => w());
       }
+      if (this.collections.get(c.name) !== c) return; // a replacement still being started
       // A relist may have changed the cache without per-object events (e.g. after 410 Gone).
       if (this.isSynced()) this.debouncer?.trigger();
     }
@@ -214,7 +270,7 @@ export class KubernetesSource implements MeshSource {
     c.attempts++;
     c.restartTimer = setTimeout(() => {
       c.restartTimer = undefined;
-      if (!this.stopped) void this.run(c);
+      if (!this.stopped && !c.retired) void this.run(c);
     }, delay);
   }
 

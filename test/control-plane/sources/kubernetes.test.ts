@@ -139,6 +139,27 @@ test('410 Gone after compaction: the informer relists and the snapshot catches u
   expect(watchRvs[watchRvs.length - 1]).toBeGreaterThan(watchRvs[0]);
 });
 
+test('a silently stalled watch is found by the liveness list and replaced by a fresh informer', async () => {
+  await source.stop();
+  const seen: SourceError[] = [];
+  log = new SnapshotLog();
+  source = new KubernetesSource({ client, kubeConfig: api.kubeConfig(client), debounceMs: 20, livenessCheckMs: 50, restartBackoff: { baseMs: 10, maxMs: 50 }, onError: (e) => seen.push(e) });
+  await source.start(log.push);
+  const listsBefore = api.lists('EndpointSlice').length;
+  api.stallWatches('EndpointSlice'); // the connection stays open; events stop flowing
+  const [, , sliceGone] = readStream('reviews-v1-scale-down.ndjson');
+  api.apply(sliceGone);
+  await log.until('x2k4p gone via the fresh informer', (s) => !endpointLines(s).some((l) => l.includes('x2k4p')));
+  expect(seen.map((e) => e.code)).toContain('WEFT_ERR_K8S_WATCH_STALE');
+  expect(seen.find((e) => e.code === 'WEFT_ERR_K8S_WATCH_STALE')?.message).toContain('EndpointSlice');
+  // One liveness list that found the difference, one list by the replacement informer (at least).
+  expect(api.lists('EndpointSlice').length).toBeGreaterThanOrEqual(listsBefore + 2);
+  // The replacement watches again, and the stalled connection was closed.
+  await api.waitForWatches('EndpointSlice');
+  for (const ev of readStream('ratings-removed.ndjson')) api.apply(ev);
+  await log.until('ratings removed after replacement', (s) => !s.resources.some((r) => r.metadata.name === 'ratings'));
+});
+
 test('reportStatus merge-patches status.conditions through the status subresource, only when changed', async () => {
   const bad = { kind: 'CanaryRoute', namespace: 'shop', name: 'reviews-canary', accepted: true, resolvedRefs: false, reason: 'UnknownVersion', message: 'routes[0].backends[0]: version "v3" is not a version of MeshService shop/reviews', code: 'WEFT_ERR_UNKNOWN_VERSION' };
   const ok = { kind: 'MeshConfig', name: 'mesh', accepted: true, resolvedRefs: true, reason: 'Accepted', message: '' };

@@ -41,6 +41,8 @@ interface Collection {
   readonly items: Map<string, K8sObject>;
   readonly log: { rv: number; line: string }[];
   readonly watchers: Set<ServerResponse>;
+  /** Open watches that no longer get events (a silently stalled watch). */
+  readonly stalled: Set<ServerResponse>;
   /** Watches from a resourceVersion below this get 410 Gone (history compacted). */
   minValidRv: number;
 }
@@ -97,7 +99,7 @@ export class RecordedApiServer {
   private constructor(private readonly server: Server) {
     for (const [kind, path] of Object.entries(PATHS)) {
       const apiVersion = API_VERSIONS[kind] ?? 'weft.dev/v1alpha1';
-      this.collections.set(path, { kind, listKind: `${kind}List`, apiVersion, items: new Map(), log: [], watchers: new Set(), minValidRv: 0 });
+      this.collections.set(path, { kind, listKind: `${kind}List`, apiVersion, items: new Map(), log: [], watchers: new Set(), stalled: new Set(), minValidRv: 0 });
     }
   }
 
@@ -162,9 +164,17 @@ export class RecordedApiServer {
   /** Cuts the watch connections of `kind` (or all) without an HTTP end: a network drop. */
   dropWatches(kind?: string): void {
     for (const c of this.pick(kind)) {
-      for (const res of c.watchers) res.socket?.destroy();
+      for (const res of [...c.watchers, ...c.stalled]) res.socket?.destroy();
       c.watchers.clear();
+      c.stalled.clear();
     }
+  }
+
+  /** Keeps the watch connections of `kind` open but sends them nothing more: a silent stall. */
+  stallWatches(kind: string): void {
+    const c = this.collection(kind);
+    for (const res of c.watchers) c.stalled.add(res);
+    c.watchers.clear();
   }
 
   /** Ends the watch responses of `kind` (or all) cleanly, as the API server does at its watch timeout. */
@@ -277,7 +287,10 @@ export class RecordedApiServer {
     for (const e of c.log) if (e.rv > from) res.write(e.line);
     res.flushHeaders();
     c.watchers.add(res);
-    res.on('close', () => c.watchers.delete(res));
+    res.on('close', () => {
+      c.watchers.delete(res);
+      c.stalled.delete(res);
+    });
     this.watchArrivals.splice(0).forEach((w) => w());
   }
 
