@@ -10,8 +10,12 @@ import { fact, setFact } from '../../../proxy/stack/meta';
 import type { ProxyRequest } from '../../../proxy/stack/types';
 import { FakeClock, dur, fakeNext, makeRequest, readBody, seededRandom, textResponse } from '../../support/proxy-fixtures';
 
+const parsedRoutes = new Map<string, Route>();
+
 function routed(policy: Record<string, unknown>, p: Parameters<typeof makeRequest>[0] = {}): ProxyRequest {
-  const r: Route = parseXds({ routes: [{ name: 't', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ name: 'r', match: { prefix: '' }, route: { cluster: 'c', retry_policy: { retry_back_off: { base_interval: dur(1) }, ...policy } } }] }] }] }).routes.get('t')!.virtualHosts[0].routes[0];
+  const key = JSON.stringify(policy);
+  const r: Route = parsedRoutes.get(key) ?? parseXds({ routes: [{ name: 't', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ name: 'r', match: { prefix: '' }, route: { cluster: 'c', retry_policy: { retry_back_off: { base_interval: dur(1) }, ...policy } } }] }] }] }).routes.get('t')!.virtualHosts[0].routes[0];
+  parsedRoutes.set(key, r);
   const req = makeRequest(p);
   setFact(req, 'weft.route', r);
   setFact(req, 'weft.routeName', r.name);

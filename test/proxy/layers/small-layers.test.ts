@@ -19,8 +19,12 @@ import type { ProxyRequest } from '../../../proxy/stack/types';
 import fc from 'fast-check';
 import { FakeClock, TYPES, dur, fakeNext, makeRequest, readBody, seededRandom, textResponse } from '../../support/proxy-fixtures';
 
+const parsedRoutes = new Map<string, Route>();
+
 function routed(route: Record<string, unknown>, p: Parameters<typeof makeRequest>[0] = {}): ProxyRequest {
-  const r: Route = parseXds({ routes: [{ name: 't', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ name: 'r', match: { prefix: '' }, route: { cluster: 'c' }, ...route }] }] }] }).routes.get('t')!.virtualHosts[0].routes[0];
+  const key = JSON.stringify(route);
+  const r: Route = parsedRoutes.get(key) ?? parseXds({ routes: [{ name: 't', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ name: 'r', match: { prefix: '' }, route: { cluster: 'c' }, ...route }] }] }] }).routes.get('t')!.virtualHosts[0].routes[0];
+  parsedRoutes.set(key, r);
   const req = makeRequest(p);
   setFact(req, 'weft.route', r);
   setFact(req, 'weft.routeName', r.name);
