@@ -8,6 +8,9 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Bootstrap, parseBootstrap, RESERVED_PORTS } from '../api/bootstrap';
 import { WeftError } from '../api/errors';
+import { effectiveMtlsMode } from '../api/mesh-rules';
+import type { MeshConfigSpec, MtlsPolicySpec, WeftResource } from '../api/resources';
+import { collectResources } from './mesh-check';
 import { restrictedContainer } from './control-plane';
 import { WeftValidationError } from './errors';
 import type { MeshService } from './mesh-service';
@@ -69,13 +72,26 @@ export class VersionWorkload extends Construct {
       controlPlane: { xds: svc.mesh.xdsAddress, ca: svc.mesh.caAddress },
       ports: { ...RESERVED_PORTS, app: Object.fromEntries(svc.ports.map((p) => [p.name, p.targetPort ?? p.port])) },
       interception: svc.interception,
-      identity: { trustDomain: svc.mesh.trustDomain, tokenPath: `${TOKEN_DIR}/${TOKEN_FILE}`, required: true },
+      identity: { trustDomain: svc.mesh.trustDomain, tokenPath: `${TOKEN_DIR}/${TOKEN_FILE}`, required: this.strictEverywhere() },
     };
     try {
       return parseBootstrap(candidate);
     } catch (e) {
       throw new WeftValidationError('WEFT_ERR_INVALID_RESOURCE', `the proxy bootstrap of ${this.name} is invalid: ${(e as WeftError).message}`, this, { prop: 'bootstrap' });
     }
+  }
+
+  /**
+   * Whether every port of the service is STRICT under the app's MtlsPolicies (the proxy then needs a
+   * certificate before it is ready and refuses plaintext inbound; PERMISSIVE ports must not).
+   */
+  private strictEverywhere(): boolean {
+    const svc = this.o.service;
+    const resources = collectResources(this).map((a) => a.resource);
+    const policies = resources.filter((r) => r.kind === 'MtlsPolicy') as WeftResource<MtlsPolicySpec>[];
+    const cfg = resources.find((r) => r.kind === 'MeshConfig') as WeftResource<MeshConfigSpec> | undefined;
+    const ports = svc.ports;
+    return ports.length > 0 && ports.every((port) => effectiveMtlsMode({ ns: svc.namespace, name: svc.serviceName, port }, policies, cfg).mode === 'STRICT');
   }
 
   /** @internal Synth-time completeness. */

@@ -1,7 +1,7 @@
 /** MeshService: identity, Service, per-version Deployments with the native sidecar, bootstrap, interception. */
 import { parseBootstrap, RESERVED_PORTS } from '../../api/bootstrap';
 import { resourceProblems } from '../../api/crds';
-import { Interception, MeshService, Protocol } from '../../constructs';
+import { Interception, MeshService, MtlsMode, MtlsPolicy, Protocol } from '../../constructs';
 import { objectProblems } from '../../constructs/validation/k8s-schema';
 import { find, fixture, synth } from './support';
 
@@ -77,7 +77,19 @@ test('the bootstrap parses with the proxy\'s own parser and uses the reserved po
   expect(boot.node).toEqual({ id: 'reviews-v2', service: 'reviews', namespace: 'shop', version: 'v2', serviceAccount: 'reviews' });
   expect(boot.ports).toEqual({ ...RESERVED_PORTS, app: { http: 9080 } });
   expect(boot.controlPlane).toEqual({ xds: 'weft-control-plane.weft-system.svc:15010', ca: 'weft-control-plane.weft-system.svc:15012' });
-  expect(boot.identity).toMatchObject({ trustDomain: 'shop.local', required: true });
+  // PERMISSIVE (the mesh default): the proxy may serve before it holds a certificate.
+  expect(boot.identity).toMatchObject({ trustDomain: 'shop.local', required: false });
+});
+
+test('identity.required is true exactly when every port of the service is STRICT', () => {
+  const f = reviews();
+  f.svc.addPort({ port: 5432, protocol: Protocol.TCP });
+  new MtlsPolicy(f.chart, 'strict', { mesh: f.mesh, mode: MtlsMode.STRICT });
+  const required = () => JSON.parse(find(synth(f.chart), 'ConfigMap', 'reviews-v1-weft').data['bootstrap.json']).identity.required;
+  expect(required()).toBe(true);
+  // A later policy opening one port makes the proxy accept plaintext again (policies count at synth).
+  new MtlsPolicy(f.chart, 'db-open', { mesh: f.mesh, service: f.svc, port: 5432, mode: MtlsMode.PERMISSIVE });
+  expect(required()).toBe(false);
 });
 
 test('labels app/version on Deployments, pods and selectors; Service ports carry appProtocol', () => {
