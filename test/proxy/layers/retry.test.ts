@@ -138,7 +138,7 @@ test('PROPERTY: through the layer, an always-failing upstream gets at most reque
     for (let i = 0; i < n; i++) await h(routed({ retry_on: '5xx', num_retries: { value: 4 } }));
     const retries = next.calls.length - n;
     return retries <= 100 + 0.2 * n && retries <= 4 * n;
-  }), { numRuns: 15 });
+  }), { numRuns: 10 });
 });
 
 test('GIVEN a first try that read only part of the body THEN the retry still gets all of it', async () => {
