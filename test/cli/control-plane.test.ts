@@ -89,4 +89,4 @@ test('runs, serves the operator endpoints, writes status.json, and shuts down gr
   child.kill('SIGTERM');
   expect(await exited).toBe(0);
   expect(stderr).toContain('SIGTERM: shutting down');
-}, 60_000);
+}, 120_000);
