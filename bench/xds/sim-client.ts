@@ -4,16 +4,19 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { decodeResource, encodeResource, XdsObject } from '../../api/xds/codec';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../api/xds/protos';
+import { CLUSTER, ENDPOINT, LISTENER, lookupTypeUrl, ROUTE } from '../../api/xds/protos';
 
 const REQ = 'type.googleapis.com/envoy.service.discovery.v3.DiscoveryRequest';
 const PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 
-interface Resp { version_info: string; nonce: string; type_url: string; resources?: { value?: unknown }[] }
+interface Resp { version_info: string; nonce: string; type_url: string; resources?: XdsObject[] }
 
-/** Decodes only the envelope: resources stay undecoded except where names are needed. */
-function decodeEnvelope(b: Buffer): Resp & { raw: Buffer } {
-  return { ...(decodeResource('type.googleapis.com/envoy.service.discovery.v3.DiscoveryResponse', b) as unknown as Resp), raw: b };
+/** Decodes only the envelope (resources stay bytes); clusters are decoded where EDS names are needed. */
+function decodeEnvelope(b: Buffer): Resp {
+  const T = lookupTypeUrl('type.googleapis.com/envoy.service.discovery.v3.DiscoveryResponse')!;
+  const m = T.decode(b) as unknown as { version_info: string; nonce: string; type_url: string; resources: { value: Uint8Array }[] };
+  const resources = m.type_url === CLUSTER ? m.resources.map((r) => decodeResource(CLUSTER, r.value)) : [];
+  return { version_info: m.version_info, nonce: m.nonce, type_url: m.type_url, resources };
 }
 
 /** One simulated sidecar. */
@@ -42,7 +45,7 @@ export class SimClient {
     if (r.type_url === ENDPOINT) names = this.edsNames;
     this.call.write({ type_url: r.type_url, version_info: r.version_info, response_nonce: r.nonce, resource_names: names });
     if (r.type_url === CLUSTER) {
-      const eds = ((r.resources ?? []) as XdsObject[]).filter((c) => c.type === 'EDS').map((c) => String((c.eds_cluster_config as XdsObject)?.service_name ?? c.name));
+      const eds = (r.resources ?? []).filter((c) => c.type === 'EDS').map((c) => String((c.eds_cluster_config as XdsObject)?.service_name ?? c.name));
       if (eds.join() !== this.edsNames.join()) {
         this.edsNames = eds;
         this.call.write({ type_url: ENDPOINT, response_nonce: this.nonces.get(ENDPOINT) ?? '', resource_names: eds });
