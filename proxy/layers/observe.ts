@@ -6,7 +6,7 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { Registry } from 'prom-client';
-import { ProxyError, toProxyError } from '../http/errors';
+import { InternalProxyError, ProxyError, toProxyError } from '../http/errors';
 import { WEFT_ERROR_HEADER } from '../http/respond';
 import { onBodyDone } from '../stack/body';
 import { fact, setFact } from '../stack/meta';
@@ -60,7 +60,8 @@ export function observe(direction: 'outbound' | 'inbound', registry: Registry, n
     try {
       res = await next(req);
     } catch (err) {
-      const e: ProxyError = toProxyError(err);
+      // Classified exactly as rescue will render it (non-Error throws are internal errors).
+      const e: ProxyError = err instanceof Error ? toProxyError(err) : new InternalProxyError(String(err));
       record(labels(req.grpc ? 200 : e.status, req.grpc ? String(e.grpcStatus) : '', e.reason));
       if (CHANNELS.error.hasSubscribers) CHANNELS.error.publish({ direction, request: req, error: e });
       throw err;
