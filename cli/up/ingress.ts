@@ -13,6 +13,8 @@ export interface Ingress {
   readonly namespace: string;
   readonly port: number;
   readonly url: string;
+  /** Requests being forwarded right now. */
+  inFlight(): number;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes. */
   close(graceMs?: number): Promise<void>;
 }
@@ -62,6 +64,7 @@ export async function startIngress(expose: ExposePlan, sidecarPort: () => number
     namespace: expose.namespace,
     port,
     url: `http://${host}:${port}`,
+    inFlight: () => inFlight,
     async close(graceMs = 10_000) {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();

@@ -1,0 +1,153 @@
+/**
+ * End to end, real processes: `startLocalMesh` runs bookinfo (control plane, CA, five services
+ * with sidecars over real mTLS, an ingress) and the tests drive it through the exposed ingress.
+ * One mesh for the file, scenarios in order; everything is stopped in afterAll, also on failure.
+ */
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { startLocalMesh, type LocalMesh } from '../../cli/up/mesh';
+import { backgroundLoad, closeLoadAgent, fullSuccess, get, type Outcome, reviewsVersion, runLoad } from './support/load';
+
+jest.setTimeout(120_000);
+
+const ROOT = join(__dirname, '..', '..');
+let mesh: LocalMesh | undefined;
+let stateDir: string;
+let page: string;
+
+/** Index of the first outcome at or after `from` that starts a window of `size` satisfying `ok`. */
+function convergedAt(outcomes: readonly Outcome[], from: number, size: number, ok: (window: readonly Outcome[]) => boolean): Outcome | undefined {
+  const sorted = [...outcomes].sort((a, b) => a.at - b.at).filter((o) => o.at >= from);
+  for (let i = 0; i + size <= sorted.length; i++) if (ok(sorted.slice(i, i + size))) return sorted[i];
+  return undefined;
+}
+
+/** Sequential requests until a window of `size` satisfies `ok` (bounded); returns when it started. */
+async function pollUntil(url: string, size: number, ok: (w: readonly Outcome[]) => boolean, maxRequests: number): Promise<Outcome | undefined> {
+  const seen: Outcome[] = [];
+  for (let i = 0; i < maxRequests; i++) {
+    seen.push(await get(url));
+    if (seen.length >= size && ok(seen.slice(-size))) return seen[seen.length - size];
+  }
+  return undefined;
+}
+
+const share = (w: readonly Outcome[], v: string) => w.filter((o) => reviewsVersion(o) === v).length / w.length;
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(join(tmpdir(), 'weft-e2e-'));
+  mesh = await startLocalMesh({
+    app: join(__dirname, 'fixtures', 'bookinfo-e2e.ts#bookinfoE2e'),
+    projectDir: ROOT,
+    stateDir,
+    exposes: ['productpage', 'ratings'],
+    readyTimeoutMs: 90_000,
+  });
+  page = `${mesh.ingressUrl('productpage')}/productpage?id=1`;
+}, 240_000);
+
+afterAll(async () => {
+  await mesh?.stop();
+  closeLoadAgent();
+  rmSync(stateDir, { recursive: true, force: true });
+}, 60_000);
+
+test('canary: 2,000 requests split 90/10 between reviews v1 and v2 (±3 points)', async () => {
+  const out = await runLoad(page, 2000, 16);
+  expect(out.filter((o) => o.status !== 200)).toEqual([]);
+  const v2 = share(out, 'v2');
+  expect(share(out, 'v1') + v2).toBe(1);
+  expect(v2).toBeGreaterThanOrEqual(0.07);
+  expect(v2).toBeLessThanOrEqual(0.13);
+});
+
+test('canary: the x-canary header sends 100 % to v2', async () => {
+  const out = await runLoad(page, 200, 8, { 'x-canary': 'always' });
+  expect(out.filter((o) => !fullSuccess(o))).toEqual([]);
+  expect(share(out, 'v2')).toBe(1);
+});
+
+test('STRICT mTLS: plaintext straight to a sidecar inbound port gets no HTTP answer', async () => {
+  const ratings = mesh!.replicas.find((r) => r.plan.service === 'ratings')!;
+  const got = await new Promise<string>((resolve) => {
+    const s = connect({ host: '127.0.0.1', port: ratings.ports.inbound });
+    let data = '';
+    s.on('connect', () => s.write('GET /ratings/1 HTTP/1.1\r\nHost: ratings\r\n\r\n'));
+    s.on('data', (c) => (data += c.toString('latin1')));
+    s.on('close', () => resolve(data));
+    s.on('error', () => undefined);
+    s.setTimeout(10_000, () => s.destroy());
+  });
+  expect(got.startsWith('HTTP/')).toBe(false);
+});
+
+test('authorization: a caller ratings does not admit gets 403 naming the policy', async () => {
+  const r = await get(`${mesh!.ingressUrl('ratings')}/ratings/1`);
+  expect(r.status).toBe(403);
+  expect(`${r.weftError} ${r.body}`).toMatch(/ratings-callers/);
+});
+
+test('failure: killing one ratings replica under load keeps success ≥ 99.9 %', async () => {
+  const load = backgroundLoad(page, 8, { 'x-canary': 'always' });
+  await until(() => load.count() >= 150);
+  await mesh!.killReplica('ratings-v1-0');
+  const at = load.count();
+  await until(() => load.count() >= at + 600);
+  const out = await load.stop();
+  const ok = out.filter(fullSuccess).length;
+  expect(out.length).toBeGreaterThanOrEqual(750);
+  expect(ok / out.length).toBeGreaterThanOrEqual(0.999);
+});
+
+test('live change: 50/50 is followed within 2 s, with zero failed requests', async () => {
+  const load = backgroundLoad(page, 8);
+  await until(() => load.count() >= 100);
+  const changedAt = Date.now();
+  await mesh!.setCanaryWeights('reviews-canary', { v1: 50, v2: 50 }, 'bookinfo');
+  await until(() => load.count() >= 600 && convergedAt(load.peek(), changedAt, 60, (w) => share(w, 'v2') >= 0.3) !== undefined, 30_000);
+  const out = await load.stop();
+  expect(out.filter((o) => o.status !== 200)).toEqual([]);
+  const first = convergedAt(out, changedAt, 60, (w) => share(w, 'v2') >= 0.3);
+  expect(first).toBeDefined();
+  const after = out.filter((o) => o.at > first!.at);
+  expect(share(after, 'v2')).toBeGreaterThan(0.4);
+  expect(share(after, 'v2')).toBeLessThan(0.6);
+  expect(first!.at - changedAt).toBeLessThan(2000);
+});
+
+test('control plane killed under load: zero failed requests; restarted, changes apply again', async () => {
+  const load = backgroundLoad(page, 8);
+  await until(() => load.count() >= 100);
+  await mesh!.controlPlane.kill();
+  const at = load.count();
+  await until(() => load.count() >= at + 300);
+  const out = await load.stop();
+  expect(out.filter((o) => o.status !== 200)).toEqual([]);
+  await mesh!.controlPlane.restart();
+  await mesh!.setCanaryWeights('reviews-canary', { v1: 100, v2: 0 }, 'bookinfo');
+  const converged = await pollUntil(page, 40, (w) => share(w, 'v1') === 1, 3000);
+  expect(converged).toBeDefined();
+});
+
+test('stop (Ctrl-C) loses no in-flight request', async () => {
+  const m = mesh!;
+  const ing = m.ingresses.find((i) => i.service === 'productpage')!;
+  const inflight = Array.from({ length: 40 }, () => get(page));
+  await until(() => ing.inFlight() > 0, 10_000);
+  const stopped = m.stop();
+  const out = await Promise.all(inflight);
+  await stopped;
+  mesh = undefined;
+  expect(out.filter((o) => o.status !== 200)).toEqual([]);
+});
+
+/** Polls `cond` every 20 ms (bounded). */
+async function until(cond: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
