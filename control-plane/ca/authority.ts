@@ -7,7 +7,8 @@ import { X509Certificate as NodeX509, createPrivateKey } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import { spiffeId } from '../../api/names';
 import { CA_ERRORS, CaError } from './errors';
-import { SigningKey, importSigningKey, nodeCert, randomSerial, splitPemCertificates, x509 } from './pki';
+import { DerError, DerSigner, derToPem, parseCsr, sigAlgFor, signLeaf, subjectOfCertificate } from './der';
+import { importSigningKey, nodeCert, randomSerial, splitPemCertificates, x509 } from './pki';
 
 /** CA material in cert-manager's Secret layout (PEM text of `tls.crt`, `tls.key`, `ca.crt`). */
 export interface CaMaterial {
@@ -56,12 +57,10 @@ const SKEW_MS = 60_000;
 
 /** The signer after validation: what issuing needs, computed once. */
 interface Signer {
-  readonly key: SigningKey;
-  readonly cert: x509.X509Certificate;
+  readonly der: DerSigner;
   readonly notAfter: Date;
   readonly chainPem: string;
   readonly roots: string[];
-  readonly aki: x509.Extension;
 }
 
 async function loadSigner(m: CaMaterial, now: number): Promise<Signer> {
@@ -70,8 +69,9 @@ async function loadSigner(m: CaMaterial, now: number): Promise<Signer> {
   const head = nodeCert(chain[0], 'tls.crt');
   if (!head.ca) throw new CaError(CA_ERRORS.BAD_CA_MATERIAL, 'tls.crt is not a CA certificate (basicConstraints CA:TRUE is required)');
   if (Date.parse(head.validTo) <= now) throw new CaError(CA_ERRORS.BAD_CA_MATERIAL, `tls.crt expired at ${head.validTo}; rotate the CA`);
-  const key = await importSigningKey(m.tlsKey);
-  if (!head.checkPrivateKey(createPrivateKey(m.tlsKey))) throw new CaError(CA_ERRORS.BAD_CA_MATERIAL, 'tls.key does not match tls.crt');
+  await importSigningKey(m.tlsKey); // refuses key types the CA cannot sign with, with a clear message
+  const key = createPrivateKey(m.tlsKey);
+  if (!head.checkPrivateKey(key)) throw new CaError(CA_ERRORS.BAD_CA_MATERIAL, 'tls.key does not match tls.crt');
   const selfSigned = head.checkIssued(head) && head.verify(head.publicKey);
   const roots = m.caCrt ? splitPemCertificates(m.caCrt) : selfSigned ? [chain[0]] : [];
   if (roots.length === 0) throw new CaError(CA_ERRORS.BAD_CA_MATERIAL, 'tls.crt is not self-signed and ca.crt is missing: give the root in ca.crt');
@@ -84,7 +84,15 @@ async function loadSigner(m: CaMaterial, now: number): Promise<Signer> {
   const cert = new x509.X509Certificate(chain[0]);
   // Intermediates travel with each leaf; a self-signed signer is itself the root, so it does not.
   const chainPem = selfSigned ? '' : chain.join('');
-  return { key, cert, notAfter: new Date(head.validTo), chainPem, roots, aki: await x509.AuthorityKeyIdentifierExtension.create(cert.publicKey) };
+  // Extensions every leaf shares, encoded once: an X.509-SVID leaf (not a CA, signs, both TLS roles).
+  const fixedExtensions = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+    await x509.AuthorityKeyIdentifierExtension.create(cert.publicKey),
+  ].map((e) => Buffer.from(e.rawData));
+  const der: DerSigner = { key, alg: sigAlgFor(key), issuer: subjectOfCertificate(chain[0]), fixedExtensions };
+  return { der, notAfter: new Date(head.validTo), chainPem, roots };
 }
 
 const uniq = (pems: string[]): string[] => {
@@ -166,57 +174,36 @@ export class CertificateAuthority {
    */
   public async issue(csrPem: string, identity: WorkloadIdentity, opts: { ttlMs?: number } = {}): Promise<IssuedCertificate> {
     const id = spiffeId(this.trustDomain, identity.namespace, identity.serviceAccount);
-    let csr: x509.Pkcs10CertificateRequest;
+    let csr: ReturnType<typeof parseCsr>;
     try {
-      csr = new x509.Pkcs10CertificateRequest(csrPem);
+      csr = parseCsr(csrPem);
     } catch (e) {
-      throw new CaError(CA_ERRORS.BAD_CSR, 'csr_pem is not a PKCS#10 certificate request', { cause: e });
+      throw new CaError(CA_ERRORS.BAD_CSR, `csr_pem refused: ${e instanceof DerError ? e.message : 'not a PKCS#10 request'}`, { cause: e });
     }
-    const alg = csr.publicKey.algorithm as EcKeyAlgorithm;
-    if (alg.name !== 'ECDSA' || (alg.namedCurve !== 'P-256' && alg.namedCurve !== 'P-384')) {
-      throw new CaError(CA_ERRORS.BAD_KEY, `CSR key is ${alg.name} ${alg.namedCurve ?? ''}; the CA signs ECDSA P-256/P-384 keys`);
+    const curve = csr.publicKey.asymmetricKeyDetails?.namedCurve;
+    if (csr.publicKey.asymmetricKeyType !== 'ec' || (curve !== 'prime256v1' && curve !== 'secp384r1')) {
+      throw new CaError(CA_ERRORS.BAD_KEY, `CSR key is ${csr.publicKey.asymmetricKeyType} ${curve ?? ''}; the CA signs ECDSA P-256/P-384 keys`);
     }
-    let ok = false;
-    try {
-      ok = await csr.verify();
-    } catch (e) {
-      throw new CaError(CA_ERRORS.BAD_CSR, 'CSR signature could not be checked', { cause: e });
-    }
-    if (!ok) throw new CaError(CA_ERRORS.BAD_CSR, 'CSR signature does not verify');
-    for (const ext of csr.extensions) {
-      if (!(ext instanceof x509.SubjectAlternativeNameExtension)) continue;
-      for (const n of ext.names.toJSON()) {
-        if (n.type !== 'url' || n.value !== id) {
-          throw new CaError(CA_ERRORS.IDENTITY_MISMATCH, `CSR asks for ${n.type}:${n.value} but the credential proves ${id}`);
-        }
-      }
+    for (const san of csr.sans) {
+      if (san !== `uri:${id}`) throw new CaError(CA_ERRORS.IDENTITY_MISMATCH, `CSR asks for ${san} but the credential proves ${id}`);
     }
     const s = this.signer;
     const now = this.now();
-    const notBefore = new Date(now - SKEW_MS);
-    const notAfter = new Date(Math.min(now + (opts.ttlMs ?? this.certificateTtlMs), s.notAfter.getTime()));
+    const notBefore = new Date(Math.floor((now - SKEW_MS) / 1000) * 1000);
+    const notAfter = new Date(Math.floor(Math.min(now + (opts.ttlMs ?? this.certificateTtlMs), s.notAfter.getTime()) / 1000) * 1000);
     const serial = randomSerial();
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: serial,
-      subject: `O=weft, OU=${identity.namespace}`,
-      issuer: s.cert.subjectName,
+    const der = signLeaf(s.der, {
+      serialHex: serial,
       notBefore,
       notAfter,
-      signingKey: s.key.key,
-      publicKey: csr.publicKey,
-      signingAlgorithm: s.key.algorithm,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-        new x509.SubjectAlternativeNameExtension([{ type: 'url', value: id }], true),
-        s.aki,
-      ],
+      subject: [['2.5.4.10', 'weft'], ['2.5.4.11', identity.namespace]],
+      spki: csr.spki,
+      uri: id,
     });
     this.issuedCount++;
     if (issueChannel.hasSubscribers) issueChannel.publish({ spiffeId: id, serial, notAfter });
     return {
-      certChainPem: cert.toString('pem') + '\n' + s.chainPem,
+      certChainPem: derToPem(der, 'CERTIFICATE') + s.chainPem,
       trustBundlePem: this.trustBundlePem(),
       spiffeId: id,
       notBefore,

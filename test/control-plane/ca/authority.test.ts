@@ -56,6 +56,14 @@ describe('CertificateAuthority.issue', () => {
     expect(c.notAfter.getTime()).toBeLessThanOrEqual(Date.parse(new X509Certificate(short.certPem).validTo));
   });
 
+  test('dates from 2050 on are written as GeneralizedTime and read back exactly', async () => {
+    const root = await generateRoot({ trustDomain: TD, days: 365 * 40 });
+    const ca = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: root.certPem, tlsKey: root.keyPem } });
+    const out = await ca.issue((await generateKeyAndCsr()).csrPem, ID, { ttlMs: 30 * 365 * 86_400_000 });
+    expect(out.notAfter.getUTCFullYear()).toBeGreaterThanOrEqual(2050);
+    expect(new Date(new X509Certificate(out.certChainPem).validTo).getTime()).toBe(out.notAfter.getTime());
+  });
+
   test('a CSR asking for another identity is refused with WEFT_ERR_CA_IDENTITY_MISMATCH; its own identity is fine', async () => {
     const { ca } = await rootCa();
     const other = await generateKeyAndCsr(`spiffe://${TD}/ns/kube-system/sa/admin`);

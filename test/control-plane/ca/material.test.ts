@@ -50,3 +50,15 @@ test('Secret encoding round-trips in cert-manager\'s layout', async () => {
     expect.objectContaining({ code: 'WEFT_ERR_CA_BAD_MATERIAL', message: expect.stringContaining('y/x lacks tls.key') }),
   );
 });
+
+test('setupCa (local source) builds a CA and a bootstrap-token authenticator over the persisted root', async () => {
+  const { setupCa } = await import('../../../control-plane/ca');
+  const a = await setupCa({ trustDomain: 'shop.local', source: { kind: 'local', dir: join(dir, 'ca') }, certificateTtlMs: 3600_000 });
+  expect(a.created).toBe(true);
+  expect(a.ca.certificateTtlMs).toBe(3600_000);
+  const token = a.bootstrapTokens!.mint({ namespace: 'shop', serviceAccount: 'cart' });
+  await expect(a.authenticator.authenticate(token, { certificateTtlMs: 1 })).resolves.toMatchObject({ identity: { namespace: 'shop', serviceAccount: 'cart' } });
+  const b = await setupCa({ trustDomain: 'shop.local', source: { kind: 'local', dir: join(dir, 'ca') } });
+  expect(b.created).toBe(false);
+  expect(b.ca.trustBundlePem()).toBe(a.ca.trustBundlePem());
+});
