@@ -18,6 +18,8 @@ export const SOURCE_ERROR_CODES = {
   watch: 'WEFT_ERR_K8S_WATCH',
   /** A fresh list disagreed with a watch-fed cache (a silently stalled watch); the informer is replaced. */
   stale: 'WEFT_ERR_K8S_WATCH_STALE',
+  /** A meshed pod runs under another ServiceAccount than its MeshService names; it is left out. */
+  identity: 'WEFT_ERR_K8S_IDENTITY_MISMATCH',
   /** The informers did not finish their first list in time. */
   sync: 'WEFT_ERR_K8S_SYNC_TIMEOUT',
   /** Writing `status.conditions` back through the status subresource failed. */

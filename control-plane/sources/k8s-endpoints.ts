@@ -45,14 +45,21 @@ export interface EndpointSliceLike {
   readonly ports?: readonly { readonly name?: string; readonly port?: number }[];
 }
 
-/** Inputs of the join. `meshServices` are `namespace/name` keys of the MeshServices that exist. */
+/** Inputs of the join. */
 export interface EndpointInputs {
-  readonly meshServices: ReadonlySet<string>;
+  /** `namespace/name` of each MeshService → its `spec.serviceAccount` (the identity its endpoints must present). */
+  readonly meshServices: ReadonlyMap<string, string>;
   readonly services: readonly ServiceLike[];
   readonly slices: readonly EndpointSliceLike[];
   readonly pods: readonly PodLike[];
   /** @default SIDECAR_CONTAINER */
   readonly sidecarName?: string;
+  /**
+   * Told about each meshed pod left out because it runs under another ServiceAccount than its
+   * MeshService names: its certificate would carry the wrong SPIFFE ID and every mTLS handshake fail.
+   * @default ignore
+   */
+  readonly onIdentityMismatch?: (pod: string, runsAs: string, expected: string) => void;
 }
 
 /** Whether the pod runs the weft sidecar (native sidecar initContainer, or a plain container). */
@@ -67,7 +74,8 @@ const key = (ns: string | undefined, name: string | undefined) => `${ns ?? ''}/$
 /**
  * Endpoints of every MeshService, sorted. Only slices whose Service has a MeshService of the same
  * name count; an endpoint is kept while ready or still serving (terminating = draining, ready false).
- * A pod listed by several slices (dual stack) yields one endpoint, IPv4 preferred.
+ * A pod listed by several slices (dual stack) yields one endpoint, IPv4 preferred. A meshed pod
+ * under a ServiceAccount other than the MeshService's is left out (see `onIdentityMismatch`).
  */
 export function deriveEndpoints(inputs: EndpointInputs): EndpointModel[] {
   const pods = new Map(inputs.pods.map((p) => [key(p.metadata?.namespace, p.metadata?.name), p]));
@@ -77,7 +85,8 @@ export function deriveEndpoints(inputs: EndpointInputs): EndpointModel[] {
   for (const slice of slices) {
     const ns = slice.metadata?.namespace ?? 'default';
     const serviceName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
-    if (!serviceName || !inputs.meshServices.has(key(ns, serviceName))) continue;
+    const expectedSa = serviceName ? inputs.meshServices.get(key(ns, serviceName)) : undefined;
+    if (!serviceName || expectedSa === undefined) continue;
     if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue; // FQDN slices cannot feed EDS
     const svc = services.get(key(ns, serviceName));
     for (const ep of slice.endpoints ?? []) {
@@ -91,6 +100,11 @@ export function deriveEndpoints(inputs: EndpointInputs): EndpointModel[] {
       const id = `${ns}/${serviceName}/${instance}`;
       if (out.has(id)) continue;
       const meshed = hasSidecar(pod, inputs.sidecarName);
+      const runsAs = pod?.spec?.serviceAccountName ?? 'default';
+      if (meshed && runsAs !== expectedSa) {
+        inputs.onIdentityMismatch?.(`${ns}/${podName}`, runsAs, expectedSa);
+        continue;
+      }
       out.set(id, {
         service: serviceName,
         namespace: ns,

@@ -78,6 +78,7 @@ export class KubernetesSource implements MeshSource {
   private readonly written = new Map<string, string>();
   private debouncer?: Debouncer;
   private lastEmitted = '';
+  private readonly mismatches = new Set<string>();
   private stopped = false;
   private onChange?: (snapshot: SourceSnapshot) => void;
   /** The most recent error, for `/status`. */
@@ -135,13 +136,19 @@ export class KubernetesSource implements MeshSource {
     const resources: WeftResource<unknown>[] = [];
     for (const kind of WEFT_KINDS) for (const o of this.list(kind)) resources.push(toWeftResource(kind, o));
     resources.sort((a, b) => a.kind.localeCompare(b.kind) || (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
-    const meshServices = new Set(this.list('MeshService').map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`));
+    const meshServices = new Map(this.list('MeshService').map((o) => [`${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, String((o.spec as { serviceAccount?: unknown } | undefined)?.serviceAccount ?? '')]));
     const endpoints = deriveEndpoints({
       meshServices,
       services: this.list('Service') as readonly ServiceLike[],
       slices: this.list('EndpointSlice') as readonly EndpointSliceLike[],
       pods: this.list('Pod') as readonly PodLike[],
       sidecarName: this.sidecarName,
+      onIdentityMismatch: (pod, runsAs, expected) => {
+        const note = `${pod}:${runsAs}:${expected}`;
+        if (this.mismatches.has(note)) return; // once per pod and pair, not per snapshot
+        this.mismatches.add(note);
+        this.fail(new SourceError(SOURCE_ERROR_CODES.identity, `pod ${pod} runs as ServiceAccount "${runsAs}" but its MeshService names "${expected}"; left out of the endpoints (its certificate would not match). Fix the pod's serviceAccountName or the MeshService's serviceAccount.`));
+      },
     });
     return { resources, endpoints };
   }

@@ -23,10 +23,13 @@ const slice = (name: string, addressType: string, endpoints: unknown[], service 
 });
 
 test('readiness, draining, dual stack, FQDN slices, missing pods and non-mesh services', () => {
+  const mismatches: string[] = [];
+  const impostor = { ...pod('web-f', 'v1', 'init'), spec: { ...pod('web-f', 'v1', 'init').spec, serviceAccountName: 'default' } };
   const out = deriveEndpoints({
-    meshServices: new Set(['shop/web']),
+    meshServices: new Map([['shop/web', 'web']]),
+    onIdentityMismatch: (p, runsAs, expected) => mismatches.push(`${p} ${runsAs}!=${expected}`),
     services: [{ metadata: { name: 'web', namespace: 'shop' }, spec: { ports: [{ name: 'http', port: 80 }, { name: 'metrics', port: 9100 }] } }],
-    pods: [pod('web-a', 'v1', 'init'), pod('web-b', 'v2', 'container'), pod('web-c', undefined, 'none'), pod('web-d', 'v1', 'init')],
+    pods: [pod('web-a', 'v1', 'init'), pod('web-b', 'v2', 'container'), pod('web-c', undefined, 'none'), pod('web-d', 'v1', 'init'), impostor],
     slices: [
       slice('web-v6', 'IPv6', [ep('fd00::a', 'web-a', { ready: true })]),
       slice('web-v4', 'IPv4', [
@@ -36,6 +39,7 @@ test('readiness, draining, dual stack, FQDN slices, missing pods and non-mesh se
         ep('10.0.0.4', 'web-d', { ready: false, serving: true, terminating: true }),
         ep('10.0.0.5', 'web-e', { ready: false, serving: false }), // starting up: not an endpoint yet
         ep('10.0.0.6', undefined, { ready: true }), // no pod behind it (manual slice)
+        ep('10.0.0.7', 'web-f', { ready: true }), // meshed, but under the wrong ServiceAccount
       ]),
       slice('web-fqdn', 'FQDN', [ep('web.example.com', undefined, { ready: true })]),
       slice('other', 'IPv4', [ep('10.0.9.9', 'x', { ready: true })], 'not-in-mesh'),
@@ -48,6 +52,7 @@ test('readiness, draining, dual stack, FQDN slices, missing pods and non-mesh se
     ['web-d', 'v1', '10.0.0.4', '{"http":15006,"metrics":15006}', false, true],
     ['web-b', 'v2', '10.0.0.2', '{"http":15006,"metrics":15006}', true, true],
   ]);
+  expect(mismatches).toEqual(['shop/web-f default!=web']);
   expect(hasSidecar(undefined)).toBe(false);
   expect(hasSidecar(pod('p', 'v1', 'init'), 'other-proxy')).toBe(false);
 });
