@@ -32,8 +32,11 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
+const names = new WeakMap<protobuf.Type, string>();
 function fullName(t: protobuf.Type): string {
-  return t.fullName.replace(/^\./, '');
+  let n = names.get(t);
+  if (n === undefined) { n = t.fullName.replace(/^\./, ''); names.set(t, n); }
+  return n;
 }
 
 function typeOrThrow(typeUrl: string): protobuf.Type {

@@ -77,9 +77,15 @@ export function protoRoot(): protobuf.Root {
 /** The message type a type URL names (`type.googleapis.com/<full.name>`); undefined when unknown. */
 export function lookupTypeUrl(typeUrl: string): protobuf.Type | undefined {
   const name = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
+  if (typeCache.has(name)) return typeCache.get(name);
+  let t: protobuf.Type | undefined;
   try {
-    return protoRoot().lookupType(name);
+    t = protoRoot().lookupType(name);
   } catch {
-    return undefined;
+    t = undefined;
   }
+  typeCache.set(name, t);
+  return t;
 }
+
+const typeCache = new Map<string, protobuf.Type | undefined>();

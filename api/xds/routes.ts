@@ -93,7 +93,7 @@ export function renderRoutes(svc: ServiceModel, port: PortModel, proxyless: bool
   for (const rm of svc.routes) {
     if (rm.port !== undefined && rm.port !== port.name) continue;
     if (proxyless && !proxylessCanRoute(rm)) continue;
-    const matches: (MatchModel | undefined)[] = rm.matches.length ? rm.matches : [undefined];
+    const matches: readonly (MatchModel | undefined)[] = rm.matches.length ? rm.matches : [undefined];
     matches.forEach((m, i) => {
       const weft: Record<string, unknown> = { route: rm.name, ...(rm.source ? { source: rm.source } : {}) };
       const invertedQuery = (m?.query ?? []).filter((q) => q.invert).map((q) => q.name);

@@ -5,7 +5,7 @@
  */
 import type { MeshModel } from '../../api/model';
 import { ClientKind, translate, XdsResources } from '../../api/translate';
-import { buildSnapshot, Snapshot } from './snapshot';
+import { buildSnapshot, EncodeCache, Snapshot } from './snapshot';
 
 /** Cache key of a client: what its rendering depends on. */
 export function clientKey(client: ClientKind): string {
@@ -34,12 +34,14 @@ export class SnapshotCache {
   private readonly failures = new Map<string, RenderError>();
   private readonly subscribers = new Set<() => void>();
   private generationValue = 0;
+  private readonly encoded = new EncodeCache();
 
   /** Replaces the model; every subscriber is told so connected streams can push. */
   setModel(model: MeshModel): void {
     this.model = model;
     this.generationValue++;
     this.current.clear();
+    this.encoded.rotate();
     for (const fn of [...this.subscribers]) fn();
   }
 
@@ -60,7 +62,7 @@ export class SnapshotCache {
     const hit = this.current.get(key);
     if (hit) return hit;
     try {
-      const snap = buildSnapshot(this.render(this.model, client));
+      const snap = buildSnapshot(this.render(this.model, client), this.encoded);
       this.current.set(key, snap);
       this.lastGood.set(key, snap);
       this.failures.delete(key);

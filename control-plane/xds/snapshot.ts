@@ -82,15 +82,42 @@ export function referencesOf(typeUrl: string, r: XdsObject): Map<string, string[
   return m;
 }
 
+/**
+ * Encoded entries by content, shared by every client kind: a cluster rendered identically for 1,000
+ * sidecar services is encoded once, and unchanged resources are not re-encoded after a change.
+ * Keeps what the current and the previous model generation used.
+ */
+export class EncodeCache {
+  private cur = new Map<string, Entry>();
+  private prev = new Map<string, Entry>();
+
+  /** The entry of `obj` (encoded strictly on a miss). */
+  entry(typeUrl: string, name: string, obj: XdsObject): Entry {
+    const key = createHash('sha1').update(typeUrl).update('\n').update(JSON.stringify(obj)).digest('base64');
+    let e = this.cur.get(key) ?? this.prev.get(key);
+    if (!e) {
+      const bytes = encodeResource(typeUrl, obj);
+      e = { name, bytes, hash: hashBytes(bytes), refs: referencesOf(typeUrl, obj) };
+    }
+    this.cur.set(key, e);
+    return e;
+  }
+
+  /** Starts a new generation; entries unused for two generations are dropped. */
+  rotate(): void {
+    this.prev = this.cur;
+    this.cur = new Map();
+  }
+}
+
 /** Encodes (strictly) and indexes translated resources. Throws XdsCodecError on any bad resource. */
-export function buildSnapshot(x: XdsResources): Snapshot {
+export function buildSnapshot(x: XdsResources, cache: EncodeCache = new EncodeCache()): Snapshot {
   const byType = new Map<string, Map<string, Entry>>();
   const add = (typeUrl: string, list: readonly XdsObject[], nameKey: 'name' | 'cluster_name') => {
     const m = new Map<string, Entry>();
     for (const r of list) {
-      const bytes = encodeResource(typeUrl, r);
       const name = String(r[nameKey]);
-      m.set(name, { name, bytes, hash: hashBytes(bytes), refs: referencesOf(typeUrl, r) });
+      m.set(name, cache.entry(typeUrl, name, r));
     }
     byType.set(typeUrl, m);
   };
