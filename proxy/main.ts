@@ -13,6 +13,7 @@ import type { ListenerConfig } from './config/types';
 import { buildOutboundHandler } from './outbound/stack';
 import { buildInboundHandler, inboundListener } from './inbound/stack';
 import { dialTcp, relay } from './transport/tcp';
+import { OutboundTcpListeners } from './listeners/tcp';
 import type { Authorize } from './layers/authz';
 import { ProxyServer } from './http/server';
 import { OverloadManager } from './http/overload';
@@ -155,6 +156,11 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   });
   const outboundPort = (await outbound.listen(b.ports.outbound, bindLocal)).port;
   const inboundPort = (await inbound.listen(b.ports.inbound, bindInbound)).port;
+  const tcpListeners = new OutboundTcpListeners({
+    cell, tls, host: bindLocal, log,
+    count: (listener) => (direction, n) => metrics.tcpBytes.inc({ listener, direction }, n),
+  });
+  await tcpListeners.reconcile();
   // the ADS client starts once the inbound port is bound: it registers that port
   if (b.controlPlane) {
     const address = bindInbound === '0.0.0.0' ? '127.0.0.1' : bindInbound;
@@ -199,7 +205,7 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
     shutdownPromise ??= (async () => {
       draining = true;
       log('info', `draining (up to ${drainMs}ms)`);
-      await Promise.all([outbound.drain(drainMs), inbound.drain(drainMs)]);
+      await Promise.all([outbound.drain(drainMs), inbound.drain(drainMs), tcpListeners.drain(drainMs)]);
       for (const c of cleanups.reverse()) {
         try {
           await c();
