@@ -1,4 +1,5 @@
 /** The one problem shape `weft check` reports, whichever validator found it, and its usage error. */
+import type { CommanderError } from 'commander';
 import { WeftError } from '../../api/errors';
 
 /** One thing wrong with the dist. `code` is a stable `WEFT_ERR_*`; `field` a JSON path in the object. */
@@ -33,4 +34,13 @@ export function formatProblem(p: CheckProblem): string {
   const where = p.line ? `${p.file}:${p.line}` : p.file;
   const field = p.field ? ` ${p.field}` : '';
   return `${p.code} ${p.object}${field}: ${p.message}${p.fix ? ` (fix: ${p.fix})` : ''} [${where}]`;
+}
+
+/**
+ * For `command.exitOverride()`: a parse error (unknown option, extra argument) becomes a
+ * `WEFT_ERR_USAGE` UsageError, so `weft` exits 2; `--help` still exits 0 through commander.
+ */
+export function usageErrorExit(err: CommanderError): void {
+  if (err.exitCode === 0) return;
+  throw new UsageError('WEFT_ERR_USAGE', err.message.replace(/^error: /, ''));
 }

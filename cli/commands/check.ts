@@ -2,9 +2,9 @@
  * `weft check [dist]`: validates a synthesized dist offline (Kubernetes schemas, weft CRD schemas,
  * mesh rules). Exit status is for scripts: 0 clean, 1 problems found, 2 usage error.
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import type { CheckResult } from '../check/run';
-import { UsageError, formatProblem } from '../check/problems';
+import { formatProblem, usageErrorExit } from '../check/problems';
 
 /** Exit statuses of `weft check`. */
 export const CHECK_EXIT = { CLEAN: 0, PROBLEMS: 1, USAGE: 2 } as const;
@@ -30,11 +30,7 @@ export function register(program: Command): void {
     .description('validate a synthesized dist offline: Kubernetes schemas, weft CRD schemas and the mesh rules (exit 0 clean, 1 problems, 2 usage error)')
     .argument('[dist]', 'directory holding the manifests (.yaml, .yml, .json), searched recursively', 'dist')
     .option('--json', 'print one JSON document instead of text')
-    .exitOverride((err: CommanderError) => {
-      // --help / --version exit 0 through commander; every other parse error is a usage error.
-      if (err.exitCode === 0) return;
-      throw new UsageError('WEFT_ERR_USAGE', err.message.replace(/^error: /, ''));
-    })
+    .exitOverride(usageErrorExit)
     .action((dist: string, opts: { json?: boolean }) => {
       // Loaded here: kubernetes-models takes about a second to load, other commands should not pay it.
       // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -16,6 +16,7 @@ import { Command } from 'commander';
 import * as x509 from '@peculiar/x509';
 import * as protobuf from 'protobufjs';
 import { WeftError } from '../../api/errors';
+import { UsageError, usageErrorExit } from '../check/problems';
 
 /** Result of one probe. `code` is set when it failed. */
 export interface ProbeResult {
@@ -272,10 +273,11 @@ export function register(program: Command): void {
     .description('check that this runtime can run weft (protos, keys, mutual TLS, HTTP/1.1, HTTP/2 on loopback); prints a JSON report')
     .option('--proto-dir <dir>', 'directory holding the Envoy protos (envoy-api/, xds/, googleapis/, protoc-gen-validate/, protobufjs/); default $WEFT_PROTO_DIR, else node_modules')
     .option('--timeout <ms>', 'deadline of each probe in milliseconds', '10000')
+    .exitOverride(usageErrorExit)
     .action(async (opts: { protoDir?: string; timeout: string }) => {
       const timeoutMs = Number(opts.timeout);
       if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-        throw Object.assign(new WeftError('WEFT_ERR_USAGE', `--timeout: ${JSON.stringify(opts.timeout)} is not a positive integer`), { exitCode: 2 });
+        throw new UsageError('WEFT_ERR_USAGE', `--timeout: ${JSON.stringify(opts.timeout)} is not a positive integer`);
       }
       const report = await runSelfCheck({ protoDir: opts.protoDir, timeoutMs });
       process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -33,3 +33,19 @@ test('WEFT_PROTO_DIR layout is what the image ships; a missing dir fails only th
     fs.rmSync(empty, { recursive: true, force: true });
   }
 });
+
+test('bin/weft.js self-check: JSON report and exit 0; a bad flag is WEFT_ERR_USAGE with exit 2', async () => {
+  const { execFile } = await import('node:child_process');
+  const weft = (...args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [path.resolve(__dirname, '../../bin/weft.js'), 'self-check', ...args], { timeout: 150_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? (err as { code?: number }).code ?? null : 0, stdout, stderr }));
+    });
+  // One at a time: each process transpiles the whole CLI with ts-node, and the machine is shared.
+  const ok = await weft();
+  const bad = await weft('--timeout', 'soon');
+  expect(ok.code).toBe(0);
+  expect(JSON.parse(ok.stdout.trim()).ok).toBe(true);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('WEFT_ERR_USAGE');
+}, 320_000);
