@@ -84,7 +84,7 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   // --- identity ---
   let identity: IdentityProvider | undefined;
   if (b.identity.staticDir) identity = staticIdentity(b.identity.staticDir);
-  else if (b.controlPlane && (b.identity.tokenPath || b.identity.required)) {
+  else if (b.controlPlane && b.identity.tokenPath) {
     const ca = new CaClientIdentityProvider({
       address: b.controlPlane.ca ?? b.controlPlane.xds, trustDomain: b.identity.trustDomain, tokenPath: b.identity.tokenPath,
       onError: (e) => log('warn', `certificate request failed: ${e.code}: ${e.message}`),
@@ -181,6 +181,7 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   let draining = false;
   const notReadyReason = (): string | undefined => {
     if (!configLoaded) return 'no config yet';
+    if (b.identity.required && !identity) return 'no certificate source (set identity.staticDir, or identity.tokenPath with a control plane)';
     if (b.identity.required && !identity?.current()) return 'no certificate yet';
     return undefined;
   };
