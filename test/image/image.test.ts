@@ -59,7 +59,7 @@ suite('the weft OCI image', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-image-test-'));
     archive = path.join(dir, 'weft-image.tar');
-    const { stdout } = await run('bash', [path.join(ROOT, 'image/build.sh'), '--output', archive], { cwd: ROOT, timeout: 180_000, maxBuffer: 16 << 20 });
+    const { stdout } = await run('bash', [path.join(ROOT, 'image/build.sh'), '--output', archive], { cwd: ROOT, timeout: 300_000, maxBuffer: 16 << 20 });
     expect(stdout.trim()).toBe(archive);
 
     // Read the archive as an OCI layout: index -> manifest -> config + the one layer.
@@ -80,7 +80,7 @@ suite('the weft OCI image', () => {
       }
     }
     await podman(['load', '--quiet', '-i', archive]);
-  }, 240_000);
+  }, 420_000);
 
   afterAll(() => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
