@@ -10,7 +10,7 @@ import { CLUSTER, ENDPOINT, LISTENER, ROUTE, TYPE_ORDER } from '../../api/xds/pr
 import type { SnapshotCache } from './cache';
 import { NackLedger, parseNackErrors } from './ledger';
 import { AdsMetrics } from './metrics';
-import { Entry, REFERENCED_BY, versionOf } from './snapshot';
+import { Entry, mapVersion, REFERENCED_BY, versionOf } from './snapshot';
 import type { ConnectedNode, DiscoveryRequest } from './wire';
 
 interface Sent {
@@ -135,30 +135,33 @@ export class AdsStream {
     return out;
   }
 
-  private entriesFor(t: string, ts: TypeState): Entry[] | undefined {
+  private entriesFor(t: string, ts: TypeState): { entries: Entry[]; version: string } | undefined {
     const snap = this.client && this.deps.cache.get(this.client);
     if (!snap) return undefined;
     const cur = snap.get(t) ?? new Map<string, Entry>();
     const candidates = ts.wildcard ? new Set([...cur.keys(), ...(ts.sent?.entries.keys() ?? [])]) : ts.names;
     const held = this.held(t);
     const out: Entry[] = [];
+    let fromCur = 0;
     for (const name of candidates) {
       const e = cur.get(name);
-      if (e) { out.push(e); continue; }
+      if (e) { out.push(e); fromCur++; continue; }
       if (!held.has(name)) continue;
       const prev = ts.applied.get(name) ?? ts.sent?.entries.get(name);
       if (prev) out.push(prev);
     }
-    return out;
+    // The whole type, nothing held: the version every such stream shares, computed once.
+    const whole = fromCur === cur.size && out.length === cur.size;
+    return { entries: out, version: whole ? mapVersion(cur) : versionOf(out) };
   }
 
   /** Sends type `t` if its content changed (or always, when `force`: the subscription changed). */
   pushType(t: string, force = false): void {
     const ts = this.types.get(t);
     if (!ts?.subscribed) return;
-    const entries = this.entriesFor(t, ts);
-    if (!entries) return;
-    const version = versionOf(entries);
+    const found = this.entriesFor(t, ts);
+    if (!found) return;
+    const { entries, version } = found;
     if (!force && ts.sent && ts.sent.version === version) return;
     const overhead = 64 + t.length;
     const size = entries.reduce((n, e) => n + e.bytes.length + overhead, 0);

@@ -134,3 +134,12 @@ export function versionOf(entries: Iterable<Entry>): string {
   for (const e of [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) h.update(e.name).update('\0').update(e.hash).update('\n');
   return h.digest('hex').slice(0, 16);
 }
+
+const mapVersions = new WeakMap<ReadonlyMap<string, Entry>, string>();
+
+/** versionOf() of every entry of a snapshot type, computed once per map (shared by all streams). */
+export function mapVersion(m: ReadonlyMap<string, Entry>): string {
+  let v = mapVersions.get(m);
+  if (v === undefined) { v = versionOf(m.values()); mapVersions.set(m, v); }
+  return v;
+}
