@@ -61,6 +61,12 @@ export interface MeshProps {
    */
   readonly imageTag?: string;
   /**
+   * Image of the iptables init container; it must provide `iptables-restore` (nft or legacy backend
+   * matching the nodes).
+   * @default - the weft image (which then has to ship iptables-restore)
+   */
+  readonly iptablesImage?: string;
+  /**
    * Image pull policy of weft containers.
    * @default 'IfNotPresent'
    */
@@ -110,6 +116,8 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
   /** `repository:tag` of the weft image. */
   public readonly image: string;
   public readonly imagePullPolicy: string;
+  /** Image of the iptables init container. */
+  public readonly iptablesImage: string;
   /** Service name of the control plane. */
   public readonly controlPlaneService = 'weft-control-plane';
   /** Resolved proxy resources. */
@@ -138,6 +146,7 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
     this.namespace = checkName(this, 'namespace', props.namespace ?? 'weft-system');
     this.image = `${props.imageRepository ?? DEFAULT_IMAGE_REPOSITORY}:${props.imageTag ?? DEFAULT_IMAGE_TAG}`;
     this.imagePullPolicy = props.imagePullPolicy ?? 'IfNotPresent';
+    this.iptablesImage = props.iptablesImage ?? this.image;
     const replicas = checkInt(this, 'controlPlaneReplicas', props.controlPlaneReplicas ?? 2, 1)!;
     const certificateTtl = props.certificateTtl ?? '24h';
     checkDuration(this, 'certificateTtl', certificateTtl);

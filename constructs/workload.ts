@@ -20,8 +20,11 @@ import { Interception } from './values';
 export const PROXY_UID = 1337;
 /** Default UID of the app container (restricted profile); `MeshService` `appUser` overrides it. */
 export const APP_UID = 1000;
-/** Where the bootstrap ConfigMap is mounted in the proxy. */
-export const BOOTSTRAP_PATH = '/etc/weft/bootstrap.json';
+/** Where the bootstrap ConfigMap is mounted (proxy and iptables init). */
+export const BOOTSTRAP_DIR = '/etc/weft';
+export const BOOTSTRAP_PATH = `${BOOTSTRAP_DIR}/bootstrap.json`;
+/** ConfigMap key (and file under BOOTSTRAP_DIR) of the iptables-restore input. */
+export const IPTABLES_RULES_FILE = 'iptables.rules';
 /** Where the projected ServiceAccount token (audience `weft`) is mounted. */
 export const TOKEN_DIR = '/var/run/secrets/weft/tokens';
 export const TOKEN_FILE = 'weft-token';
@@ -52,7 +55,10 @@ export class VersionWorkload extends Construct {
     if (svc.meshed) {
       this.bootstrapConfigMap = new k8s.KubeConfigMap(this, 'Bootstrap', {
         metadata: { name: `${this.name}-weft`, namespace: svc.namespace, labels: { app: svc.serviceName, version: o.version } },
-        data: Lazy.any({ produce: () => ({ 'bootstrap.json': `${JSON.stringify(this.bootstrap(), null, 2)}\n` }) }),
+        data: Lazy.any({ produce: () => ({
+          'bootstrap.json': `${JSON.stringify(this.bootstrap(), null, 2)}\n`,
+          ...(svc.interception === Interception.IPTABLES ? { [IPTABLES_RULES_FILE]: `${this.rules().join('\n')}\n` } : {}),
+        }) }),
       });
     }
     const labels = { app: svc.serviceName, version: o.version };
@@ -179,22 +185,30 @@ export class VersionWorkload extends Construct {
       },
       securityContext: restrictedContainer(PROXY_UID),
       volumeMounts: [
-        { name: 'weft-bootstrap', mountPath: '/etc/weft', readOnly: true },
+        { name: 'weft-bootstrap', mountPath: BOOTSTRAP_DIR, readOnly: true },
         { name: 'weft-token', mountPath: TOKEN_DIR, readOnly: true },
         { name: 'weft-tmp', mountPath: '/tmp' },
       ],
     };
   }
 
-  /** The only container with NET_ADMIN/NET_RAW: installs REDIRECT rules atomically, then exits. */
+  /** The nat rules of this version (from the ports declared so far). */
+  public rules(): string[] {
+    return iptablesRules(this.o.service.ports.map((p) => p.targetPort ?? p.port));
+  }
+
+  /**
+   * The only container with NET_ADMIN/NET_RAW: loads the rules file from the bootstrap ConfigMap
+   * with iptables-restore (atomic, no shell needed in the image), then exits.
+   */
   private iptablesInit(): k8s.Container {
     const mesh = this.o.service.mesh;
     return {
       name: 'weft-init',
-      image: mesh.image,
+      image: mesh.iptablesImage,
       imagePullPolicy: mesh.imagePullPolicy,
-      command: ['/bin/sh', '-c'],
-      args: [`printf '%s\\n' ${iptablesRules(this.o.service.ports.map((p) => p.targetPort ?? p.port)).map((l) => `'${l}'`).join(' ')} | iptables-restore --noflush`],
+      command: ['iptables-restore', '--noflush', `${BOOTSTRAP_DIR}/${IPTABLES_RULES_FILE}`],
+      volumeMounts: [{ name: 'weft-bootstrap', mountPath: BOOTSTRAP_DIR, readOnly: true }],
       resources: { requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('16Mi') }, limits: { memory: k8s.Quantity.fromString('64Mi') } },
       securityContext: {
         runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, privileged: false, allowPrivilegeEscalation: false,

@@ -52,11 +52,14 @@ test('only the iptables init container gets NET_ADMIN/NET_RAW, and its rules ski
     if (d.metadata.namespace === 'weft-system') { expect(privileged).toEqual([]); continue; }
     expect(privileged.map((c: any) => c.name)).toEqual(['weft-init']);
     expect(privileged[0].securityContext.capabilities).toEqual({ add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] });
-    const script = privileged[0].args.join(' ');
-    expect(script).toContain('--uid-owner 1337 -j RETURN');
-    expect(script).toContain('--dport 9080 -j REDIRECT --to-ports 15006');
-    expect(script).toContain('REDIRECT --to-ports 15001');
-    expect(script).toContain('iptables-restore');
+    // No shell: iptables-restore loads the rules file the bootstrap ConfigMap carries.
+    expect(privileged[0].command).toEqual(['iptables-restore', '--noflush', '/etc/weft/iptables.rules']);
+    expect(privileged[0].volumeMounts).toEqual([{ name: 'weft-bootstrap', mountPath: '/etc/weft', readOnly: true }]);
+    const rules = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${d.metadata.name}-weft`).data['iptables.rules'];
+    expect(rules).toContain('--uid-owner 1337 -j RETURN');
+    expect(rules).toContain('--dport 9080 -j REDIRECT --to-ports 15006');
+    expect(rules).toContain('REDIRECT --to-ports 15001');
+    expect(rules.trim().split('\n').slice(-1)).toEqual(['COMMIT']);
   }
 });
 
@@ -118,6 +121,7 @@ test('explicit interception: no privileged init, the app gets HTTP_PROXY to the 
   expect(p.initContainers.map((c: any) => c.name)).toEqual(['weft-proxy']);
   expect(p.containers[0].env).toEqual(expect.arrayContaining([{ name: 'HTTP_PROXY', value: 'http://127.0.0.1:15001' }]));
   expect(find(objs, 'MeshService', 'reviews').spec.interception).toBe(Interception.EXPLICIT);
+  expect(find(objs, 'ConfigMap', 'reviews-v1-weft').data['iptables.rules']).toBeUndefined();
 });
 
 test('meshed: false emits no sidecar or bootstrap and marks the resource', () => {
