@@ -50,6 +50,7 @@ export function checkEndpoint(raw: unknown, where: string, code: typeof SOURCE_E
     if (typeof e[f] !== 'string' || !DNS1123_LABEL.test(e[f] as string)) fail(`${f} ${JSON.stringify(e[f])} is not a DNS-1123 label`);
   }
   if (typeof e.address !== 'string' || isIP(e.address) === 0) fail(`address ${JSON.stringify(e.address)} is not an IP literal (grpc-js-xds rejects host names)`);
+  if (e.address === '0.0.0.0' || e.address === '::') fail(`address ${e.address} is the unspecified address; register the address peers can reach`);
   if (typeof e.ports !== 'object' || e.ports === null || Array.isArray(e.ports) || Object.keys(e.ports).length === 0) fail('ports must map at least one port name to a port number');
   const ports: Record<string, number> = {};
   for (const [name, port] of Object.entries(e.ports as Record<string, unknown>)) {

@@ -177,6 +177,7 @@ test('sidecars register through node events; a reconnect before the old stream c
   bus.emit('up', { ...node, id: 'bad', endpoint: { address: 'reviews.local', ports: { http: 15006 } } });
   expect((await err).code).toBe('WEFT_ERR_SOURCE_REGISTER');
   expect(() => source.register({ ...s.endpoints[0], ports: { http: 0 } })).toThrow(expect.objectContaining({ code: 'WEFT_ERR_SOURCE_REGISTER' }));
+  expect(() => source.register({ ...s.endpoints[0], address: '0.0.0.0' })).toThrow(/unspecified address/);
 });
 
 test('static endpoints from a JSON file, re-read on change, last good kept when invalid', async () => {
