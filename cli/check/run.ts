@@ -38,7 +38,7 @@ const LABEL_NAMED = new Set(['Service', 'Namespace', 'MeshService', 'CanaryRoute
 
 function metaOf(m: Manifest): Meta {
   const meta = m.object.metadata;
-  return typeof meta === 'object' && meta !== null ? (meta as Meta) : {};
+  return typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? (meta as Meta) : {};
 }
 
 function objectName(m: Manifest): string {
@@ -96,7 +96,8 @@ export function checkDist(dir: string): CheckResult {
         const colon = p.indexOf(': ');
         report('WEFT_ERR_INVALID_RESOURCE', colon > 0 ? p.slice(0, colon) : '', colon > 0 ? p.slice(colon + 2) : p);
       }
-      if (apiVersion === API_VERSION) weft.push({ res: m.object as unknown as WeftResource<unknown>, m });
+      // The mesh rules need a named object; a nameless one is already reported by nameProblems().
+      if (apiVersion === API_VERSION && typeof metaOf(m).name === 'string') weft.push({ res: m.object as unknown as WeftResource<unknown>, m });
       continue;
     }
     const key = `${apiVersion.split('/').length > 1 ? apiVersion.split('/')[0] : ''}/${object}`;
@@ -169,7 +170,14 @@ function meshRuleProblems(weft: readonly { res: WeftResource<unknown>; m: Manife
     const k = objectName(m);
     where.set(k, [...(where.get(k) ?? []), m]);
   }
-  return meshProblems(weft.map((w) => w.res))
+  let found: MeshProblem[];
+  try {
+    found = meshProblems(weft.map((w) => w.res));
+  } catch (e) {
+    // A rule that trips over malformed input must not hide every other problem behind a stack trace.
+    return [{ code: 'WEFT_ERR_CHECK_INTERNAL', object: '(mesh rules)', field: '', message: `the mesh rules failed: ${(e as Error).message}`, file: weft[0]?.m.file ?? '' }];
+  }
+  return found
     // Schema problems are already reported field by field above.
     .filter((p: MeshProblem) => p.code !== 'WEFT_ERR_INVALID_RESOURCE')
     .map((p: MeshProblem) => {

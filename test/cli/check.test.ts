@@ -137,6 +137,20 @@ test('a sidecar bootstrap ConfigMap is checked with the proxy bootstrap schema',
   expect(lines[r.problems[0].line! - 1]).toContain('bootstrap.json:');
 });
 
+test('malformed weft objects are reported, never crash the checker', () => {
+  const dir = track(writeDist({
+    'a.yaml': 'apiVersion: weft.dev/v1alpha1\nkind: MeshService\nspec: {}\n---\napiVersion: weft.dev/v1alpha1\nkind: MeshService\nmetadata: 5\nspec: []\n---\napiVersion: weft.dev/v1alpha1\nkind: Bogus\nmetadata: {name: x}\n',
+  }));
+  const r = checkDist(dir);
+  expect(r.problems.map((p) => p.code)).not.toContain('WEFT_ERR_CHECK_INTERNAL');
+  expect(r.problems.map((p) => `${p.code} ${p.field}`)).toEqual(expect.arrayContaining([
+    'WEFT_ERR_CHECK_NAME metadata.name',
+    'WEFT_ERR_INVALID_RESOURCE spec.serviceAccount',
+    'WEFT_ERR_INVALID_RESOURCE spec',
+    'WEFT_ERR_INVALID_RESOURCE kind',
+  ]));
+});
+
 test('a missing or empty dist is a usage error with exit code 2', () => {
   const empty = track(writeDist({ 'README.md': 'not a manifest' }));
   expect(() => checkDist(path.join(empty, 'nope'))).toThrow(expect.objectContaining({ code: 'WEFT_ERR_CHECK_NO_DIST', exitCode: 2 }));
