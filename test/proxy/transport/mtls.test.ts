@@ -104,5 +104,5 @@ test('h2 over TLS with ALPN: an h2 client is served as HTTP/2', async () => {
   const r = await h2get(session, { ':path': '/alpn', ':authority': 'server.default' });
   expect(r.headers[':status']).toBe(200);
   expect(r.body).toBe('app:GET:/alpn:1.1');
-  session.close();
+  session.destroy();
 });
