@@ -26,7 +26,7 @@ export { makeCa };
 const router = { name: FILTER.ROUTER, typed_config: { '@type': TYPES.ROUTER } };
 
 /** The backend sidecar: inbound listener → STATIC cluster of the local app. */
-export function serverBootstrap(appPort: number, staticDir: string, extra: Partial<Bootstrap> = {}): Bootstrap {
+export function serverBootstrap(appPort: number, staticDir: string, extra: Partial<Bootstrap> = {}, authz?: unknown): Bootstrap {
   const cluster = 'inbound|http';
   return {
     node: { id: 'backend-1', service: 'backend', namespace: 'default', version: 'v1', serviceAccount: 'backend' },
@@ -49,7 +49,7 @@ export function serverBootstrap(appPort: number, staticDir: string, extra: Parti
             },
           }],
         }],
-        metadata: { filter_metadata: { weft: { direction: 'inbound' } } },
+        metadata: { filter_metadata: { weft: { direction: 'inbound', ...(authz ? { authz } : {}) } } },
       }],
       clusters: [{
         name: cluster, type: 'STATIC', lb_policy: 'ROUND_ROBIN',

@@ -14,8 +14,10 @@ let backendDir: string;
 const proxies: RunningProxy[] = [];
 const quiet = (): void => undefined;
 
+let ca: Awaited<ReturnType<typeof makeCa>>;
+
 beforeAll(async () => {
-  const ca = await makeCa();
+  ca = await makeCa();
   webDir = await identityDir(ca, 'web');
   backendDir = await identityDir(ca, 'backend');
   app = http.createServer((req, res) => res.end(JSON.stringify({ url: req.url, host: req.headers.host, traceparent: req.headers.traceparent ?? null })));
@@ -64,4 +66,29 @@ test('admin: /ready, /live, /metrics (golden + proxy metrics), /config_dump', as
   expect(dump.version).toBe('static');
   expect(dump.identity.spiffeId).toBe(idOf('web'));
   expect(Object.keys(dump.config.clusters)).toEqual(['backend-v1']);
+});
+
+test('inbound authz (api/authz) runs on the normalized path and the verified peer identity', async () => {
+  const authz = {
+    defaultPolicy: 'allow',
+    rules: [
+      { id: 'default/backend#no-admin', action: 'DENY', from: [], to: [{ paths: ['/admin*'] }] },
+      { id: 'default/backend#web-only', action: 'ALLOW', from: [{ principals: [idOf('web')] }], to: [] },
+    ],
+  };
+  const backend = await runProxy(serverBootstrap(appPort, backendDir, {}, authz), { log: quiet });
+  proxies.push(backend);
+  const web = await runProxy(clientBootstrap(backend.ports.inbound, webDir), { log: quiet });
+  proxies.push(web);
+  expect((await get(web.ports.outbound, { path: '/ok', headers: { host: 'backend' } })).status).toBe(200);
+  // path confusion is normalized before authz: /a/../admin/x is /admin/x and denied
+  const denied = await get(web.ports.outbound, { path: '/a/../admin/x', headers: { host: 'backend' } });
+  expect(denied.status).toBe(403);
+  expect(String(denied.headers['weft-error'])).toMatch(/^denied/);
+  // another mesh identity is not allowed by the ALLOW rule
+  const other = await runProxy(clientBootstrap(backend.ports.inbound, await identityDir(ca, 'other')), { log: quiet });
+  proxies.push(other);
+  const r = await get(other.ports.outbound, { path: '/ok', headers: { host: 'backend' } });
+  expect(r.status).toBe(403);
+  expect(String(r.headers['weft-error'])).toMatch(/^denied/);
 });
