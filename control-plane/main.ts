@@ -149,8 +149,15 @@ export async function runControlPlane(opts: RunOptions, log: Log = defaultLog())
     log: (level, msg) => log(level, msg),
   });
   log('info', 'control plane serving', { source: opts.source, xdsPort: cp.port, statusPort: cp.statusPort });
+  const hasMeshConfig = (source.lastSnapshot?.resources ?? []).some((r) => r.kind === 'MeshConfig');
+  if (opts.meshConfig && !hasMeshConfig) log('warn', `MeshConfig "${opts.meshConfig}" not found; serving with defaults until it appears`, { code: 'WEFT_ERR_CP_MESH_CONFIG_MISSING' });
   let ca: RunningCa | undefined;
   if (opts.caPort !== undefined) {
+    if (opts.meshConfig && !hasMeshConfig) {
+      // Issuing under a default trust domain would mint identities no peer accepts: fail (and restart) instead.
+      await cp.stop();
+      throw new WeftError('WEFT_ERR_CP_MESH_CONFIG_MISSING', `MeshConfig "${opts.meshConfig}" does not exist, so the CA has no trust domain; create it (or drop --mesh-config)`);
+    }
     // The trust domain is the mesh's: known once the first snapshot is in. Changing it needs a restart.
     const mesh = buildModel(source.lastSnapshot?.resources ?? [], []).model.mesh;
     try {

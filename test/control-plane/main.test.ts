@@ -72,6 +72,13 @@ test('serves xDS, status and a CA whose trust domain is the selected MeshConfig'
   expect(status).toContain('ready');
 });
 
+test('a CA for a MeshConfig that does not exist refuses to start (it would mint foreign identities)', async () => {
+  const opts = optionsFromFlags({ source: 'local', dist: join(root, 'dist'), port: '0', statusPort: '0', caPort: '0', stateDir: join(root, 'state2'), meshConfig: 'nope' });
+  const logged: string[] = [];
+  await expect(runControlPlane(opts, (_level, msg) => logged.push(msg))).rejects.toMatchObject({ code: 'WEFT_ERR_CP_MESH_CONFIG_MISSING' });
+  expect(logged.some((m) => m.includes('MeshConfig "nope" not found'))).toBe(true);
+});
+
 test('the flag names the constructs use in the Deployment are accepted', () => {
   expect(optionsFromFlags({ source: 'kubernetes', meshConfig: 'mesh', xdsPort: '15010', caPort: '15012', adminPort: '15014' })).toMatchObject({
     port: 15010,
