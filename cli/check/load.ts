@@ -105,7 +105,14 @@ export function loadDist(dir: string): LoadedDist {
         }
         return;
       }
-      const value: unknown = doc.toJS({ maxAliasCount: 100 });
+      let value: unknown;
+      try {
+        value = doc.toJS({ maxAliasCount: 100 });
+      } catch (e) {
+        // An alias bomb (or another unrepresentable document) is this document's problem, not the run's.
+        problems.push({ code: 'WEFT_ERR_CHECK_YAML', object: `${file}#${i}`, field: '', message: (e as Error).message, file, line: lines.linePos(doc.range[0]).line });
+        return;
+      }
       if (value === null || value === undefined) return; // an empty document (`---` at the end)
       const add = (object: unknown, prefix: (string | number)[]) => {
         const lineOf = locator(doc, lines, prefix);

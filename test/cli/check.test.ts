@@ -137,6 +137,19 @@ test('a sidecar bootstrap ConfigMap is checked with the proxy bootstrap schema',
   expect(lines[r.problems[0].line! - 1]).toContain('bootstrap.json:');
 });
 
+test('an alias bomb and duplicate keys are YAML problems of their document, not a crash', () => {
+  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+  for (let i = 1; i < 12; i++) bomb.push(`k${i}: &${i === 1 ? 'b1' : `b${i}`} [${Array(9).fill(`*${i === 1 ? 'a' : `b${i - 1}`}`).join(', ')}]`);
+  const dir = track(writeDist({
+    'bomb.yaml': `${bomb.join('\n')}\n`,
+    'dup.yaml': 'apiVersion: v1\nkind: ConfigMap\nkind: Secret\nmetadata: {name: a}\n',
+    'ok.yaml': [service],
+  }));
+  const r = checkDist(dir);
+  expect(r.problems.map((p) => `${p.code} ${p.file}`)).toEqual(['WEFT_ERR_CHECK_YAML bomb.yaml', 'WEFT_ERR_CHECK_YAML dup.yaml']);
+  expect(r.objects).toBe(1);
+});
+
 test('malformed weft objects are reported, never crash the checker', () => {
   const dir = track(writeDist({
     'a.yaml': 'apiVersion: weft.dev/v1alpha1\nkind: MeshService\nspec: {}\n---\napiVersion: weft.dev/v1alpha1\nkind: MeshService\nmetadata: 5\nspec: []\n---\napiVersion: weft.dev/v1alpha1\nkind: Bogus\nmetadata: {name: x}\n',
