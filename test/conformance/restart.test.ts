@@ -11,6 +11,8 @@ import { CpChild, echoMesh, RDS, scenarioDirs, startCpChild, startXdsClient, Sta
 jest.setTimeout(90_000);
 
 const CDS = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
+const EDS = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
+const LDS = 'type.googleapis.com/envoy.config.listener.v3.Listener';
 
 describe('control plane killed and restarted', () => {
   const d = scenarioDirs();
@@ -18,10 +20,11 @@ describe('control plane killed and restarted', () => {
   let cp: CpChild | undefined;
   let client: XdsClientChild;
 
+  /** The client once all four types are subscribed and answered (ACKed) on its current stream. */
   const settledClient = (s: StatusJson) => {
     const c = s.clients[0];
-    const rds = c?.types[RDS];
-    return rds && !rds.pending && rds.ackedVersion === rds.sentVersion ? c : undefined;
+    const types = [LDS, RDS, CDS, EDS].map((t) => c?.types[t]);
+    return types.every((x) => x && !x.pending && x.sentVersion !== undefined && x.ackedVersion === x.sentVersion) ? c : undefined;
   };
 
   beforeAll(async () => {
