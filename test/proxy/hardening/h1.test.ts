@@ -194,3 +194,11 @@ test('#2 Transfer-Encoding on HTTP/1.0 → 400 (framing cannot be trusted)', asy
   expect(status(r.text)).toBe(400);
   expect(seen).toHaveLength(0);
 });
+
+test('#12 stream idle timeout: a request the upstream never answers is closed after the idle timeout', async () => {
+  const p = new ProxyServer({ handler: () => new Promise(() => undefined), limits: { streamIdleTimeoutMs: 300 } });
+  servers.push(p);
+  const idlePort = (await p.listen(0)).port;
+  const r = await raw(idlePort, 'GET / HTTP/1.1\r\nhost: a\r\n\r\n', 5000);
+  expect(r.closed).toBe(true);
+});

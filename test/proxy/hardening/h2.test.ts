@@ -118,3 +118,14 @@ test('overload: HTTP/2 requests get 503 and the session a GOAWAY', async () => {
   }
   await stillServes();
 });
+
+test('#12 HTTP/2 stream idle timeout resets the stream, the session survives', async () => {
+  const p = new ProxyServer({ handler: () => new Promise(() => undefined), limits: { streamIdleTimeoutMs: 300 } });
+  const idlePort = (await p.listen(0)).port;
+  const s = http2.connect(`http://127.0.0.1:${idlePort}`);
+  const r = await h2get(s, { ':path': '/' });
+  expect(r.rstCode).not.toBe(0);
+  expect(s.destroyed).toBe(false);
+  s.destroy();
+  await p.close();
+});
