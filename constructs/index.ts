@@ -11,3 +11,4 @@ export * from './mtls-policy';
 export { CONTROL_PLANE_PORTS } from './control-plane';
 export { PROXY_UID, TOKEN_AUDIENCE, BOOTSTRAP_PATH, iptablesRules } from './workload';
 export { collectResources } from './mesh-check';
+export { clusterScoped } from './custom-resource';

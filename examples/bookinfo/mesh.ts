@@ -5,7 +5,7 @@
  */
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { CanaryRoute, Interception, Mesh, MeshService, MtlsMode, MtlsPolicy, Protocol } from '../../constructs';
+import { CanaryRoute, Interception, Mesh, MeshService, MtlsMode, MtlsPolicy, Protocol, clusterScoped } from '../../constructs';
 
 /** Overrides of the example. */
 export interface BookinfoProps {
@@ -90,7 +90,8 @@ export function bookinfo(scope: Construct, props: BookinfoProps = {}): Bookinfo 
     imageTag: props.meshImageTag,
   });
   if (props.createNamespace ?? true) {
-    new k8s.KubeNamespace(scope, 'namespace', { metadata: { name: namespace, labels: { 'app.kubernetes.io/part-of': 'bookinfo' } } });
+    // Namespaces are cluster-scoped: keep the chart's namespace off this object.
+    clusterScoped(new k8s.KubeNamespace(scope, 'namespace', { metadata: { name: namespace, labels: { 'app.kubernetes.io/part-of': 'bookinfo' } } }));
   }
   const common = { mesh, namespace, port: 9080, protocol: Protocol.HTTP, interception };
 
