@@ -171,7 +171,11 @@ export class KubernetesSource implements MeshSource {
       const desired = conditionsFor(st, generation, ours, this.now());
       const key = `${kind}/${st.namespace ?? ''}/${st.name}`;
       const fingerprint = JSON.stringify(desired.map(({ lastTransitionTime: _t, ...rest }) => rest));
-      if (sameConditions(ours, desired) || this.written.get(key) === fingerprint) continue;
+      if (sameConditions(ours, desired)) {
+        this.written.delete(key); // the cache caught up with our write: from now on it is the reference
+        continue;
+      }
+      if (this.written.get(key) === fingerprint) continue; // written, the watch has not delivered it yet
       const conditions = [...existing.filter((c) => !(CONDITION_TYPES as readonly string[]).includes(c.type)), ...desired];
       const body = { status: { conditions } };
       const { plural, scope } = KINDS[kind];
