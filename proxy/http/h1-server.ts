@@ -138,6 +138,15 @@ export function createH1Server(deps: H1ServerDeps): http.Server {
       writeRawResponse(socket, deps.onError(err, undefined));
       return;
     }
+    if (/(^|,)\s*h2c\s*($|,)/i.test(String(req.headers['upgrade']))) {
+      // h2c upgrade (deprecated by RFC 9113) is ignored: served as HTTP/1.1, then the connection closes
+      const { upgrade: _u, connection: _c, ...rest } = parts.headers;
+      void _u;
+      void _c;
+      const ex = startExchange({ ...parts, headers: rest, body: null });
+      void ex.run(deps.handler, deps.onError).then((resp: ProxyResponse) => writeRawResponse(socket, resp));
+      return;
+    }
     if (head.length > 0) socket.unshift(head);
     const ex = startExchange({ ...parts, body: socket });
     socket.on('close', () => {

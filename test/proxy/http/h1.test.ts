@@ -143,3 +143,9 @@ test('absolute-form target (explicit HTTP proxy) routes on the URI authority', a
   expect(seen).toBe('svc.ns:8080 /a/b');
   await p.close();
 });
+
+test('Upgrade: h2c is ignored (RFC 9113): the request is served as HTTP/1.1', async () => {
+  const r = await raw(proxyPort, 'GET /h2c HTTP/1.1\r\nhost: a\r\nconnection: upgrade, http2-settings\r\nupgrade: h2c\r\nhttp2-settings: AAMAAABkAAQAAP__\r\n\r\n');
+  expect(r.text).toMatch(/^HTTP\/1.1 200/);
+  expect(r.text).toContain('"url":"/h2c"');
+});
