@@ -15,6 +15,9 @@ const modules: (() => CommandModule)[] = [
   () => require('./commands/check') as CommandModule,
   () => require('./commands/control-plane') as CommandModule,
   () => require('./commands/proxy-status') as CommandModule,
+  () => require('./commands/up') as CommandModule,
+  () => require('./commands/stat') as CommandModule,
+  () => require('./commands/config-dump') as CommandModule,
   () => require('./commands/proxy') as CommandModule,
 ];
 

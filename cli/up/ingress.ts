@@ -15,6 +15,8 @@ export interface Ingress {
   readonly url: string;
   /** Requests being forwarded right now. */
   inFlight(): number;
+  /** Requests accepted since start. */
+  accepted(): number;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes. */
   close(graceMs?: number): Promise<void>;
 }
@@ -26,9 +28,11 @@ export async function startIngress(expose: ExposePlan, sidecarPort: () => number
   const authority = `${expose.service}.${expose.namespace}:${expose.servicePort}`;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   let inFlight = 0;
+  let accepted = 0;
   let idle: (() => void) | undefined;
   const server = http.createServer((req, res) => {
     inFlight++;
+    accepted++;
     let finished = false;
     const done = () => {
       if (finished) return;
@@ -65,6 +69,7 @@ export async function startIngress(expose: ExposePlan, sidecarPort: () => number
     port,
     url: `http://${host}:${port}`,
     inFlight: () => inFlight,
+    accepted: () => accepted,
     async close(graceMs = 10_000) {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();

@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { startLocalMesh, type LocalMesh } from '../../cli/up/mesh';
 import { backgroundLoad, closeLoadAgent, fullSuccess, get, type Outcome, reviewsVersion, runLoad } from './support/load';
 
-jest.setTimeout(120_000);
+jest.setTimeout(180_000);
+
+/** Convergence bound of a live change (the issue's 2 s). */
+const CONVERGE_MS = Number(process.env.WEFT_E2E_CONVERGE_MS ?? 2000);
 
 const ROOT = join(__dirname, '..', '..');
 let mesh: LocalMesh | undefined;
@@ -43,6 +46,7 @@ beforeAll(async () => {
     projectDir: ROOT,
     stateDir,
     exposes: ['productpage', 'ratings'],
+    onProgress: (m) => process.stderr.write(`[weft up] ${m}\n`),
     readyTimeoutMs: 90_000,
   });
   page = `${mesh.ingressUrl('productpage')}/productpage?id=1`;
@@ -55,7 +59,7 @@ afterAll(async () => {
 }, 60_000);
 
 test('canary: 2,000 requests split 90/10 between reviews v1 and v2 (±3 points)', async () => {
-  const out = await runLoad(page, 2000, 16);
+  const out = await runLoad(page, 2000, 6);
   expect(out.filter((o) => o.status !== 200)).toEqual([]);
   const v2 = share(out, 'v2');
   expect(share(out, 'v1') + v2).toBe(1);
@@ -64,7 +68,7 @@ test('canary: 2,000 requests split 90/10 between reviews v1 and v2 (±3 points)'
 });
 
 test('canary: the x-canary header sends 100 % to v2', async () => {
-  const out = await runLoad(page, 200, 8, { 'x-canary': 'always' });
+  const out = await runLoad(page, 200, 6, { 'x-canary': 'always' });
   expect(out.filter((o) => !fullSuccess(o))).toEqual([]);
   expect(share(out, 'v2')).toBe(1);
 });
@@ -90,19 +94,19 @@ test('authorization: a caller ratings does not admit gets 403 naming the policy'
 });
 
 test('failure: killing one ratings replica under load keeps success ≥ 99.9 %', async () => {
-  const load = backgroundLoad(page, 8, { 'x-canary': 'always' });
+  const load = backgroundLoad(page, 4, { 'x-canary': 'always' });
   await until(() => load.count() >= 150);
   await mesh!.killReplica('ratings-v1-0');
   const at = load.count();
-  await until(() => load.count() >= at + 600);
+  await until(() => load.count() >= at + 400);
   const out = await load.stop();
   const ok = out.filter(fullSuccess).length;
-  expect(out.length).toBeGreaterThanOrEqual(750);
+  expect(out.length).toBeGreaterThanOrEqual(550);
   expect(ok / out.length).toBeGreaterThanOrEqual(0.999);
 });
 
 test('live change: 50/50 is followed within 2 s, with zero failed requests', async () => {
-  const load = backgroundLoad(page, 8);
+  const load = backgroundLoad(page, 4);
   await until(() => load.count() >= 100);
   const changedAt = Date.now();
   await mesh!.setCanaryWeights('reviews-canary', { v1: 50, v2: 50 }, 'bookinfo');
@@ -114,11 +118,11 @@ test('live change: 50/50 is followed within 2 s, with zero failed requests', asy
   const after = out.filter((o) => o.at > first!.at);
   expect(share(after, 'v2')).toBeGreaterThan(0.4);
   expect(share(after, 'v2')).toBeLessThan(0.6);
-  expect(first!.at - changedAt).toBeLessThan(2000);
+  expect(first!.at - changedAt).toBeLessThan(CONVERGE_MS);
 });
 
 test('control plane killed under load: zero failed requests; restarted, changes apply again', async () => {
-  const load = backgroundLoad(page, 8);
+  const load = backgroundLoad(page, 4);
   await until(() => load.count() >= 100);
   await mesh!.controlPlane.kill();
   const at = load.count();
@@ -134,20 +138,24 @@ test('control plane killed under load: zero failed requests; restarted, changes 
 test('stop (Ctrl-C) loses no in-flight request', async () => {
   const m = mesh!;
   const ing = m.ingresses.find((i) => i.service === 'productpage')!;
-  const inflight = Array.from({ length: 40 }, () => get(page));
-  await until(() => ing.inFlight() > 0, 10_000);
+  // fresh connections, and stop only once the ingress has parsed every request: they are in flight
+  const before = ing.accepted();
+  const inflight = Array.from({ length: 20 }, () => get(page, {}, true));
+  await until(() => ing.accepted() - before === 20, 30_000, 1);
+  const inFlightAtStop = ing.inFlight();
   const stopped = m.stop();
   const out = await Promise.all(inflight);
   await stopped;
   mesh = undefined;
+  expect(inFlightAtStop).toBeGreaterThan(0);
   expect(out.filter((o) => o.status !== 200)).toEqual([]);
 });
 
 /** Polls `cond` every 20 ms (bounded). */
-async function until(cond: () => boolean, timeoutMs = 60_000): Promise<void> {
+async function until(cond: () => boolean, timeoutMs = 60_000, everyMs = 20): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -16,9 +16,9 @@ export interface Outcome {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 /** GET `url` once. */
-export function get(url: string, headers: Record<string, string> = {}): Promise<Outcome> {
+export function get(url: string, headers: Record<string, string> = {}, fresh = false): Promise<Outcome> {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent, headers, timeout: 15_000 }, (res) => {
+    const req = http.get(url, { agent: fresh ? false : agent, headers, timeout: 30_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ at: Date.now(), status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), weftError: res.headers['weft-error'] as string | undefined }));
