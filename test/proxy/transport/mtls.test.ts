@@ -26,6 +26,7 @@ let clientTls: TlsContexts;
 let serverTls: TlsContexts;
 let inboundApp: H1Endpoint;
 let seenPeer: string | undefined;
+let accepted = 0;
 const closers: (() => unknown)[] = [];
 
 beforeAll(async () => {
@@ -41,6 +42,7 @@ beforeAll(async () => {
       return inboundApp.handler(req);
     },
     tls: { options: () => serverTls.serverOptions() },
+    onConnection: () => accepted++,
   });
   serverPort = (await serverSidecar.listen(0)).port;
 });
@@ -62,6 +64,7 @@ async function clientSidecar(sidecarProtocol: 'http1' | 'http2', expectedIdentit
 
 test.each(['http1', 'http2'] as const)('app → sidecar → mTLS (%s) → sidecar → app', async (proto) => {
   const port = await clientSidecar(proto);
+  const before = accepted;
   const agent = new http.Agent({ keepAlive: true });
   for (let i = 0; i < 3; i++) {
     const r = await get(port, { path: `/p${i}`, agent, headers: { host: 'server.default' } });
@@ -70,6 +73,8 @@ test.each(['http1', 'http2'] as const)('app → sidecar → mTLS (%s) → sideca
   }
   // the server sidecar saw the client's verified SPIFFE identity
   expect(seenPeer).toBe(CLIENT_ID);
+  // and the sidecar-to-sidecar connection was pooled: one mTLS connection for all requests
+  expect(accepted - before).toBe(1);
   agent.destroy();
 });
 
