@@ -3,7 +3,7 @@
  * the one the CSR asks for) and hands out the trust bundle, which may hold several roots so a
  * root can be rotated with overlap.
  */
-import { X509Certificate as NodeX509, createPrivateKey } from 'node:crypto';
+import { X509Certificate as NodeX509, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import { spiffeId } from '../../api/names';
 import { CA_ERRORS, CaError } from './errors';
@@ -161,6 +161,32 @@ export class CertificateAuthority {
       const f = new NodeX509(p).fingerprint256;
       return !gone.has(f) || own.has(f);
     });
+  }
+
+  /**
+   * A serving certificate for the CA's own gRPC endpoint (key made here, in the control plane),
+   * for `caServerCredentials`. Lives as long as the signer allows, up to `ttlMs`.
+   */
+  public issueServingCertificate(names: { dnsNames?: readonly string[]; ipAddresses?: readonly string[] }, ttlMs = 365 * 86_400_000): { certChainPem: string; keyPem: string; trustBundlePem: string; notAfter: Date } {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const s = this.signer;
+    const now = this.now();
+    const notAfter = new Date(Math.floor(Math.min(now + ttlMs, s.notAfter.getTime()) / 1000) * 1000);
+    const der = signLeaf(s.der, {
+      serialHex: randomSerial(),
+      notBefore: new Date(Math.floor((now - SKEW_MS) / 1000) * 1000),
+      notAfter,
+      subject: [['2.5.4.10', 'weft'], ['2.5.4.3', names.dnsNames?.[0] ?? 'weft-ca']],
+      spki: publicKey.export({ type: 'spki', format: 'der' }),
+      dns: names.dnsNames,
+      ips: names.ipAddresses,
+    });
+    return {
+      certChainPem: derToPem(der, 'CERTIFICATE') + s.chainPem,
+      keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      trustBundlePem: this.trustBundlePem(),
+      notAfter,
+    };
   }
 
   /** Certificates issued since start. */

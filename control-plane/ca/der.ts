@@ -4,6 +4,7 @@
  * Only the few structures RFC 2986 / RFC 5280 need here; anything unexpected is refused.
  */
 import { KeyObject, createPublicKey, sign, verify } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 
 /** A DER value: tag, and the byte range of its contents inside the buffer. */
 interface Tlv {
@@ -187,8 +188,23 @@ export interface LeafFields {
   /** Subject as (OID, UTF8 value) pairs, one RDN each. */
   readonly subject: readonly (readonly [string, string])[];
   readonly spki: Buffer;
-  /** URI SAN (critical: RFC 5280 wants it critical only when the subject is empty; harmless otherwise). */
-  readonly uri: string;
+  /** URI SAN: the SPIFFE ID of a workload. */
+  readonly uri?: string;
+  /** DNS SANs (the CA's own serving certificate). */
+  readonly dns?: readonly string[];
+  /** IP SANs, as IPv4/IPv6 literals. */
+  readonly ips?: readonly string[];
+}
+
+function ipBytes(ip: string): Buffer {
+  if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
+  if (!isIPv6(ip)) throw new DerError(`${ip} is not an IP literal`);
+  const [head, tail = ''] = ip.split('::');
+  const words = (x: string) => (x ? x.split(':') : []);
+  const h = words(head);
+  const t = ip.includes('::') ? words(tail) : [];
+  const all = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return Buffer.concat(all.map((w) => Buffer.from(w.padStart(4, '0'), 'hex')));
 }
 
 /** Writes and signs a leaf certificate; returns its DER. */
@@ -196,7 +212,14 @@ export function signLeaf(s: DerSigner, f: LeafFields): Buffer {
   const a = SIG_ALGS[s.alg];
   const algId = seq(oid(a.oid), ...(a.params ? [a.params] : []));
   const subject = seq(...f.subject.map(([o, v]) => tlv(0x31, seq(oid(o), tlv(0x0c, Buffer.from(v, 'utf8'))))));
-  const san = seq(oid(OID_SAN), tlv(0x01, Buffer.from([0xff])), tlv(0x04, seq(tlv(0x86, Buffer.from(f.uri, 'latin1')))));
+  const names = [
+    ...(f.uri ? [tlv(0x86, Buffer.from(f.uri, 'latin1'))] : []),
+    ...(f.dns ?? []).map((d) => tlv(0x82, Buffer.from(d, 'latin1'))),
+    ...(f.ips ?? []).map((ip) => tlv(0x87, ipBytes(ip))),
+  ];
+  if (names.length === 0) throw new DerError('a leaf needs at least one SAN');
+  // Critical, as X.509-SVIDs mark it; verifiers all understand SAN.
+  const san = seq(oid(OID_SAN), tlv(0x01, Buffer.from([0xff])), tlv(0x04, seq(...names)));
   const tbs = seq(
     tlv(0xa0, tlv(0x02, Buffer.from([2]))),
     integerHex(f.serialHex),

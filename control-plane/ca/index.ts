@@ -13,7 +13,7 @@ export * from './authority';
 export * from './errors';
 export * from './kubernetes';
 export * from './material';
-export { addCaService, startCaServer, caServiceDefinition, grpcStatusOf, CA_PROTO_PATH, CA_SERVICE_NAME } from './service';
+export { addCaService, caServerCredentials, startCaServer, caServiceDefinition, grpcStatusOf, CA_PROTO_PATH, CA_SERVICE_NAME } from './service';
 export type { CaServiceOptions, CaServerOptions, CaServer } from './service';
 
 /** Where the CA's own certificate and key come from. */

@@ -99,6 +99,17 @@ export function addCaService(server: grpc.Server, ca: CertificateAuthority, opti
   });
 }
 
+/**
+ * TLS credentials for the CA endpoint: a serving certificate the CA issues itself for
+ * `dnsNames`/`ipAddresses`. Proxies verify it with the mesh trust bundle (the CA's root), so the
+ * bearer credential never crosses the network in the clear. Re-create on restart; it lasts as
+ * long as the signer (at most a year).
+ */
+export function caServerCredentials(ca: CertificateAuthority, names: { dnsNames?: readonly string[]; ipAddresses?: readonly string[] }): grpc.ServerCredentials {
+  const c = ca.issueServingCertificate(names);
+  return grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(c.keyPem), cert_chain: Buffer.from(c.certChainPem) }], false);
+}
+
 /** Options of `startCaServer`. */
 export interface CaServerOptions extends CaServiceOptions {
   /** @default '127.0.0.1' */

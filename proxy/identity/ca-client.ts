@@ -33,6 +33,8 @@ export interface CaClientProps {
   readonly spiffeId?: string;
   /** Channel credentials to reach the CA. @default insecure (local; use TLS with the trust anchor off-host) */
   readonly channelCredentials?: grpc.ChannelCredentials;
+  /** gRPC channel options (e.g. `grpc.ssl_target_name_override` when dialing the CA by IP). @default none */
+  readonly channelOptions?: grpc.ChannelOptions;
   /** Fraction of the remaining lifetime after which to renew. @default 0.7 */
   readonly renewFraction?: number;
   /** First retry delay after a failure. @default 1000 */
@@ -59,13 +61,13 @@ type CaStub = grpc.Client & {
   IssueCertificate(req: { csr_pem: string; credential: string }, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: IssueResponse) => void): void;
 };
 
-let stubCtor: (new (address: string, creds: grpc.ChannelCredentials) => CaStub) | undefined;
-function caStub(address: string, creds: grpc.ChannelCredentials): CaStub {
+let stubCtor: (new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => CaStub) | undefined;
+function caStub(address: string, creds: grpc.ChannelCredentials, options?: grpc.ChannelOptions): CaStub {
   if (!stubCtor) {
     const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(CA_PROTO_PATH, { keepCase: true, longs: Number, defaults: true })) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
     stubCtor = pkg.weft.ca.v1.CertificateAuthority;
   }
-  return new stubCtor!(address, creds);
+  return new stubCtor!(address, creds, options);
 }
 
 /** Counters for the admin endpoint. */
@@ -104,7 +106,7 @@ export class CaClientIdentityProvider implements IdentityProvider {
     }
     this.clock = props.clock ?? systemClock;
     this.retryMs = props.minRetryMs ?? 1000;
-    this.stub = caStub(props.address, props.channelCredentials ?? grpc.credentials.createInsecure());
+    this.stub = caStub(props.address, props.channelCredentials ?? grpc.credentials.createInsecure(), props.channelOptions);
     this.ready = new Promise((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;

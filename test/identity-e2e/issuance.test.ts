@@ -2,7 +2,9 @@
 import { X509Certificate } from 'node:crypto';
 import * as net from 'node:net';
 import { once } from 'node:events';
-import { startCaServer } from '../../control-plane/ca/service';
+import * as grpc from '@grpc/grpc-js';
+import { caServerCredentials, startCaServer } from '../../control-plane/ca/service';
+import { generateRoot } from '../../control-plane/ca/pki';
 import { TlsContexts } from '../../proxy/identity/tls';
 import { WeftError } from '../../api/errors';
 import { idOf, proxyIdentity, sayIdentity, startCa, startInbound, tlsTalk } from '../proxy/identity/harness';
@@ -72,7 +74,7 @@ test('a CA that is down at boot: no identity (mTLS fails closed), retries with b
   probe.close();
   await once(probe, 'close');
   const errs: string[] = [];
-  const p = proxyIdentity(env, 'shop', 'cart', { address: `127.0.0.1:${port}`, onError: (e) => errs.push(e.code) });
+  const p = proxyIdentity(env, 'shop', 'cart', { address: `127.0.0.1:${port}`, requestTimeoutMs: 300, onError: (e) => errs.push(e.code) });
   closers.push(() => p.close());
   const ready = p.start();
   while (errs.length < 2) await new Promise((r) => setTimeout(r, 10)); // two failed attempts observed
@@ -84,4 +86,29 @@ test('a CA that is down at boot: no identity (mTLS fails closed), retries with b
   const m = await ready;
   expect(m.spiffeId).toBe(idOf('shop', 'cart'));
   expect(p.stats().failures).toBeGreaterThanOrEqual(2);
+});
+
+test('the CA endpoint over TLS: a proxy that trusts the mesh root gets a certificate; one that does not cannot even send its token', async () => {
+  const tlsServer = await startCaServer(env.ca, { authenticator: env.tokens, credentials: caServerCredentials(env.ca, { dnsNames: ['weft-ca.weft-system.svc'], ipAddresses: ['127.0.0.1', '::1'] }) });
+  closers.push(() => tlsServer.close());
+  const served = env.ca.issueServingCertificate({ dnsNames: ['weft-ca.weft-system.svc'], ipAddresses: ['127.0.0.1', '::1'] });
+  expect(new X509Certificate(served.certChainPem).subjectAltName).toBe('DNS:weft-ca.weft-system.svc, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+  const good = proxyIdentity(env, 'shop', 'cart', {
+    address: tlsServer.address,
+    channelCredentials: grpc.credentials.createSsl(Buffer.from(env.ca.trustBundlePem())),
+    channelOptions: { 'grpc.ssl_target_name_override': 'weft-ca.weft-system.svc' },
+  });
+  closers.push(() => good.close());
+  expect((await good.renewNow()).spiffeId).toBe(idOf('shop', 'cart'));
+  const stranger = await generateRoot({ trustDomain: 'shop.local' });
+  const bad = proxyIdentity(env, 'shop', 'web', {
+    address: tlsServer.address,
+    channelCredentials: grpc.credentials.createSsl(Buffer.from(stranger.certPem)),
+    channelOptions: { 'grpc.ssl_target_name_override': 'weft-ca.weft-system.svc' },
+    requestTimeoutMs: 1000,
+  });
+  closers.push(() => bad.close());
+  const before = env.tokens.outstanding;
+  await expect(bad.renewNow()).rejects.toMatchObject({ code: 'WEFT_ERR_CA_UNAVAILABLE' });
+  expect(env.tokens.outstanding).toBe(before); // the token was never presented
 });
