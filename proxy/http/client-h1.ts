@@ -66,6 +66,8 @@ export class H1Endpoint {
         const base: https.RequestOptions = {
           agent: this.#agent, host: this.#opts.address, port: this.#opts.port, method: req.method, path: req.path,
           headers, setHost: false,
+          // response heads up to Envoy's 60 KiB (Node's client default is 16 KiB)
+          maxHeaderSize: 64 * 1024,
         };
         creq = t
           ? https.request({ ...base, secureContext: ctx, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'], checkServerIdentity: spiffeCheck(t.expectedIdentity) } as https.RequestOptions)
