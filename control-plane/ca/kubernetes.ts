@@ -35,11 +35,14 @@ export interface TokenReviewLike {
   };
 }
 
-/** The Kubernetes APIs the CA uses, from a KubeConfig (in-cluster or ~/.kube/config when omitted). */
-export function kubernetesCaApis(kc?: KubeConfig): { tokenReview: TokenReviewApi; secrets: SecretApi } {
+/**
+ * The Kubernetes APIs the CA uses, from a KubeConfig (in-cluster or ~/.kube/config when omitted).
+ * `client` is the client-node module itself. @default require('@kubernetes/client-node')
+ */
+export function kubernetesCaApis(kc?: KubeConfig, client?: typeof import('@kubernetes/client-node')): { tokenReview: TokenReviewApi; secrets: SecretApi } {
   // Loaded here, not at the top: client-node is ESM and only the Kubernetes path needs it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const k8s = require('@kubernetes/client-node') as typeof import('@kubernetes/client-node');
+  const k8s = client ?? (require('@kubernetes/client-node') as typeof import('@kubernetes/client-node'));
   const config = kc ?? (() => {
     const c = new k8s.KubeConfig();
     c.loadFromDefault();

@@ -1,14 +1,16 @@
 /**
- * The Kubernetes path of the CA through @kubernetes/client-node against a local HTTP server that
+ * The Kubernetes path of the CA through @kubernetes/client-node's real code (built to CommonJS by
+ * test/support/recorded-k8s, since jest cannot load its ESM) against a local HTTP server that
  * answers like the API server (TokenReview, Secret get/create): a proxy with a projected
  * ServiceAccount token gets a certificate for that ServiceAccount; other tokens are refused.
  */
 import * as http from 'node:http';
-import { spawn, ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { CertificateAuthority } from '../../../control-plane/ca/authority';
+import { TokenReviewAuthenticator, kubernetesCaApis, loadOrCreateSecretCa } from '../../../control-plane/ca/kubernetes';
+import { startCaServer } from '../../../control-plane/ca/service';
 import { CaClientIdentityProvider } from '../../../proxy/identity/ca-client';
+import { loadK8sClient } from '../../support/recorded-k8s/client';
 
 interface Recorded { method: string; url: string; auth?: string; body?: any } // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -57,44 +59,41 @@ function fakeApiServer() {
   return { server, requests, secrets };
 }
 
-async function startCaProcess(api: string): Promise<{ child: ChildProcess; info: { address: string; created: boolean; bundle: string }; output: () => string }> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'fixtures', 'k8s-ca-server.ts')], {
-    cwd: join(__dirname, '..', '..', '..'),
-    env: { ...process.env, KUBE_API: api, NODE_NO_WARNINGS: '1' },
-    stdio: ['pipe', 'pipe', 'pipe'],
+/** The CA as the control plane runs it in Kubernetes: Secret-backed material, TokenReview credentials, client-node's real code. */
+async function startKubeCa(api: string) {
+  const k8s = loadK8sClient();
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'fake', server: api, skipTLSVerify: true }],
+    users: [{ name: 'weft-control-plane', token: 'control-plane-sa-token' }],
+    contexts: [{ name: 'fake', cluster: 'fake', user: 'weft-control-plane' }],
+    currentContext: 'fake',
   });
-  let all = '';
-  child.stderr!.on('data', (d) => (all += d));
-  const lines = createInterface({ input: child.stdout! });
-  const [line] = (await once(lines, 'line')) as [string];
-  lines.on('line', (l) => (all += l));
-  const info = JSON.parse(line);
-  if (info.error) throw new Error(`CA process failed: ${info.error} ${all}`);
-  return { child, info, output: () => all + line };
+  const apis = kubernetesCaApis(kc, k8s);
+  const { material, created } = await loadOrCreateSecretCa(apis.secrets, { namespace: 'weft-system', name: 'weft-ca', trustDomain: 'cluster.local' });
+  const ca = await CertificateAuthority.create({ trustDomain: 'cluster.local', material });
+  const refusals: string[] = [];
+  const server = await startCaServer(ca, { authenticator: new TokenReviewAuthenticator({ api: apis.tokenReview }), onRefused: (code, msg) => refusals.push(`${code} ${msg}`) });
+  return { server, created, bundle: ca.trustBundlePem(), refusals };
 }
-
-const stop = async (child: ChildProcess) => {
-  child.stdin!.end();
-  if (child.exitCode === null) await once(child, 'exit');
-};
 
 test('TokenReview path: projected SA token → certificate for that ServiceAccount; CA Secret created once, then reused', async () => {
   const api = fakeApiServer();
   api.server.listen(0, '127.0.0.1');
   await once(api.server, 'listening');
   const url = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
-  const first = await startCaProcess(url);
+  const first = await startKubeCa(url);
   const clients: CaClientIdentityProvider[] = [];
   const client = (credential: string) => {
-    const c = new CaClientIdentityProvider({ address: first.info.address, trustDomain: 'cluster.local', credential });
+    const c = new CaClientIdentityProvider({ address: first.server.address, trustDomain: 'cluster.local', credential });
     clients.push(c);
     return c;
   };
   try {
-    expect(first.info.created).toBe(true);
+    expect(first.created).toBe(true);
     const m = await client('projected-cart').renewNow();
     expect(m.spiffeId).toBe('spiffe://cluster.local/ns/shop/sa/cart');
-    expect(m.trustBundlePem).toBe(first.info.bundle);
+    expect(m.trustBundlePem).toBe(first.bundle);
 
     await expect(client('legacy-cart').renewNow()).rejects.toMatchObject({ code: 'WEFT_ERR_CA_UNAUTHENTICATED' });
     await expect(client('projected-kubelet').renewNow()).rejects.toMatchObject({ code: 'WEFT_ERR_CA_NOT_A_WORKLOAD' });
@@ -108,19 +107,20 @@ test('TokenReview path: projected SA token → certificate for that ServiceAccou
     const secret = api.secrets.get('weft-system/weft-ca') as { type: string; data: Record<string, string> };
     expect(secret.type).toBe('kubernetes.io/tls');
     expect(Object.keys(secret.data).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
-    // The key and the tokens never reach the process output.
-    expect(first.output()).not.toMatch(/PRIVATE KEY|projected-cart|legacy-cart/);
+    // Refusals are reported with codes, never with the token or key material.
+    expect(first.refusals).toHaveLength(3);
+    expect(first.refusals.join('\n')).not.toMatch(/PRIVATE KEY|projected-|legacy-cart|garbage/);
   } finally {
     for (const c of clients) c.close();
-    await stop(first.child);
+    await first.server.close();
   }
   // A restarted control plane reads the Secret instead of generating another root.
-  const second = await startCaProcess(url);
+  const second = await startKubeCa(url);
   try {
-    expect(second.info.created).toBe(false);
-    expect(second.info.bundle).toBe(first.info.bundle);
+    expect(second.created).toBe(false);
+    expect(second.bundle).toBe(first.bundle);
   } finally {
-    await stop(second.child);
+    await second.server.close();
     api.server.close();
   }
 }, 60_000);
