@@ -29,8 +29,11 @@ let seenPeer: string | undefined;
 let accepted = 0;
 const closers: (() => unknown)[] = [];
 
+let trustedCa: TestCa;
+
 beforeAll(async () => {
   const ca = await makeCa();
+  trustedCa = ca;
   clientTls = new TlsContexts(provider(ca, await makeLeaf(ca, CLIENT_ID), CLIENT_ID));
   serverTls = new TlsContexts(provider(ca, await makeLeaf(ca, SERVER_ID), SERVER_ID));
   app = http.createServer((req, res) => res.end(`app:${req.method}:${req.url}:${req.httpVersion}`));
@@ -110,4 +113,19 @@ test('h2 over TLS with ALPN: an h2 client is served as HTTP/2', async () => {
   expect(r.headers[':status']).toBe(200);
   expect(r.body).toBe('app:GET:/alpn:1.1');
   session.destroy();
+});
+
+test.each([
+  ['signed by another CA', async () => makeLeaf(await makeCa('rogue root'), CLIENT_ID)],
+  ['expired', async () => makeLeaf(trustedCa, CLIENT_ID, { notBefore: new Date(Date.now() - 3 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) })],
+])('a client certificate %s is refused at the handshake (fail closed)', async (_n, make) => {
+  const leaf = await make();
+  const outcome = await new Promise<string>((resolve) => {
+    const s = tls.connect({ host: '127.0.0.1', port: serverPort, cert: leaf.certPem, key: leaf.keyPem, ca: trustedCa.certPem, ALPNProtocols: ['http/1.1'], checkServerIdentity: () => undefined });
+    s.on('secureConnect', () => s.write('GET / HTTP/1.1\r\nhost: a\r\n\r\n'));
+    s.on('data', (d) => resolve(`data:${String(d).slice(0, 12)}`));
+    s.on('error', () => resolve('refused'));
+    s.on('close', () => resolve('refused'));
+  });
+  expect(outcome).toBe('refused');
 });
