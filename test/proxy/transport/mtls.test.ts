@@ -129,3 +129,20 @@ test.each([
   });
   expect(outcome).toBe('refused');
 });
+
+test('PERMISSIVE accepts plaintext and valid mTLS, never invalid mTLS', async () => {
+  const p = new ProxyServer({ handler: inboundApp.handler, tls: { options: () => serverTls.serverOptions(), permissive: true } });
+  const port = (await p.listen(0)).port;
+  closers.push(() => p.close());
+  const plain = await get(port, { path: '/plain', headers: { host: 'server' } });
+  expect(plain.body).toBe('app:GET:/plain:1.1');
+  const rogue = await makeLeaf(await makeCa('rogue'), CLIENT_ID);
+  const outcome = await new Promise<string>((resolve) => {
+    const s = tls.connect({ host: '127.0.0.1', port, cert: rogue.certPem, key: rogue.keyPem, ca: trustedCa.certPem, checkServerIdentity: () => undefined });
+    s.on('secureConnect', () => s.write('GET / HTTP/1.1\r\nhost: a\r\n\r\n'));
+    s.on('data', () => resolve('served'));
+    s.on('error', () => resolve('refused'));
+    s.on('close', () => resolve('refused'));
+  });
+  expect(outcome).toBe('refused');
+});
