@@ -86,3 +86,42 @@ export function caMaterialToSecret(namespace: string, name: string, m: CaMateria
     data: { [CA_FILES.cert]: enc(m.tlsCrt), [CA_FILES.key]: enc(m.tlsKey), ...(m.caCrt ? { [CA_FILES.ca]: enc(m.caCrt) } : {}) },
   };
 }
+
+/** A running CA-material watch; `close()` stops it. */
+export interface CaMaterialWatch {
+  close(): void;
+}
+
+/**
+ * Re-reads the CA material every `intervalMs` (a mounted Secret changes in place when cert-manager
+ * renews it) and hands changed material to `onChange` — typically `ca.rotateSigner`, which keeps
+ * the old roots trusted. A read or validation failure keeps the current signer and is reported.
+ */
+export function watchCaMaterial(
+  load: () => CaMaterial,
+  onChange: (m: CaMaterial) => Promise<void>,
+  opts: { intervalMs?: number; onError?: (e: unknown) => void; initial?: CaMaterial } = {},
+): CaMaterialWatch {
+  let last = opts.initial ? opts.initial.tlsCrt + opts.initial.caCrt : undefined;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void (async () => {
+      try {
+        const m = load();
+        const key = m.tlsCrt + m.caCrt;
+        if (key !== last) {
+          await onChange(m);
+          last = key;
+        }
+      } catch (e) {
+        opts.onError?.(e);
+      } finally {
+        busy = false;
+      }
+    })();
+  }, opts.intervalMs ?? 60_000);
+  timer.unref();
+  return { close: () => clearInterval(timer) };
+}

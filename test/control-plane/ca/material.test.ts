@@ -62,3 +62,39 @@ test('setupCa (local source) builds a CA and a bootstrap-token authenticator ove
   expect(b.created).toBe(false);
   expect(b.ca.trustBundlePem()).toBe(a.ca.trustBundlePem());
 });
+
+test('watchCaMaterial: a renewed Secret directory becomes the signer; the old root stays trusted; bad material keeps the current one', async () => {
+  const { watchCaMaterial } = await import('../../../control-plane/ca/material');
+  const { X509Certificate } = await import('node:crypto');
+  const { generateKeyAndCsr } = await import('../../../proxy/identity/csr');
+  const a = await makeCa('root a');
+  const byo = join(dir, 'mounted');
+  mkdirSync(byo);
+  writeFileSync(join(byo, 'tls.crt'), a.certPem);
+  writeFileSync(join(byo, 'tls.key'), a.keyPem);
+  const initial = loadCaFromDirectory(byo);
+  const ca = await CertificateAuthority.create({ trustDomain: 't.local', material: initial });
+  const errors: string[] = [];
+  let changed!: () => void;
+  let failed!: () => void;
+  const watch = watchCaMaterial(() => loadCaFromDirectory(byo), async (m) => { await ca.rotateSigner(m); changed(); }, {
+    intervalMs: 20, initial, onError: (e) => { errors.push((e as { code: string }).code); failed(); },
+  });
+  try {
+    const bad = new Promise<void>((r) => (failed = r));
+    writeFileSync(join(byo, 'tls.crt'), 'garbage');
+    await bad;
+    expect(errors[0]).toBe('WEFT_ERR_CA_BAD_MATERIAL');
+    const b = await makeCa('root b');
+    const rotated = new Promise<void>((r) => (changed = r));
+    writeFileSync(join(byo, 'tls.key'), b.keyPem);
+    writeFileSync(join(byo, 'tls.crt'), b.certPem);
+    await rotated;
+    const leaf = new X509Certificate((await ca.issue((await generateKeyAndCsr()).csrPem, { namespace: 'x', serviceAccount: 'y' })).certChainPem);
+    expect(leaf.verify(new X509Certificate(b.certPem).publicKey)).toBe(true);
+    expect(ca.trustBundlePem()).toContain(a.certPem.trim());
+    expect(ca.trustBundlePem()).toContain(b.certPem.trim());
+  } finally {
+    watch.close();
+  }
+});
