@@ -155,7 +155,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
         ? [15006, 15001, 15020, ...Object.values(rp.ports)]
         : await freePorts(3 + Object.keys(rp.ports).length);
       const ports: ReplicaPorts = { inbound, outbound, admin, app: Object.fromEntries(Object.keys(rp.ports).map((n, i) => [n, appPorts[i]])) };
-      const r = await startReplica(net ? { ...ctx, address: net.address, wrap: net.wrap } : ctx, rp, ports);
+      const r = await startReplica(net ? { ...ctx, address: net.address, wrap: net.wrap, probeApp: net.probe } : ctx, rp, ports);
       replicas.push(r);
       children.push(r.sidecar, ...(r.app ? [r.app] : []));
       await endpoints.set(r.endpoint);

@@ -35,6 +35,8 @@ export interface ReplicaContext {
   readonly address?: string;
   /** Wraps an argv to run inside a network namespace (netns mode). @default identity */
   readonly wrap?: (argv: readonly string[]) => readonly string[];
+  /** Readiness probe of the app port. @default a TCP connect to `address`:port */
+  readonly probeApp?: (port: number) => Promise<boolean>;
   /** Drain time of each sidecar. @default '5s' */
   readonly drainTimeout?: string;
   /** Time allowed to become ready. @default 30000 */
@@ -110,7 +112,7 @@ export async function startReplica(ctx: ReplicaContext, plan: ReplicaPlan, ports
   });
   const [sideResult, appResult] = await Promise.allSettled([
     startSidecar(ctx, plan, ports),
-    app.waitUntil(() => tcpOpen(address, firstPort), ctx.readyTimeoutMs ?? 30_000, `listening on PORT ${firstPort}`),
+    app.waitUntil(() => (ctx.probeApp ? ctx.probeApp(firstPort) : tcpOpen(address, firstPort)), ctx.readyTimeoutMs ?? 30_000, `listening on PORT ${firstPort}`),
   ]);
   if (sideResult.status === 'rejected' || appResult.status === 'rejected') {
     await app.kill();
