@@ -9,6 +9,7 @@ import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../../api/names';
 import { API_VERSION, GROUP, KINDS, Kind, WeftResource } from '../../api/resources';
 import { bootstrapSchema } from '../../api/bootstrap';
 import { problemsOf } from '../../api/schema';
+import { unknownFields } from './fields';
 import { kubeModel, kubeProblems } from './kube';
 import { loadDist, Manifest } from './load';
 import { CheckProblem } from './problems';
@@ -107,6 +108,7 @@ export function checkDist(dir: string): CheckResult {
     if (cls) {
       kubernetes++;
       for (const [field, message] of kubeProblems(cls, m.object)) report('WEFT_ERR_CHECK_K8S_SCHEMA', field, message);
+      for (const [field, message] of unknownFields(apiVersion, kind, m.object)) report('WEFT_ERR_CHECK_UNKNOWN_FIELD', field, message);
       if (kind === 'CustomResourceDefinition') staleCrd(m, report);
       if (kind === 'ConfigMap') bootstrapProblems(m, report);
     } else if (custom.has(`${apiVersion}/${kind}`)) {

@@ -49,6 +49,27 @@ test('Kubernetes objects are validated against the Kubernetes schemas, with fiel
   expect(text[r.problems[0].line! - 1]).toContain('containerPort: http');
 });
 
+test('misspelt Kubernetes fields are reported with the closest known name', () => {
+  const d = clone(deployment) as Record<string, any>;
+  d.metadata.lables = { app: 'reviews' };
+  d.spec.replicaz = 2;
+  d.spec.template.spec.containers[0].securityContext = { runAsNonRoot: true, readOnlyRootFileSystem: true };
+  d.spec.template.spec.containers[0].env = [{ name: 'A', valeu: 'x' }];
+  const r = checkDist(track(writeDist({ 'd.yaml': [d] })));
+  expect(r.problems.map((p) => [p.code, p.field, p.message]).sort()).toEqual([
+    ['WEFT_ERR_CHECK_UNKNOWN_FIELD', 'metadata.lables', 'unknown field "lables"; did you mean "labels"?'],
+    ['WEFT_ERR_CHECK_UNKNOWN_FIELD', 'spec.replicaz', 'unknown field "replicaz"; did you mean "replicas"?'],
+    ['WEFT_ERR_CHECK_UNKNOWN_FIELD', 'spec.template.spec.containers[0].env[0].valeu', 'unknown field "valeu"; did you mean "value"?'],
+    ['WEFT_ERR_CHECK_UNKNOWN_FIELD', 'spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem', 'unknown field "readOnlyRootFileSystem"; did you mean "readOnlyRootFilesystem"?'],
+  ]);
+});
+
+test('the field table is what gen-k8s-fields.mjs generates from the installed client-node', async () => {
+  const gen = path.resolve(__dirname, '../../cli/check/gen-k8s-fields.mjs');
+  const result = await run(process.execPath, [gen, '--check'], { timeout: 120_000 }).then(() => 0, (e: { code: number }) => e.code);
+  expect(result).toBe(0);
+}, 150_000);
+
 test('weft resources are validated against the CRD schemas, one problem per field', () => {
   const svc = meshService('reviews', ['v1']) as { spec: Record<string, unknown> & { ports: Record<string, unknown>[] } };
   svc.spec.ports[0].port = 0;

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_IMAGE_REPOSITORY, DEFAULT_IMAGE_TAG } from '../../constructs/mesh';
-import { service, validDist, writeDist } from '../cli/check-fixtures';
+import { deployment, service, validDist, writeDist } from '../cli/check-fixtures';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
@@ -123,7 +123,7 @@ suite('the weft OCI image', () => {
 
   test('weft check runs in the image on a read-only mounted dist: exit 0 clean, 1 with problems', async () => {
     const good = validDist();
-    const bad = writeDist({ 'svc.yaml': [service, service] });
+    const bad = writeDist({ 'svc.yaml': [service, service, { ...deployment, spec: { ...deployment.spec, replicaz: 2 } }] });
     try {
       for (const d of [good, bad]) fs.chmodSync(d, 0o755); // readable by uid 10001
       const image = `ghcr.io/weft-mesh/weft:${VERSION}`;
@@ -136,6 +136,7 @@ suite('the weft OCI image', () => {
       const broken = await check(bad);
       expect(broken.code).toBe(1);
       expect(broken.stdout).toContain('WEFT_ERR_DUPLICATE_NAME Service/shop/reviews');
+      expect(broken.stdout).toContain('WEFT_ERR_CHECK_UNKNOWN_FIELD Deployment/shop/reviews-v1 spec.replicaz'); // the field table is bundled
     } finally {
       for (const d of [good, bad]) fs.rmSync(d, { recursive: true, force: true });
     }
