@@ -57,9 +57,9 @@ function probeInNs(ns: string, port: number): Promise<boolean> {
 export function checkNetnsSupport(): void {
   if (process.platform !== 'linux') throw new UpError(UP_ERRORS.netns, `--netns needs Linux (this is ${process.platform})`, { exitCode: 2 });
   if (process.getuid?.() !== 0) throw new UpError(UP_ERRORS.netns, '--netns needs root (network namespaces and iptables)', { exitCode: 2 });
-  for (const tool of ['ip', 'iptables']) {
+  for (const [tool, flag] of [['ip', '-V'], ['iptables', '--version']]) {
     try {
-      execFileSync(tool, ['--version'], { stdio: 'ignore' });
+      execFileSync(tool, [flag], { stdio: 'ignore' });
     } catch {
       throw new UpError(UP_ERRORS.netns, `--netns needs \`${tool}\` (Debian: apt-get install -y iproute2 iptables)`, { exitCode: 2 });
     }
