@@ -193,7 +193,7 @@ export class LocalSource implements MeshSource {
     if (!this.onChange) return;
     let failed: SourceError | undefined;
     try {
-      this.resources = await readManifests(this.dir);
+      this.resources = await readManifests(this.dir, { allowNoFiles: this.resources.length === 0 });
     } catch (e) {
       failed = e as SourceError;
     }

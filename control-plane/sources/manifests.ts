@@ -35,13 +35,20 @@ export function parseManifest(text: string, file: string): WeftResource<unknown>
   return out;
 }
 
-/** Reads every manifest in `dir` (not recursive), sorted, duplicates rejected. */
-export async function readManifests(dir: string): Promise<WeftResource<unknown>[]> {
+/**
+ * Reads every manifest in `dir` (not recursive), sorted, duplicates rejected. With
+ * `allowNoFiles: false` a directory without manifests is an error: synth tools empty the directory
+ * before writing it again, and that moment must not become an empty mesh.
+ */
+export async function readManifests(dir: string, opts: { readonly allowNoFiles?: boolean } = {}): Promise<WeftResource<unknown>[]> {
   let files: string[];
   try {
     files = (await readdir(dir)).filter(isManifestFile).sort();
   } catch (e) {
     throw new SourceError(SOURCE_ERROR_CODES.dir, `cannot read manifest directory ${dir}: ${(e as Error).message}`, { cause: e });
+  }
+  if (files.length === 0 && opts.allowNoFiles === false) {
+    throw new SourceError(SOURCE_ERROR_CODES.manifest, `${dir} holds no manifests (being rewritten?); keeping the last good resources`);
   }
   const seen = new Map<string, string>();
   const all: WeftResource<unknown>[] = [];
@@ -53,6 +60,9 @@ export async function readManifests(dir: string): Promise<WeftResource<unknown>[
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed between readdir and read
       throw new SourceError(SOURCE_ERROR_CODES.manifest, `${file}: ${(e as Error).message}`, { cause: e });
     }
+    // Writers truncate, then write: an empty file is almost always one caught in between. Deleting
+    // the file is how resources are removed, so treat empty as "not finished" and keep the last good.
+    if (text.trim() === '') throw new SourceError(SOURCE_ERROR_CODES.manifest, `${file} is empty (still being written?); delete it to remove its resources`);
     for (const r of parseManifest(text, file)) {
       const key = `${r.kind}/${r.metadata.namespace ?? ''}/${r.metadata.name}`;
       const prev = seen.get(key);
