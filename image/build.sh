@@ -103,7 +103,9 @@ cp -a "$rootfs/." "$mnt/"
 chown -R 0:0 "$mnt"
 chown 10001:10001 "$mnt/home/weft"
 bh umount "$ctr" >/dev/null
-created="$(date -u -d "@${SOURCE_DATE_EPOCH:-$(git -C "$root_dir" log -1 --format=%ct 2>/dev/null || date +%s)}" +%Y-%m-%dT%H:%M:%SZ)"
+# One timestamp for the label, the image config and every file: same sources, same image digest.
+epoch="${SOURCE_DATE_EPOCH:-$(git -C "$root_dir" log -1 --format=%ct 2>/dev/null || date +%s)}"
+created="$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)"
 revision="$(git -C "$root_dir" rev-parse HEAD 2>/dev/null || echo unknown)"
 bh config \
   --os linux --arch "$(node -p process.arch | sed 's/x64/amd64/')" \
@@ -124,7 +126,7 @@ bh config \
 
 mkdir -p "$(dirname "$output")"
 rm -f "$output"
-bh commit --quiet --format oci --disable-compression=false --rm "$ctr" "oci-archive:$output:$repository:$tag" >/dev/null
+bh commit --quiet --format oci --disable-compression=false --timestamp "$epoch" --rm "$ctr" "oci-archive:$output:$repository:$tag" >/dev/null
 ctr=""
 size="$(du -h "$output" | cut -f1)"
 echo "weft image: wrote $output ($repository:$tag, $size)" >&2
