@@ -3,6 +3,7 @@
  * with sidecars over real mTLS, an ingress) and the tests drive it through the exposed ingress.
  * One mesh for the file, scenarios in order; everything is stopped in afterAll, also on failure.
  */
+import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -55,7 +56,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await mesh?.stop();
   closeLoadAgent();
-  rmSync(stateDir, { recursive: true, force: true });
+  if (process.env.WEFT_E2E_KEEP) process.stderr.write(`kept ${stateDir}\n`);
+  else rmSync(stateDir, { recursive: true, force: true });
 }, 60_000);
 
 test('canary: 2,000 requests split 90/10 between reviews v1 and v2 (±3 points)', async () => {
@@ -159,3 +161,74 @@ async function until(cond: () => boolean, timeoutMs = 60_000, everyMs = 20): Pro
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Transparent mode needs Linux, root, `ip` and `iptables` (CI runs as root with iproute2 + iptables). */
+function netnsUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (process.getuid?.() !== 0) return 'not root';
+  for (const [tool, flag] of [['ip', '-V'], ['iptables', '--version']]) {
+    try {
+      execFileSync(tool, [flag], { stdio: 'ignore' });
+    } catch {
+      return `no ${tool}`;
+    }
+  }
+  return undefined;
+}
+
+const netnsSkip = netnsUnavailable();
+(netnsSkip ? describe.skip : describe)(`--netns (transparent mode)${netnsSkip ? ` skipped: ${netnsSkip}` : ''}`, () => {
+  let ns: LocalMesh | undefined;
+  let nsState: string;
+  let nsPage: string;
+
+  beforeAll(async () => {
+    nsState = mkdtempSync(join(tmpdir(), 'weft-e2e-netns-'));
+    ns = await startLocalMesh({
+      app: join(__dirname, 'fixtures', 'bookinfo-e2e.ts#bookinfoE2e'), appProps: { ratingsReplicas: 1 },
+      projectDir: ROOT, stateDir: nsState, exposes: ['productpage'], netns: true, readyTimeoutMs: 90_000,
+      onProgress: (m) => process.stderr.write(`[weft up --netns] ${m}\n`),
+    });
+    nsPage = `${ns.ingressUrl('productpage')}/productpage?id=1`;
+  }, 240_000);
+
+  afterAll(async () => {
+    await ns?.stop();
+    rmSync(nsState, { recursive: true, force: true });
+  }, 60_000);
+
+  test('each replica has its own namespace and address; apps run without HTTP_PROXY', () => {
+    const addresses = ns!.replicas.map((r) => r.address);
+    expect(new Set(addresses).size).toBe(addresses.length);
+    for (const a of addresses) expect(a).toMatch(/^10\.250\.\d+\.\d+$/);
+    const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    expect(namespaces.match(/^weft-/gm)?.length ?? 0).toBeGreaterThanOrEqual(ns!.replicas.length);
+    for (const r of ns!.replicas) expect(r.ports).toMatchObject({ inbound: 15006, outbound: 15001, admin: 15020, app: { http: 9080 } });
+  });
+
+  test('canary: 2,000 requests split 90/10 (±3 points); the header pins v2', async () => {
+    const out = await runLoad(nsPage, 2000, 6);
+    expect(out.filter((o) => o.status !== 200)).toEqual([]);
+    const v2 = share(out, 'v2');
+    expect(v2).toBeGreaterThanOrEqual(0.07);
+    expect(v2).toBeLessThanOrEqual(0.13);
+    const pinned = await runLoad(nsPage, 100, 6, { 'x-canary': 'always' });
+    expect(pinned.filter((o) => !fullSuccess(o))).toEqual([]);
+    expect(share(pinned, 'v2')).toBe(1);
+  });
+
+  test('STRICT: plaintext to the app port of a replica is captured by iptables and refused by its sidecar', async () => {
+    const ratings = ns!.replicas.find((r) => r.plan.service === 'ratings')!;
+    const r = await get(`http://${ratings.address}:9080/ratings/1`, {}, true);
+    expect(r.status).toBe(0);
+  });
+
+  test('stop removes every namespace, link and hosts file it made', async () => {
+    const names = ns!.replicas.map((r) => r.address);
+    await ns!.stop();
+    ns = undefined;
+    const left = execFileSync('ip', ['-o', 'addr', 'show'], { encoding: 'utf8' });
+    for (const a of names) expect(left).not.toContain(a);
+    expect(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })).not.toMatch(/weft-[0-9a-f]{4}[bhn]/);
+  });
+});
