@@ -10,6 +10,7 @@ import { CLUSTER, ENDPOINT, LISTENER, ROUTE, TYPE_ORDER } from '../../api/xds/pr
 import type { SnapshotCache } from './cache';
 import { NackLedger, parseNackErrors } from './ledger';
 import { AdsMetrics } from './metrics';
+import { ReaddGuard } from './readd';
 import { Entry, mapVersion, REFERENCED_BY, versionOf } from './snapshot';
 import type { ConnectedNode, DiscoveryRequest } from './wire';
 
@@ -55,6 +56,7 @@ export class AdsStream {
   client: ClientKind | undefined;
   readonly types = new Map<string, TypeState>();
   private nonces = 0;
+  private readonly readd = new ReaddGuard();
 
   constructor(readonly id: number, private readonly deps: StreamDeps) {}
 
@@ -104,7 +106,8 @@ export class AdsStream {
     this.deps.metrics.ackLatency.observe(label, (Date.now() - sent.at) / 1000);
     const error = req.error_detail?.message;
     if (error === undefined || req.error_detail === null) {
-      if (ts.wildcard) ts.applied.clear();
+      // LDS/CDS are whole in state of the world: what the response lacks, the client deleted.
+      if (ts.wildcard || t === LISTENER || t === CLUSTER) ts.applied.clear();
       for (const [n, e] of sent.entries) ts.applied.set(n, e);
       ts.ackedVersion = sent.version;
       ts.lastError = undefined;
@@ -161,7 +164,9 @@ export class AdsStream {
     if (!ts?.subscribed) return;
     const found = this.entriesFor(t, ts);
     if (!found) return;
-    const { entries, version } = found;
+    const guarded = this.client?.kind === 'proxyless' ? this.readd.apply(t, found.entries, ts.sent?.entries) : { entries: found.entries, swapped: false };
+    const entries = guarded.entries;
+    const version = guarded.swapped ? versionOf(entries) : found.version;
     if (!force && ts.sent && ts.sent.version === version) return;
     const overhead = 64 + t.length;
     const size = entries.reduce((n, e) => n + e.bytes.length + overhead, 0);

@@ -10,7 +10,7 @@ import type { MeshModel } from '../../api/model';
 import type { ClientKind } from '../../api/translate';
 import { rmSync } from 'fs';
 import { EchoBackend, startEchoBackend } from './support/echo';
-import { echoMesh, RDS, scenarioDirs, startXdsClient, waitFor, within3Sigma, writeEndpoints, writeMesh, XdsClientChild } from './support/harness';
+import { echoMesh, LDS, RDS, scenarioDirs, startXdsClient, waitFor, within3Sigma, writeEndpoints, writeMesh, XdsClientChild } from './support/harness';
 
 jest.setTimeout(60_000);
 
@@ -110,5 +110,26 @@ describe('proxyless grpc-js-xds client', () => {
     expect(r.errors).toEqual({});
     expect(r.counts).toEqual({ v1: 300 });
     expect(cp.status.nacked()).toEqual([]);
+  });
+
+  test('a service deleted and re-added byte-identical is served again (grpc-js-xds 1.14.1 re-add bug)', async () => {
+    const ldsState = () => cp.status.clients().find((c) => c.node.kind === 'proxyless')?.types[LDS];
+    const settledLds = (before: string | undefined) => waitFor('LDS answered', () => {
+      const s = ldsState();
+      return s && !s.pending && s.ackedVersion === s.sentVersion && s.sentVersion !== before ? s : undefined;
+    });
+    const other = { apiVersion: 'weft.dev/v1alpha1', kind: 'MeshService', metadata: { name: 'other', namespace: 'default' }, spec: { serviceAccount: 'other', interception: 'explicit', ports: [{ name: 'http', port: 80, protocol: 'http' }], versions: [{ name: 'v1', replicas: 1 }] } };
+    const v0 = ldsState()?.sentVersion;
+    writeMesh(d.dir, [other]);
+    const gone = await settledLds(v0);
+    const down = await client.run({ n: 10, concurrency: 5, deadlineMs: 1500 });
+    expect(Object.keys(down.errors).length).toBeGreaterThan(0);
+    writeMesh(d.dir, [...echoMesh({ versions: ['v1'] }), other]);
+    await settledLds(gone.sentVersion);
+    // RPCs fail fast while the channel leaves TRANSIENT_FAILURE; with the bug it never would.
+    await waitFor('echo served again', async () => (await client.run({ n: 1, concurrency: 1, deadlineMs: 2000 })).counts.v1 === 1, 15_000);
+    const back = await client.run({ n: 200, concurrency: 10 });
+    expect(back.errors).toEqual({});
+    expect(back.counts).toEqual({ v1: 200 });
   });
 });

@@ -171,3 +171,4 @@ export function within3Sigma(hits: number, n: number, p: number): boolean {
 }
 
 export const RDS = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
+export const LDS = 'type.googleapis.com/envoy.config.listener.v3.Listener';
