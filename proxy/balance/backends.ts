@@ -18,6 +18,26 @@ export interface BackendsDeps {
   readonly metrics: Registry;
   readonly now: () => number;
   readonly random: () => number;
+  /**
+   * The clusters this stack balances (the inbound stack only needs the local app's). Two stacks
+   * must not both keep state and gauges for one cluster. @default - every cluster in the config
+   */
+  readonly select?: (config: ProxyConfig) => (name: string) => boolean;
+}
+
+/** Every cluster the route tables named by `tables` forward or mirror to. */
+export function clustersOfTables(config: ProxyConfig, tables: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const t of tables) {
+    for (const vh of config.routes.get(t)?.virtualHosts ?? []) {
+      for (const r of vh.routes) {
+        if (r.action.kind !== 'forward') continue;
+        for (const c of r.action.clusters) out.add(c.name);
+        for (const m of r.action.mirrors) out.add(m.cluster);
+      }
+    }
+  }
+  return out;
 }
 
 /** Reference-counted endpoint clients; a client whose last user goes away is closed if it can be. */
@@ -75,7 +95,9 @@ export class Backends {
 
   /** Brings the balancers in line with `config`. */
   reconcile(config: ProxyConfig): void {
+    const wanted = this.deps.select?.(config) ?? (() => true);
     for (const [name, c] of config.clusters) {
+      if (!wanted(name)) continue;
       const endpoints = c.staticEndpoints ?? config.endpoints.get(c.edsName)?.endpoints ?? [];
       let b = this.#clusters.get(name);
       if (!b) {
@@ -85,7 +107,7 @@ export class Backends {
       b.update(c, endpoints);
     }
     for (const [name, b] of this.#clusters) {
-      if (!config.clusters.has(name)) {
+      if (!config.clusters.has(name) || !wanted(name)) {
         b.close();
         this.#clusters.delete(name);
       }

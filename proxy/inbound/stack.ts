@@ -4,7 +4,7 @@
  *   server → rescue → observe → listener rate limit → authz → route (the chain's inline table)
  *   → timeout → retry → fault → [concrete: cluster pick → circuit breaker → balancer] → app client.
  */
-import { Backends } from '../balance/backends';
+import { Backends, clustersOfTables } from '../balance/backends';
 import { ConfigCell } from '../config/cell';
 import type { FilterChainConfig, ListenerConfig, ProxyConfig, RouteTable } from '../config/types';
 import { rescue } from '../http/respond';
@@ -42,11 +42,21 @@ export function inboundChain(l: ListenerConfig | undefined, req: ProxyRequest): 
   return http[0];
 }
 
+/** The clusters the inbound listener's chains route to. */
+export function inboundClusters(config: ProxyConfig, preferred?: string): Set<string> {
+  return clustersOfTables(config, inboundListener(config, preferred)?.chains.map((c) => c.routeTable) ?? []);
+}
+
 /** Builds the inbound handler for `config` (a ProxyConfig, or a ConfigCell the caller swaps). */
 export function buildInboundHandler(config: ProxyConfig | ConfigCell, deps: InboundDeps): StackHandler {
   const cell = config instanceof ConfigCell ? config : new ConfigCell(config);
   const { now, random } = resolveDeps(deps);
-  const backends = new Backends(cell, { endpointClient: deps.endpointClient, metrics: deps.metrics, now, random });
+  // Only the clusters the inbound chains route to (the local app); the outbound stack owns the rest.
+  const select = (c: ProxyConfig) => {
+    const names = inboundClusters(c, deps.listener);
+    return (name: string) => names.has(name);
+  };
+  const backends = new Backends(cell, { endpointClient: deps.endpointClient, metrics: deps.metrics, now, random, select });
   const buckets = new BucketSet(now);
   const listenerOf = () => inboundListener(cell.get(), deps.listener);
   const tableFor = (c: ProxyConfig, req: ProxyRequest): RouteTable | undefined => {

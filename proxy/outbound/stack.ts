@@ -6,7 +6,7 @@
  *   → balancer (P2C peak-EWMA, outlier detection)] → endpoint client.
  */
 import type { Registry } from 'prom-client';
-import { Backends, type EndpointClientFactory } from '../balance/backends';
+import { Backends, type EndpointClientFactory, clustersOfTables } from '../balance/backends';
 import { balance } from '../balance/balance';
 import { ConfigCell } from '../config/cell';
 import type { ListenerConfig, ProxyConfig, RouteTable } from '../config/types';
@@ -41,6 +41,8 @@ export interface StackDeps {
 export interface OutboundDeps extends StackDeps {
   /** The outbound listener whose routes serve requests when no listener is named after the authority. @default - the first OUTBOUND listener */
   readonly listener?: string;
+  /** Clusters this stack must leave to another (the inbound stack's app clusters). @default - none */
+  readonly exclude?: (config: ProxyConfig) => (name: string) => boolean;
 }
 
 /** A stack's handler plus what its owner needs: the config cell to swap, and shutdown. */
@@ -70,6 +72,19 @@ function outboundTable(preferred?: string) {
   };
 }
 
+/**
+ * By default the outbound stack skips clusters that only inbound listeners route to (the local
+ * app's), so the two stacks never both keep balancer state and gauges for one cluster.
+ */
+export function excludeInboundClusters(config: ProxyConfig): (name: string) => boolean {
+  const inboundTables: string[] = [];
+  const otherTables: string[] = [];
+  for (const l of config.listeners.values()) for (const c of l.chains) (l.direction === 'inbound' ? inboundTables : otherTables).push(c.routeTable);
+  const inbound = clustersOfTables(config, inboundTables);
+  const outbound = clustersOfTables(config, otherTables);
+  return (name) => inbound.has(name) && !outbound.has(name);
+}
+
 /** Resolves clock and random once. */
 export function resolveDeps(deps: StackDeps): { now: () => number; random: () => number } {
   const clock = deps.clock;
@@ -97,7 +112,12 @@ export function concreteStack(backends: Backends, now: () => number, random: () 
 export function buildOutboundHandler(config: ProxyConfig | ConfigCell, deps: OutboundDeps): StackHandler {
   const cell = config instanceof ConfigCell ? config : new ConfigCell(config);
   const { now, random } = resolveDeps(deps);
-  const backends = new Backends(cell, { endpointClient: deps.endpointClient, metrics: deps.metrics, now, random });
+  const exclude = deps.exclude ?? excludeInboundClusters;
+  const select = (c: ProxyConfig) => {
+    const excluded = exclude(c);
+    return (name: string) => !excluded(name);
+  };
+  const backends = new Backends(cell, { endpointClient: deps.endpointClient, metrics: deps.metrics, now, random, select });
   const concrete = concreteStack(backends, now, random);
   const buckets = new BucketSet(now);
   const listenerOf = (req: ProxyRequest) => outboundListener(cell.get(), req, deps.listener);
