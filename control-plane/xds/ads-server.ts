@@ -38,6 +38,11 @@ export const ADS_SERVER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_send_message_length': 16 * 1024 * 1024,
 };
 
+/** Ends a server stream with a status (grpc-js: an 'error' event carrying code and details). */
+function failStream(call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>, code: grpc.status, details: string): void {
+  call.emit('error', Object.assign(new Error(details), { code, details }));
+}
+
 /** An ADS server bound to a snapshot cache. */
 export class AdsServer {
   readonly ledger = new NackLedger();
@@ -88,7 +93,8 @@ export class AdsServer {
       fn();
     } catch (e) {
       this.log('error', `stream ${stream.id}: ${(e as Error).message}`);
-      this.streams.get(stream.id)?.call.destroy(e as Error);
+      const call = this.streams.get(stream.id)?.call;
+      if (call) failStream(call, grpc.status.INTERNAL, (e as Error).message);
     }
   }
 
@@ -139,7 +145,7 @@ export class AdsServer {
     };
     call.on('data', (req: DiscoveryRequest) => {
       if (!stream.node && !req.node) {
-        call.destroy(Object.assign(new Error('the first DiscoveryRequest of a stream must carry node'), { code: grpc.status.INVALID_ARGUMENT }));
+        failStream(call, grpc.status.INVALID_ARGUMENT, 'the first DiscoveryRequest of a stream must carry node');
         return;
       }
       this.guard(stream, () => stream.onRequest(req));

@@ -74,6 +74,14 @@ describe('ADS protocol', () => {
     expect(connected.map((n) => [n.id, n.kind])).toEqual([['grpc-client-1', 'proxyless']]);
   });
 
+  test('a stream whose first request has no node is refused with INVALID_ARGUMENT', async () => {
+    const c = open();
+    c.send({ type_url: LISTENER, resource_names: ['echo.default'] });
+    await expect(c.next(5000)).rejects.toThrow();
+    expect((c.error as { code?: number } | undefined)?.code).toBe(3);
+    expect(connected).toEqual([]);
+  });
+
   test('NACK: per-resource ledger from the error text (A46), status and metrics, and no resend loop', async () => {
     const c = open();
     const names = ['echo.default|v1', 'echo.default|v2'];

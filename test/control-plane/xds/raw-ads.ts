@@ -29,7 +29,12 @@ export class RawAds {
       const w = this.waiter;
       if (w) { this.waiter = undefined; w(r); } else this.queue.push(r);
     });
-    this.call.on('error', (e) => { this.error = e; });
+    this.call.on('error', (e) => {
+      this.error = e;
+      const w = this.waiter;
+      this.waiter = undefined;
+      w?.(undefined as unknown as Resp);
+    });
   }
 
   send(req: XdsObject): void {
@@ -42,7 +47,7 @@ export class RawAds {
     if (r) return Promise.resolve(r);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => { this.waiter = undefined; reject(new Error('no response')); }, timeoutMs);
-      this.waiter = (x) => { clearTimeout(t); resolve(x); };
+      this.waiter = (x) => { clearTimeout(t); if (x) resolve(x); else reject(this.error); };
     });
   }
 
