@@ -70,6 +70,22 @@ function caStub(address: string, creds: grpc.ChannelCredentials, options?: grpc.
   return new stubCtor!(address, creds, options);
 }
 
+const pemBlocks = (pem: string): string[] => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+
+/** Whether leaf → intermediates → one of the bundle's roots verifies, signature by signature. */
+function chainsToBundle(chainPem: string, bundlePem: string): boolean {
+  try {
+    const chain = pemBlocks(chainPem).map((p) => new X509Certificate(p));
+    const roots = pemBlocks(bundlePem).map((p) => new X509Certificate(p));
+    if (chain.length === 0 || roots.length === 0) return false;
+    for (let i = 0; i + 1 < chain.length; i++) if (!chain[i].verify(chain[i + 1].publicKey)) return false;
+    const top = chain[chain.length - 1];
+    return roots.some((r) => r.fingerprint256 === top.fingerprint256 || (top.checkIssued(r) && top.verify(r.publicKey)));
+  } catch {
+    return false;
+  }
+}
+
 /** Counters for the admin endpoint. */
 export interface CaClientStats {
   readonly issued: number;
@@ -272,7 +288,7 @@ export class CaClientIdentityProvider implements IdentityProvider {
     if (this.props.spiffeId && id !== this.props.spiffeId) throw bad(`certificate names ${id}, expected ${this.props.spiffeId}`);
     const notAfter = new Date(leaf.validTo);
     if (notAfter.getTime() <= this.clock.now()) throw bad(`certificate expired at ${leaf.validTo}`);
-    if (!res.trust_bundle_pem.includes('BEGIN CERTIFICATE')) throw bad('empty trust bundle');
+    if (!chainsToBundle(res.cert_chain_pem, res.trust_bundle_pem)) throw bad('certificate chain does not lead to the trust bundle');
     return { certChainPem: res.cert_chain_pem, keyPem, trustBundlePem: res.trust_bundle_pem, spiffeId: id, notAfter };
   }
 }
