@@ -25,6 +25,8 @@ export interface ProxyRow {
   readonly types: Readonly<Record<string, string>>;
   /** NACK texts by short type name. */
   readonly errors: Readonly<Record<string, string>>;
+  /** Resources the NACK ledger holds as rejected, by short type name (gRFC A46: the rest were applied). */
+  readonly nackedResources: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Result of one proxy-status run. */
@@ -67,9 +69,16 @@ export function rowsOf(doc: StatusDocument): ProxyRow[] {
         types[short] = text;
         if (error !== undefined) errors[short] = error;
       }
+      const nackedResources: Record<string, string[]> = {};
+      for (const e of doc.nacked ?? []) {
+        if (e.nodeId !== c.node.id) continue;
+        const short = TYPE_COLUMNS.find(([, url]) => url === e.typeUrl)?.[0];
+        if (short) (nackedResources[short] ??= []).push(e.name);
+      }
+      for (const list of Object.values(nackedResources)) list.sort();
       const n = c.node;
       const service = n.service ? `${n.namespace ?? 'default'}/${n.service}${n.version ? `@${n.version}` : ''}` : '-';
-      return { id: n.id, kind: n.kind, service, connectedAt: n.connectedAt, types, errors };
+      return { id: n.id, kind: n.kind, service, connectedAt: n.connectedAt, types, errors, nackedResources };
     })
     .sort((a, b) => a.id.localeCompare(b.id));
 }
@@ -82,7 +91,9 @@ export function renderTable(rows: readonly ProxyRow[]): string {
   const line = (cols: string[]) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
   const out = [line(header), ...body.map(line)];
   if (rows.length === 0) out.push('(no proxies connected)');
-  const nacks = rows.flatMap((r) => Object.entries(r.errors).map(([t, e]) => `  ${r.id} ${t}: ${e}`));
+  const nacks = rows.flatMap((r) =>
+    Object.entries(r.errors).map(([t, e]) => `  ${r.id} ${t}: ${e}${r.nackedResources[t]?.length ? `\n    rejected: ${r.nackedResources[t].join(', ')}` : ''}`),
+  );
   if (nacks.length) out.push('', 'NACKs:', ...nacks);
   return `${out.join('\n')}\n`;
 }

@@ -68,7 +68,7 @@ test('lists connected proxies with ACKed versions per type; a NACK shows its tex
   await sidecar.until(() => sidecar.acked.has(LISTENER) && sidecar.acked.has(CLUSTER));
 
   // A proxyless gRPC client: it sees the sidecar's self-registered endpoint through EDS, and rejects RDS.
-  const grpcClient = new TestAdsClient(target, { id: 'grpc-client-1', user_agent_name: 'gRPC Node Pure JS', locality: {} }, (t) => (t === ROUTE ? 'route_config reviews: weighted_clusters sum of weights is 0' : undefined));
+  const grpcClient = new TestAdsClient(target, { id: 'grpc-client-1', user_agent_name: 'gRPC Node Pure JS', locality: {} }, (t) => (t === ROUTE ? 'xDS response validation errors: [resource index 0: weighted_clusters sum of weights is 0]' : undefined));
   clients.push(grpcClient);
   grpcClient.start();
   await grpcClient.until(() => JSON.stringify(grpcClient.received.get(ENDPOINT)?.resources ?? []).includes('127.0.0.1') && grpcClient.received.has(ROUTE));
@@ -87,7 +87,9 @@ test('lists connected proxies with ACKed versions per type; a NACK shows its tex
   ]);
   const [proxyless, side] = result.rows;
   expect(proxyless.types.RDS).toMatch(/^NACK/);
-  expect(proxyless.errors.RDS).toBe('route_config reviews: weighted_clusters sum of weights is 0');
+  expect(proxyless.errors.RDS).toBe('xDS response validation errors: [resource index 0: weighted_clusters sum of weights is 0]');
+  // The ledger names the rejected resource (gRFC A46: the others of that response were applied).
+  expect(proxyless.nackedResources.RDS).toEqual([grpcClient.received.get(ROUTE)!.resources[0].name]);
   expect(proxyless.types.LDS).toBe(`ACK ${grpcClient.acked.get(LISTENER)!.slice(0, 12)}`);
   expect(proxyless.types.CDS).toMatch(/^ACK /);
   expect(proxyless.types.EDS).toMatch(/^ACK /);
@@ -99,7 +101,7 @@ test('lists connected proxies with ACKed versions per type; a NACK shows its tex
   const lines = result.text.split('\n');
   expect(lines[0]).toMatch(/^PROXY\s+KIND\s+SERVICE\s+LDS\s+RDS\s+CDS\s+EDS\s+CONNECTED SINCE$/);
   expect(lines[1]).toMatch(/^grpc-client-1\s+proxyless\s+-\s+ACK \S+\s+NACK/);
-  expect(result.text).toContain('NACKs:\n  grpc-client-1 RDS: route_config reviews: weighted_clusters sum of weights is 0');
+  expect(result.text).toContain(`NACKs:\n  grpc-client-1 RDS: xDS response validation errors: [resource index 0: weighted_clusters sum of weights is 0]\n    rejected: ${String(grpcClient.received.get(ROUTE)!.resources[0].name)}`);
 
   const json = await proxyStatus({ url: `http://127.0.0.1:${cp.statusPort}`, json: true });
   const parsed = JSON.parse(json.text) as { proxies: { id: string; types: Record<string, string> }[]; recentNacks: { nodeId: string; error: string }[] };
