@@ -18,7 +18,7 @@ import type { Authorize } from './layers/authz';
 import { ProxyServer } from './http/server';
 import { OverloadManager } from './http/overload';
 import type { HttpLimits } from './http/limits';
-import { EndpointClients } from './transport/endpoints';
+import { DEFAULT_SIDECAR_PROTOCOL, EndpointClients } from './transport/endpoints';
 import { TlsContexts } from './transport/tls';
 import { staticIdentity } from './identity/static';
 import { CaClientIdentityProvider } from './identity/ca-client';
@@ -32,7 +32,7 @@ import { compose, type Handler, type Layer } from './stack/types';
 
 /** Options beyond the bootstrap (CLI flags, tests). */
 export interface RunProxyOptions {
-  /** Protocol between sidecars. @default 'http1' (measured faster, see docs/proxy.md) */
+  /** Protocol between sidecars. @default DEFAULT_SIDECAR_PROTOCOL (the one measured faster, see docs/proxy.md) */
   readonly sidecarProtocol?: 'http1' | 'http2';
   /** Hardening overrides for both listeners. @default DEFAULT_LIMITS */
   readonly limits?: Partial<HttpLimits>;
@@ -114,7 +114,7 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   let xds: XdsClient | undefined;
 
   // --- stacks ---
-  const clients = new EndpointClients({ tls, sidecarProtocol: opts.sidecarProtocol ?? 'http1' });
+  const clients = new EndpointClients({ tls, sidecarProtocol: opts.sidecarProtocol ?? DEFAULT_SIDECAR_PROTOCOL });
   cleanups.push(() => clients.close());
   const outboundStack = buildOutboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry });
   const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, authorize: authorizer(b) });

@@ -24,15 +24,15 @@ export function register(program: Command): void {
     .command('proxy')
     .description('run the weft sidecar proxy from a bootstrap file')
     .requiredOption('--bootstrap <file>', 'bootstrap file (JSON or YAML)')
-    .option('--sidecar-protocol <protocol>', 'protocol between sidecars: http1 (pooled, default) or http2 (multiplexed)', 'http1')
-    .action(async (opts: { bootstrap: string; sidecarProtocol: string }) => {
-      if (opts.sidecarProtocol !== 'http1' && opts.sidecarProtocol !== 'http2') {
+    .option('--sidecar-protocol <protocol>', 'protocol between sidecars: http1 (pooled HTTP/1.1 over mTLS) or http2 (multiplexed); default: the one measured faster (docs/proxy.md)')
+    .action(async (opts: { bootstrap: string; sidecarProtocol?: string }) => {
+      if (opts.sidecarProtocol !== undefined && opts.sidecarProtocol !== 'http1' && opts.sidecarProtocol !== 'http2') {
         throw new WeftError('WEFT_ERR_INVALID_VALUE', `--sidecar-protocol must be http1 or http2, not ${JSON.stringify(opts.sidecarProtocol)}`);
       }
       const bootstrap = readBootstrapFile(opts.bootstrap);
       // loaded lazily so other commands do not pay for the proxy's imports
       const { runProxy } = await import('../../proxy/main');
-      const proxy = await runProxy(bootstrap, { sidecarProtocol: opts.sidecarProtocol });
+      const proxy = await runProxy(bootstrap, { sidecarProtocol: opts.sidecarProtocol as 'http1' | 'http2' | undefined });
       const stop = (): void => void proxy.shutdown();
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);

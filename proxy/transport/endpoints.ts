@@ -19,11 +19,17 @@ export interface EndpointTarget {
   readonly protocol: 'http1' | 'http2';
 }
 
+/**
+ * The default protocol between sidecars: the one bench/proxy measured faster (docs/proxy.md,
+ * "Benchmark"); the other stays selectable.
+ */
+export const DEFAULT_SIDECAR_PROTOCOL: 'http1' | 'http2' = 'http1';
+
 /** Options of {@link EndpointClients}. */
 export interface EndpointClientsOptions {
   /** mTLS material; without it `tls` targets fail with WEFT_ERR_UPSTREAM_CONNECT. @default - none */
   readonly tls?: TlsContexts;
-  /** Protocol between sidecars. @default 'http1' (measured faster in Node, see docs/proxy.md) */
+  /** Protocol between sidecars. @default DEFAULT_SIDECAR_PROTOCOL */
   readonly sidecarProtocol?: 'http1' | 'http2';
   /** @default 5000 */
   readonly connectTimeoutMs?: number;
@@ -59,7 +65,7 @@ export class EndpointClients {
       }
       return c.handler;
     };
-    const sidecar = this.#opts.sidecarProtocol ?? 'http1';
+    const sidecar = this.#opts.sidecarProtocol ?? DEFAULT_SIDECAR_PROTOCOL;
     const handler: Handler = (req) => {
       if (req.headers['upgrade'] !== undefined) return h1()(req);
       if (ep.tls) return (req.grpc || sidecar === 'http2' ? h2() : h1())(req);
