@@ -98,19 +98,28 @@ export function renderTable(rows: readonly ProxyRow[]): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Fetches `/status` and renders it. Throws WEFT_ERR_PROXY_STATUS_UNREACHABLE / _BAD_RESPONSE. */
+/** A status endpoint that cannot be read: exit code 2, so scripts tell it from "some proxy NACKs" (1). */
+export class ProxyStatusError extends WeftError {
+  readonly exitCode = 2;
+  constructor(code: 'WEFT_ERR_PROXY_STATUS_UNREACHABLE' | 'WEFT_ERR_PROXY_STATUS_BAD_RESPONSE', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'ProxyStatusError';
+  }
+}
+
+/** Fetches `/status` and renders it. Throws ProxyStatusError (WEFT_ERR_PROXY_STATUS_UNREACHABLE / _BAD_RESPONSE). */
 export async function proxyStatus(opts: ProxyStatusOptions = {}): Promise<ProxyStatusResult> {
   const base = (opts.url ?? 'http://127.0.0.1:15014').replace(/\/+$/, '');
   let doc: StatusDocument;
   try {
     const res = await fetch(`${base}/status`, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
-    if (!res.ok) throw new WeftError('WEFT_ERR_PROXY_STATUS_BAD_RESPONSE', `${base}/status answered ${res.status}`);
+    if (!res.ok) throw new ProxyStatusError('WEFT_ERR_PROXY_STATUS_BAD_RESPONSE', `${base}/status answered ${res.status}`);
     doc = (await res.json()) as StatusDocument;
   } catch (e) {
     if (WeftError.isWeftError(e)) throw e;
-    throw new WeftError('WEFT_ERR_PROXY_STATUS_UNREACHABLE', `cannot reach the control plane at ${base}/status: ${(e as Error).message}`, { cause: e });
+    throw new ProxyStatusError('WEFT_ERR_PROXY_STATUS_UNREACHABLE', `cannot reach the control plane at ${base}/status: ${(e as Error).message}`, { cause: e });
   }
-  if (!doc || !Array.isArray(doc.clients)) throw new WeftError('WEFT_ERR_PROXY_STATUS_BAD_RESPONSE', `${base}/status is not a weft control-plane status document`);
+  if (!doc || !Array.isArray(doc.clients)) throw new ProxyStatusError('WEFT_ERR_PROXY_STATUS_BAD_RESPONSE', `${base}/status is not a weft control-plane status document`);
   const rows = rowsOf(doc);
   const nacks = rows.reduce((n, r) => n + Object.keys(r.errors).length, 0);
   const text = opts.json ? `${JSON.stringify({ proxies: rows, nacked: doc.nacked ?? [], recentNacks: doc.recentNacks ?? [] }, null, 2)}\n` : renderTable(rows);

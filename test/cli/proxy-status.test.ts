@@ -122,5 +122,5 @@ test('all ACKed means exit code 0; the sidecar leaving removes it from the table
 });
 
 test('an unreachable control plane is a coded error, not an empty table', async () => {
-  await expect(proxyStatus({ url: 'http://127.0.0.1:1', timeoutMs: 2000 })).rejects.toMatchObject({ code: 'WEFT_ERR_PROXY_STATUS_UNREACHABLE' });
+  await expect(proxyStatus({ url: 'http://127.0.0.1:1', timeoutMs: 2000 })).rejects.toMatchObject({ code: 'WEFT_ERR_PROXY_STATUS_UNREACHABLE', exitCode: 2 });
 });
