@@ -59,8 +59,14 @@ test('access log: one JSON line per request with status and weft-error', async (
   });
   const port = (await p.listen(0)).port;
   await get(port, { path: '/a?b=1', headers: { host: 'svc' } });
-  await new Promise<void>((resolve) => logger.flush(() => resolve()));
-  const line = JSON.parse(fs.readFileSync(file, 'utf8').trim().split('\n')[0]);
+  // the destination is asynchronous (SonicBoom): wait until the line is on disk
+  let text = '';
+  for (let i = 0; i < 200 && !text.includes('\n'); i++) {
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    if (!text.includes('\n')) await new Promise((r) => setTimeout(r, 10));
+  }
+  const line = JSON.parse(text.trim().split('\n')[0]);
   expect(line).toMatchObject({ direction: 'inbound', method: 'GET', authority: 'svc', path: '/a?b=1', status: 503, weft_error: 'no_endpoints', msg: 'request' });
   expect(typeof line.duration_ms).toBe('number');
   await p.close();
