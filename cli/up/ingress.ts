@@ -5,6 +5,7 @@
  * retries and mTLS apply exactly as for an in-mesh caller.
  */
 import * as http from 'node:http';
+import { UP_ERRORS, UpError } from './errors';
 import type { ExposePlan } from './plan';
 
 /** A running ingress listener. */
@@ -60,7 +61,7 @@ export async function startIngress(expose: ExposePlan, sidecarPort: () => number
   });
   server.keepAliveTimeout = 5000;
   const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new UpError(UP_ERRORS.port, `--expose ${expose.service}=${expose.listenPort}: cannot listen on ${host}:${expose.listenPort} (${e.code ?? e.message}); pick another port`, { cause: e, exitCode: 2 })));
     server.listen(expose.listenPort, host, () => resolve((server.address() as { port: number }).port));
   });
   return {
