@@ -15,7 +15,7 @@ import { Child, httpOk } from './child';
 import { UP_ERRORS, UpError } from './errors';
 import { Ingress, startIngress } from './ingress';
 import { MeshPlan, planMesh } from './plan';
-import { freePorts } from './ports';
+import { assertBindable, freePorts } from './ports';
 import { ReplicaContext, ReplicaPorts, RunningReplica, startReplica, startSidecar } from './replica';
 import { RUN_FILE, RunInfo } from './run-info';
 import { DEFAULT_APP, setCanaryWeights, synthesize, writeAtomic } from './synth';
@@ -99,6 +99,8 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
   const app = opts.app ?? join(WEFT_ROOT, DEFAULT_APP);
   const distDir = await synthesize({ app, props: opts.appProps, outdir: join(stateDir, 'dist'), cwd: projectDir });
   const plan = planMesh(await readManifests(distDir), opts.exposes ?? []);
+  // a busy --expose port fails now, not after every replica has started
+  for (const x of plan.exposes) if (x.listenPort !== 0) await assertBindable(x.listenPort);
   const entries = await prepareEntries(join(stateDir, 'bin'), opts.bundle ?? true);
 
   const cleanup: (() => Promise<void>)[] = [];
