@@ -23,7 +23,7 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
 export async function assertBindable(port: number, host = '127.0.0.1'): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const s = createServer();
-    s.once('error', (e: NodeJS.ErrnoException) => reject(new UpError(UP_ERRORS.port, `${host}:${port} is not free (${e.code ?? e.message}); pick another with --expose <service>=<port>`, { cause: e })));
+    s.once('error', (e: NodeJS.ErrnoException) => reject(new UpError(UP_ERRORS.port, `${host}:${port} is not free (${e.code ?? e.message}); pick another with --expose <service>=<port>`, { cause: e, exitCode: 2 })));
     s.listen(port, host, () => s.close(() => resolve()));
   });
 }
