@@ -61,7 +61,12 @@ export class AdsServer {
     this.log = opts.log ?? (() => undefined);
     if (opts.onNodeConnected) this.connectedCbs.add(opts.onNodeConnected);
     if (opts.onNodeDisconnected) this.disconnectedCbs.add(opts.onNodeDisconnected);
-    this.status = new AdsStatus(() => this.clientStatuses(), this.ledger, opts.cache);
+    this.status = new AdsStatus(
+      () => this.clientStatuses(),
+      (nodeId) => [...this.streams.values()].filter(({ stream }) => nodeId === undefined || stream.node?.id === nodeId).flatMap(({ stream }) => stream.ledgerEntries()),
+      this.ledger,
+      opts.cache,
+    );
     this.unsubscribe = opts.cache.onChange(() => {
       for (const { stream } of this.streams.values()) this.guard(stream, () => stream.pushAll());
     });

@@ -8,7 +8,7 @@
 import type { ClientKind } from '../../api/translate';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, TYPE_ORDER } from '../../api/xds/protos';
 import type { SnapshotCache } from './cache';
-import { NackLedger, parseNackErrors } from './ledger';
+import { LedgerEntry, NackLedger, parseNackErrors } from './ledger';
 import { AdsMetrics } from './metrics';
 import { ReaddGuard } from './readd';
 import { Entry, mapVersion, REFERENCED_BY, versionOf } from './snapshot';
@@ -111,7 +111,7 @@ export class AdsStream {
       for (const [n, e] of sent.entries) ts.applied.set(n, e);
       ts.ackedVersion = sent.version;
       ts.lastError = undefined;
-      this.deps.ledger.answered(this.node!.id, t, sent.order, new Map());
+      this.deps.ledger.answered(this.node!.id, this.id, t, sent.version, sent.entries, new Map());
       this.deps.metrics.acks.inc(label);
       return;
     }
@@ -119,9 +119,9 @@ export class AdsStream {
     // A46: valid resources of a NACKed response are applied; the version echoes the new one then.
     const someApplied = perResource.size > 0 || req.version_info === sent.version;
     if (someApplied) for (const [n, e] of sent.entries) if (!perResource.has(n)) ts.applied.set(n, e);
-    const errors = perResource.size ? perResource : new Map(sent.order.map((n) => [n, error] as const));
+    const errors = perResource.size ? perResource : new Map([...sent.entries.keys()].map((n) => [n, error] as const));
     ts.lastError = error;
-    this.deps.ledger.answered(this.node!.id, t, sent.order, errors);
+    this.deps.ledger.answered(this.node!.id, this.id, t, sent.version, sent.entries, errors);
     this.deps.ledger.recordNack({ nodeId: this.node!.id, typeUrl: t, version: sent.version, nonce: sent.nonce, resources: [...perResource.keys()], error, at: new Date().toISOString() });
     this.deps.metrics.nacks.inc(label);
     this.deps.log('warn', `node ${this.node!.id} NACKed ${AdsMetrics.type(t)} version ${sent.version}: ${error}`);
@@ -196,7 +196,25 @@ export class AdsStream {
       ts.sent = { version, nonce, entries: new Map(entries.map((e) => [e.name, e])), order: chunk.map((e) => e.name), answered: false, at: Date.now() };
       this.deps.metrics.responses.inc({ type: AdsMetrics.type(t) });
     }
-    this.deps.ledger.sent(this.node!.id, this.id, t, version, entries);
+  }
+
+  /** Per-resource ledger view of this stream: NACKED (standing error for these bytes), ACKED (applied), or SENT. */
+  ledgerEntries(): LedgerEntry[] {
+    const node = this.node;
+    if (!node) return [];
+    const out: LedgerEntry[] = [];
+    for (const [t, ts] of this.types) {
+      const sent = ts.sent;
+      if (!sent) continue;
+      const at = new Date(sent.at).toISOString();
+      for (const [name, e] of sent.entries) {
+        const nack = this.deps.ledger.errorOf(node.id, t, name);
+        if (nack && nack.hash === e.hash) { out.push(nack); continue; }
+        const state = ts.applied.get(name)?.hash === e.hash ? 'ACKED' : 'SENT';
+        out.push({ nodeId: node.id, streamId: this.id, typeUrl: t, name, state, hash: e.hash, version: sent.version, at });
+      }
+    }
+    return out;
   }
 
   /** Pushes every subscribed type whose content changed, clusters and endpoints before listeners and routes. */

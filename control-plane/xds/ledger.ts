@@ -47,9 +47,14 @@ export function parseNackErrors(message: string, sentOrder: readonly string[]): 
   return out;
 }
 
-/** Per-(node, type, resource) status, plus recent NACK history. */
+/**
+ * The NACK side of the ledger, per (node, type, resource): the client's error text for each
+ * rejected resource, until a later answer accepts it. SENT/ACKED states are derived from the
+ * streams' own state on demand (see AdsStream.ledgerEntries), so 1,000 nodes × thousands of
+ * resources cost nothing until someone asks.
+ */
 export class NackLedger {
-  private readonly entries = new Map<string, LedgerEntry>();
+  private readonly errors = new Map<string, LedgerEntry>();
   private readonly history: NackRecord[] = [];
 
   constructor(private readonly historyLimit = 200) {}
@@ -58,28 +63,20 @@ export class NackLedger {
     return `${nodeId}\u0000${typeUrl}\u0000${name}`;
   }
 
-  /** Records resources sent in a response. */
-  sent(nodeId: string, streamId: number, typeUrl: string, version: string, resources: readonly { name: string; hash: string }[]): void {
+  /** Records the client's verdict on a response: `errors` maps the rejected resources to their text. */
+  answered(nodeId: string, streamId: number, typeUrl: string, version: string, sent: ReadonlyMap<string, { hash: string }>, errors: ReadonlyMap<string, string>): void {
     const at = new Date().toISOString();
-    for (const r of resources) {
-      const key = this.k(nodeId, typeUrl, r.name);
-      const prev = this.entries.get(key);
-      // Unchanged bytes keep their verdict (a resend of an ACKed resource stays ACKED).
-      if (prev && prev.hash === r.hash && prev.state !== 'SENT') this.entries.set(key, { ...prev, version, streamId });
-      else this.entries.set(key, { nodeId, streamId, typeUrl, name: r.name, state: 'SENT', hash: r.hash, version, at });
+    for (const [name, e] of sent) {
+      const key = this.k(nodeId, typeUrl, name);
+      const error = errors.get(name);
+      if (error !== undefined) this.errors.set(key, { nodeId, streamId, typeUrl, name, state: 'NACKED', hash: e.hash, version, error, at });
+      else this.errors.delete(key);
     }
   }
 
-  /** Records the client's verdict on resources: `errors` maps the rejected ones to their text. */
-  answered(nodeId: string, typeUrl: string, names: readonly string[], errors: ReadonlyMap<string, string>): void {
-    const at = new Date().toISOString();
-    for (const name of names) {
-      const key = this.k(nodeId, typeUrl, name);
-      const prev = this.entries.get(key);
-      if (!prev) continue;
-      const error = errors.get(name);
-      this.entries.set(key, error !== undefined ? { ...prev, state: 'NACKED', error, at } : { ...prev, state: 'ACKED', error: undefined, at });
-    }
+  /** The standing NACK of one resource, if any. */
+  errorOf(nodeId: string, typeUrl: string, name: string): LedgerEntry | undefined {
+    return this.errors.get(this.k(nodeId, typeUrl, name));
   }
 
   /** Appends a NACK to the bounded history. */
@@ -88,19 +85,14 @@ export class NackLedger {
     if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
   }
 
-  /** Forgets a node's resources when its stream ends (history stays). */
+  /** Forgets a stream's standing NACKs when it ends (history stays). */
   dropNode(nodeId: string, streamId: number): void {
-    for (const [key, e] of this.entries) if (e.nodeId === nodeId && e.streamId === streamId) this.entries.delete(key);
+    for (const [key, e] of this.errors) if (e.nodeId === nodeId && e.streamId === streamId) this.errors.delete(key);
   }
 
-  /** Every entry, optionally of one node. */
-  list(nodeId?: string): LedgerEntry[] {
-    return [...this.entries.values()].filter((e) => nodeId === undefined || e.nodeId === nodeId);
-  }
-
-  /** Entries currently NACKED. */
+  /** Resources currently NACKed by a connected node. */
   nacked(): LedgerEntry[] {
-    return this.list().filter((e) => e.state === 'NACKED');
+    return [...this.errors.values()];
   }
 
   /** Recent NACKs, oldest first. */

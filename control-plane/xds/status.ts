@@ -39,6 +39,7 @@ export interface StatusDocument {
 export class AdsStatus {
   constructor(
     private readonly clientsFn: () => ClientStatus[],
+    private readonly resourcesFn: (nodeId?: string) => LedgerEntry[],
     private readonly ledger: NackLedger,
     private readonly cache: SnapshotCache,
   ) {}
@@ -50,7 +51,7 @@ export class AdsStatus {
 
   /** Ledger entries (per node, type, resource), optionally of one node id. */
   resources(nodeId?: string): LedgerEntry[] {
-    return this.ledger.list(nodeId);
+    return this.resourcesFn(nodeId);
   }
 
   /** Resources currently NACKed by a connected node. */
