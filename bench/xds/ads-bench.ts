@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   const mem = (s: Record<string, unknown>) => Math.round((s.mem as { rss: number }).rss / 1048576);
   console.log(JSON.stringify({
     clients: CLIENTS, services: SERVICES, endpoints: ENDPOINTS, channels: CHANNELS,
-    initialBuildMs: Math.round(b1.buildMs as number), connectAllMs: connectMs,
+    initialBuildMs: Math.round(b1.buildMs as number), rejectedResources: b1.rejected, connectAllMs: connectMs,
     // buildModel + setModel, which synchronously renders and writes to every stream.
     changeBuildAndPushMs: Math.round(b2.buildMs as number),
     ackMs: { p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1] },
