@@ -11,7 +11,7 @@ import { startCa, type RunningCa } from '../../control-plane/main-ca';
 import type { BootstrapTokenAuthenticator } from '../../control-plane/ca/authn';
 import { readManifests } from '../../control-plane/sources/manifests';
 import { prepareEntries, WEFT_ROOT } from './bundle';
-import { Child, httpOk } from './child';
+import { Child } from './child';
 import { UP_ERRORS, UpError } from './errors';
 import { Ingress, startIngress } from './ingress';
 import { MeshPlan, planMesh } from './plan';
@@ -127,7 +127,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     const tokens = ca.authenticator as BootstrapTokenAuthenticator;
 
     const endpoints = new EndpointsFile(join(stateDir, 'endpoints.json'));
-    await endpoints.delete('');
+    await endpoints.delete(''); // writes the empty list the control plane starts from
     const cpFlags = { source: 'local', dist: distDir, port: xdsPort, statusPort, host: hostAddr, stateDir, endpoints: endpoints.file };
     await writeFile(join(stateDir, 'control-plane.json'), JSON.stringify(cpFlags));
     let cp!: Child;
@@ -254,4 +254,3 @@ async function routable(url: string): Promise<boolean> {
   });
 }
 
-export { httpOk };

@@ -120,13 +120,11 @@ export async function startReplica(ctx: ReplicaContext, plan: ReplicaPlan, ports
     throw sideResult.status === 'rejected' ? sideResult.reason : (appResult as PromiseRejectedResult).reason;
   }
   const side = sideResult.value;
-  {
-    const endpoint: EndpointModel = {
-      service: plan.service, namespace: plan.namespace, version: plan.version, address,
-      // other sidecars dial the inbound port (loopback), or the app port that iptables redirects (netns)
-      ports: ctx.wrap ? { ...ports.app } : Object.fromEntries(Object.keys(ports.app).map((n) => [n, ports.inbound])),
-      ready: true, instance: plan.id, meshed: true,
-    };
-    return { plan, ports, address, app, sidecar: side.child, adminUrl: side.adminUrl, bootstrapFile: side.bootstrapFile, endpoint };
-  }
+  const endpoint: EndpointModel = {
+    service: plan.service, namespace: plan.namespace, version: plan.version, address,
+    // other sidecars dial the inbound port (loopback), or the app port that iptables redirects (netns)
+    ports: ctx.wrap ? { ...ports.app } : Object.fromEntries(Object.keys(ports.app).map((n) => [n, ports.inbound])),
+    ready: true, instance: plan.id, meshed: true,
+  };
+  return { plan, ports, address, app, sidecar: side.child, adminUrl: side.adminUrl, bootstrapFile: side.bootstrapFile, endpoint };
 }
