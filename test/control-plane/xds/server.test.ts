@@ -8,7 +8,7 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { stringify } from 'yaml';
-import { ENDPOINT } from '../../../api/xds/protos';
+import { ENDPOINT, LISTENER } from '../../../api/xds/protos';
 import { LocalSource } from '../../../control-plane/sources/local';
 import { ControlPlane, startControlPlane } from '../../../control-plane/server';
 import { RawAds } from './raw-ads';
@@ -72,5 +72,22 @@ describe('startControlPlane', () => {
     const metrics = (await get(cp.statusPort!, '/metrics')).body;
     expect(metrics).toMatch(/weft_xds_connected_clients\{kind="sidecar"\} 1/);
     expect(cp.status.clients().map((c) => c.node.id)).toEqual(['echo-v1-0']);
+  });
+
+  test('two replicas over the same source serve identical versions (no leader, no shared state)', async () => {
+    const cp2 = await startControlPlane({ source: new LocalSource({ dir, statusFile: path.join(root, 'status2.json'), debounceMs: 10 }), port: 0 });
+    const a = new RawAds(cp.port);
+    const b = new RawAds(cp2.port);
+    try {
+      const node = { id: 'grpc-1', user_agent_name: 'gRPC Node Pure JS', locality: {} };
+      for (const c of [a, b]) c.send({ node, type_url: LISTENER, resource_names: ['echo.default'] });
+      const [ra, rb] = await Promise.all([a.next(), b.next()]);
+      expect(ra.version_info).toBe(rb.version_info);
+      expect(ra.resources).toEqual(rb.resources);
+    } finally {
+      a.close();
+      b.close();
+      await cp2.stop();
+    }
   });
 });
