@@ -96,7 +96,10 @@ export function bookinfo(scope: Construct, props: BookinfoProps = {}): Bookinfo 
   const common = { mesh, namespace, port: 9080, protocol: Protocol.HTTP, interception };
 
   const ratings = new MeshService(scope, 'ratings', {
-    ...common, image: `${repo}/ratings:${tag}`, replicas: r.ratings, local: local('ratings'),
+    ...common, image: `${repo}/ratings:${tag}`, replicas: r.ratings ?? 2, local: local('ratings'),
+    // A killed or restarting replica costs no request: retry elsewhere, then eject it.
+    retries: { attempts: 2, on: ['reset', 'connect-failure', 'gateway-error'], perTryTimeout: '1s' },
+    timeout: '3s',
     outlierDetection: { consecutive5xx: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 },
   });
   const details = new MeshService(scope, 'details', { ...common, image: `${repo}/details:${tag}`, replicas: r.details, local: local('details') });
