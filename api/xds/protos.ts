@@ -46,6 +46,9 @@ const PROTO_FILES = [
 
 /** Directories the Envoy protos import from, inside the installed @grpc/grpc-js-xds. */
 export function protoIncludeDirs(): string[] {
+  // The OCI image has no node_modules: image/build.sh ships the same trees under WEFT_PROTO_DIR.
+  const shipped = process.env.WEFT_PROTO_DIR;
+  if (shipped) return ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate', 'protobufjs'].map((d) => path.join(shipped, d));
   const pkg = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
   const dirs = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(pkg, 'deps', d));
   // google/protobuf/descriptor.proto (imported by the validate and udpa annotations) ships with protobufjs.
