@@ -58,7 +58,7 @@ function meshOf(configs: Res<MeshConfigSpec>[], book: StatusBook): MeshSettings 
   if (!first) return DEFAULT_MESH;
   book.accept(first);
   const s = first.spec;
-  return { name: first.metadata.name, trustDomain: s.trustDomain, defaultMtlsMode: s.defaultMtlsMode, defaultInboundPolicy: s.defaultInboundPolicy, certificateTtlMs: parseDuration(s.certificateTtl, 'spec.certificateTtl') };
+  return { name: first.metadata.name, trustDomain: s.trustDomain, defaultMtlsMode: s.defaultMtlsMode, defaultInboundPolicy: s.defaultInboundPolicy, certificateTtlMs: parseDuration(s.certificateTtl, 'spec.certificateTtl'), rootNamespace: s.controlPlane.namespace };
 }
 
 /** Problems that make a MeshService unusable (beyond its schema). */

@@ -8,6 +8,8 @@ import type { MtlsModeName, MtlsPolicySpec, WeftResource } from './resources';
 import type { StatusBook } from './build-model';
 
 const DEFAULT_NS = 'default';
+/** Marks a mesh-wide policy's scope (no namespace can be named this: it is not a DNS label). */
+const MESH_WIDE = '*mesh*';
 
 /** Principal no workload can hold: what an unresolvable ALLOW source turns into (fail closed). */
 export const UNRESOLVED_PRINCIPAL_PREFIX = 'weft-unresolved:';
@@ -33,8 +35,10 @@ export function buildPolicies(
 
   for (const r of resources) {
     const pns = r.metadata.namespace ?? DEFAULT_NS;
-    const ns = r.spec.scope?.namespace ?? pns;
     const { service, port } = r.spec.scope ?? {};
+    // A policy in the root namespace with no namespace/service scope is mesh-wide (Istio's rule).
+    const meshWide = pns === mesh.rootNamespace && r.spec.scope?.namespace === undefined && service === undefined;
+    const ns = r.spec.scope?.namespace ?? pns;
     if (port !== undefined && service === undefined) {
       book.reject(r, 'InvalidSpec', 'WEFT_ERR_MODEL_CONTRADICTION', ['spec.scope.port: a port scope needs spec.scope.service (ports belong to a service)']);
       continue;
@@ -48,7 +52,7 @@ export function buildPolicies(
       continue;
     }
     const unresolved: string[] = [];
-    const targets = services.filter((s) => s.namespace === ns && (service === undefined || s.name === service));
+    const targets = meshWide ? services : services.filter((s) => s.namespace === ns && (service === undefined || s.name === service));
     (r.spec.rules ?? []).forEach((rule, i) => {
       const from: PolicyPeerModel[] = (rule.from ?? []).map((src, j) => {
         const principals = [...(src.principals ?? [])];
@@ -83,7 +87,7 @@ export function buildPolicies(
       };
       for (const t of targets) rules.get(key(t.namespace, t.name))!.push(model);
     });
-    if (r.spec.mode) scoped.push({ r, namespace: ns, service, port });
+    if (r.spec.mode) scoped.push({ r, namespace: meshWide ? MESH_WIDE : ns, service, port });
     book.accept(r, unresolved);
   }
 
@@ -105,11 +109,12 @@ export function buildPolicies(
   for (const s of services) {
     const m: Record<number, MtlsModeName> = {};
     const mine = scoped.filter((x) => x.namespace === s.namespace && (x.service === undefined || x.service === s.name));
+    const meshWideMode = scoped.find((x) => x.namespace === MESH_WIDE)?.r.spec.mode;
     for (const p of s.ports) {
       const pick = mine.find((x) => x.service === s.name && (x.port === p.port || x.port === p.targetPort))
         ?? mine.find((x) => x.service === s.name && x.port === undefined)
         ?? mine.find((x) => x.service === undefined);
-      m[p.port] = pick?.r.spec.mode ?? mesh.defaultMtlsMode;
+      m[p.port] = pick?.r.spec.mode ?? meshWideMode ?? mesh.defaultMtlsMode;
     }
     modes.set(key(s.namespace, s.name), m);
   }

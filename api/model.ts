@@ -11,6 +11,11 @@ export interface MeshSettings {
   readonly defaultMtlsMode: MtlsModeName;
   readonly defaultInboundPolicy: 'allow' | 'deny';
   readonly certificateTtlMs: number;
+  /**
+   * The mesh's root namespace (the control plane's). An MtlsPolicy there without a namespace or
+   * service scope applies to every service, as Istio's root-namespace policies do.
+   */
+  readonly rootNamespace?: string;
 }
 
 export interface PortModel {

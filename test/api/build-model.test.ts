@@ -78,6 +78,18 @@ describe('buildModel defaults', () => {
     expect(modes.far).toEqual({ 8080: 'STRICT' });
   });
 
+  test('a policy in the root namespace without scope is mesh-wide: its rules reach every service and its mode sits below namespace policies', () => {
+    const { model } = buildModel([
+      meshConfig('mesh', { defaultMtlsMode: 'DISABLE' }),
+      svc('echo'), svc('far', {}, 'elsewhere'), svc('near', {}, 'weft'),
+      policy('mesh-strict', { mode: 'STRICT', rules: [{ name: 'no-delete', action: 'DENY', to: [{ methods: ['DELETE'] }] }] }, 'weft'),
+      policy('ns-wide', { mode: 'PERMISSIVE' }, 'elsewhere'),
+    ], []);
+    const modes = Object.fromEntries(model.services.map((s) => [s.name, s.mtlsModes]));
+    expect(modes).toEqual({ echo: { 8080: 'STRICT' }, far: { 8080: 'PERMISSIVE' }, near: { 8080: 'STRICT' } });
+    for (const p of model.policies) expect(p.rules.map((r) => r.id)).toContain('weft/mesh-strict#no-delete');
+  });
+
   test('authorization: policy rules resolve services and service accounts; declared calls allow when the mesh denies by default', () => {
     const { model, statuses } = buildModel([
       meshConfig('mesh'),
