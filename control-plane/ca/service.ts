@@ -4,14 +4,24 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { WeftError } from '../../api/errors';
 import type { Authenticator } from './authn';
 import type { CertificateAuthority } from './authority';
 import { CA_ERRORS } from './errors';
 
-/** Path of the service definition; the proxy's client loads the same file. */
-export const CA_PROTO_PATH = join(__dirname, 'weft-ca.proto');
+/**
+ * Path of the service definition; the proxy's client loads the same file. The OCI image ships
+ * weft's protos under `$WEFT_PROTO_DIR/weft/<repository path>` (a bundle has no source tree).
+ */
+export const CA_PROTO_PATH = shippedProto() ?? join(__dirname, 'weft-ca.proto');
+
+function shippedProto(): string | undefined {
+  const dir = process.env.WEFT_PROTO_DIR;
+  const p = dir ? join(dir, 'weft', 'control-plane', 'ca', 'weft-ca.proto') : undefined;
+  return p && existsSync(p) ? p : undefined;
+}
 
 /** Fully qualified service name. */
 export const CA_SERVICE_NAME = 'weft.ca.v1.CertificateAuthority';

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { WeftError } from '../../api/errors';
 import { parseSpiffeId } from '../../api/names';
@@ -16,8 +17,17 @@ import { TLS_ERRORS, TlsError } from './errors';
 import { spiffeIdOfCert } from './spiffe';
 import type { IdentityMaterial, IdentityProvider } from './types';
 
-/** The CA's wire contract; owned by the control plane's CA, read here as a file (no code import). */
-const CA_PROTO_PATH = join(__dirname, '..', '..', 'control-plane', 'ca', 'weft-ca.proto');
+/**
+ * The CA's wire contract; owned by the control plane's CA, read here as a file (no code import).
+ * The OCI image ships weft's protos under `$WEFT_PROTO_DIR/weft/<repository path>`.
+ */
+const CA_PROTO_PATH = shippedProto() ?? join(__dirname, '..', '..', 'control-plane', 'ca', 'weft-ca.proto');
+
+function shippedProto(): string | undefined {
+  const dir = process.env.WEFT_PROTO_DIR;
+  const p = dir ? join(dir, 'weft', 'control-plane', 'ca', 'weft-ca.proto') : undefined;
+  return p && existsSync(p) ? p : undefined;
+}
 
 /** Props of a CaClientIdentityProvider. */
 export interface CaClientProps {
