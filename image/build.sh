@@ -3,10 +3,15 @@
 # an esbuild bundle of the CLI, the node binary and exactly the shared libraries it links,
 # assembled with `buildah from scratch` and written as an OCI archive. No shell, no package manager.
 #
+# Also ships iptables-restore/iptables-save (Debian's xtables-nft-multi, its libraries and the xtables
+# extensions the interception rules load) for the iptables init container.
+#
 # Usage: image/build.sh [--repository R] [--tag T] [--output FILE] [--node PATH]
 # Env (flags win): WEFT_IMAGE_REPOSITORY (default ghcr.io/weft-mesh/weft), WEFT_IMAGE_TAG (default
 # package.json version), WEFT_IMAGE_OUTPUT (default dist/weft-image.tar), WEFT_IMAGE_NODE (default
-# `command -v node`), WEFT_IMAGE_STORAGE (buildah storage root; default a temp dir removed at exit).
+# `command -v node`), WEFT_IMAGE_STORAGE (buildah storage root; default a temp dir removed at exit),
+# WEFT_IMAGE_XTABLES (default /usr/sbin/xtables-nft-multi), WEFT_IMAGE_XTABLES_LIBDIR (default
+# /usr/lib/x86_64-linux-gnu/xtables: where that binary looks for its extensions).
 # Exit codes: 0 built, 2 usage error, 3 missing tool, 1 build failure.
 set -euo pipefail
 
@@ -18,6 +23,11 @@ repository="${WEFT_IMAGE_REPOSITORY:-ghcr.io/weft-mesh/weft}"
 tag="${WEFT_IMAGE_TAG:-$version}"
 output="${WEFT_IMAGE_OUTPUT:-$root_dir/dist/weft-image.tar}"
 node_bin="${WEFT_IMAGE_NODE:-$(command -v node || true)}"
+xtables_bin="${WEFT_IMAGE_XTABLES:-/usr/sbin/xtables-nft-multi}"
+xtables_libdir="${WEFT_IMAGE_XTABLES_LIBDIR:-/usr/lib/x86_64-linux-gnu/xtables}"
+# The xtables extensions shipped: what constructs/workload.ts iptablesRules() loads (standard targets
+# and jumps, tcp, owner, REDIRECT), plus the few a rule set like it commonly grows into.
+xtables_exts="standard tcp udp owner REDIRECT comment multiport"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -35,6 +45,11 @@ done
 command -v buildah >/dev/null || die 3 "WEFT_ERR_IMAGE_TOOL: buildah not found (Debian: apt-get install -y buildah)"
 [ -n "$node_bin" ] && [ -x "$node_bin" ] || die 3 "WEFT_ERR_IMAGE_TOOL: node binary not found (set WEFT_IMAGE_NODE)"
 node_bin="$(readlink -f "$node_bin")"
+[ -x "$xtables_bin" ] || die 3 "WEFT_ERR_IMAGE_TOOL: $xtables_bin not found (Debian: apt-get install -y iptables)"
+xtables_bin="$(readlink -f "$xtables_bin")"
+for ext in $xtables_exts; do
+  [ -f "$xtables_libdir/libxt_$ext.so" ] || die 3 "WEFT_ERR_IMAGE_TOOL: xtables extension $xtables_libdir/libxt_$ext.so not found (Debian: apt-get install -y iptables)"
+done
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/weft-image.XXXXXX")"
 storage="${WEFT_IMAGE_STORAGE:-$work/storage}"
@@ -48,7 +63,7 @@ cleanup() {
 trap cleanup EXIT
 
 rootfs="$work/rootfs"
-mkdir -p "$rootfs"/{app/protos/protobufjs/google,usr/local/bin,etc,tmp,home/weft}
+mkdir -p "$rootfs"/{app/protos/protobufjs/google,usr/local/bin,usr/sbin,etc,tmp,run,home/weft}
 
 echo "weft image: bundling the weft CLI with esbuild" >&2
 # `require.main` is defined away: in one bundle every module shares the top-level `module`, so each
@@ -57,11 +72,27 @@ echo "weft image: bundling the weft CLI with esbuild" >&2
   --define:require.main=undefined --outfile="$rootfs/app/weft.js" --legal-comments=none --log-level=error \
   --banner:js="/* weft $version: esbuild bundle of the weft CLI (image/entry.js) for the OCI image */")
 
-echo "weft image: copying node ($node_bin) and its shared libraries" >&2
+echo "weft image: copying node ($node_bin), iptables-restore ($xtables_bin) and their shared libraries" >&2
 cp "$node_bin" "$rootfs/usr/local/bin/node"
+# iptables-restore/-save are symlinks to the multi-call binary (it dispatches on argv[0]), as in Debian.
+cp "$xtables_bin" "$rootfs/usr/sbin/xtables-nft-multi"
+ln -s xtables-nft-multi "$rootfs/usr/sbin/iptables-restore"
+ln -s xtables-nft-multi "$rootfs/usr/sbin/iptables-save"
+# The extensions are dlopen()ed from the compiled-in directory, so they keep their host path.
+mkdir -p "$rootfs$xtables_libdir"
+ext_files=""
+for ext in $xtables_exts; do ext_files="$ext_files $xtables_libdir/libxt_$ext.so"; done
+# shellcheck disable=SC2086 # word splitting of the extension list is intended
+cp $ext_files "$rootfs$xtables_libdir/"
 # Every absolute path ldd prints: the libraries (after "=>") and the dynamic loader itself.
-libs="$(ldd "$node_bin" | grep -oE '/[^ ]+' | sort -u)"
-[ -n "$libs" ] || die 1 "WEFT_ERR_IMAGE_LDD: ldd listed no libraries for $node_bin"
+libs=""
+# shellcheck disable=SC2086
+for bin in "$node_bin" "$xtables_bin" $ext_files; do
+  bin_libs="$(ldd "$bin" | grep -oE '/[^ ]+')" || true
+  [ -n "$bin_libs" ] || die 1 "WEFT_ERR_IMAGE_LDD: ldd listed no libraries for $bin"
+  libs="$libs $bin_libs"
+done
+libs="$(printf '%s\n' $libs | sort -u)"
 for lib in $libs; do
   mkdir -p "$rootfs$(dirname "$lib")"
   cp -L "$lib" "$rootfs$lib"
@@ -93,7 +124,7 @@ nogroup:x:65534:
 EOF
 printf 'hosts: files dns\n' >"$rootfs/etc/nsswitch.conf"
 find "$rootfs" -type d -exec chmod 755 {} + ; chmod 1777 "$rootfs/tmp"
-find "$rootfs/app" "$rootfs/etc" -type f -exec chmod 644 {} +
+find "$rootfs/app" "$rootfs/etc" "$rootfs$xtables_libdir" -type f -exec chmod 644 {} +
 
 echo "weft image: assembling with buildah from scratch" >&2
 ctr="$(bh from --quiet scratch)"
@@ -112,6 +143,7 @@ bh config \
   --created-by "weft image/build.sh (buildah from scratch)" \
   --user 10001:10001 --workingdir /app \
   --entrypoint '["/usr/local/bin/node", "/app/weft.js"]' --cmd proxy \
+  --env PATH=/usr/local/bin:/usr/sbin \
   --env WEFT_PROTO_DIR=/app/protos --env NODE_ENV=production --env HOME=/home/weft \
   --label org.opencontainers.image.title=weft \
   --label "org.opencontainers.image.description=weft sidecar proxy and control plane (weft proxy | weft control-plane)" \

@@ -1,6 +1,6 @@
 /**
- * Builds the real OCI image with `image/build.sh` (buildah from scratch) and runs `weft self-check`
- * inside it with podman + runc, as CI does. Skips only when buildah/podman/runc are missing and
+ * Builds the real OCI image with `image/build.sh` (buildah from scratch) and runs `weft self-check`,
+ * `weft check` and the iptables init container's command inside it with podman + runc, as CI does. Skips only when buildah/podman/runc are missing and
  * cannot be installed; `.ci/run` installs them, so in CI this really runs.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -8,8 +8,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { MeshService, Protocol } from '../../constructs';
 import { DEFAULT_IMAGE_REPOSITORY, DEFAULT_IMAGE_TAG } from '../../constructs/mesh';
 import { deployment, service, validDist, writeDist } from '../cli/check-fixtures';
+import { find, fixture, synth } from '../constructs/support';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
@@ -48,6 +50,7 @@ suite('the weft OCI image', () => {
   let dir: string;
   let archive: string;
   let layerFiles: Map<string, string>; // path -> "uid/gid mode"
+  let layerLinks: Map<string, string>; // symlink path -> target
   let config: { config: { User: string; Entrypoint: string[]; Cmd: string[]; Env: string[]; Labels: Record<string, string> } };
   let refName: string;
 
@@ -72,11 +75,14 @@ suite('the weft OCI image', () => {
     const manifest = JSON.parse(fs.readFileSync(blob(index.manifests[0].digest), 'utf8'));
     config = JSON.parse(fs.readFileSync(blob(manifest.config.digest), 'utf8'));
     layerFiles = new Map();
+    layerLinks = new Map();
     for (const layer of manifest.layers as { digest: string }[]) {
       const { stdout: listing } = await run('tar', ['--numeric-owner', '-tzvf', blob(layer.digest)], { maxBuffer: 16 << 20 });
       for (const line of listing.split('\n').filter(Boolean)) {
         const cols = line.split(/\s+/);
-        layerFiles.set(cols.slice(5).join(' ').replace(/\/$/, ''), `${cols[1]} ${cols[0]}`);
+        const [name, target] = cols.slice(5).join(' ').split(' -> ');
+        layerFiles.set(name.replace(/\/$/, ''), `${cols[1]} ${cols[0]}`);
+        if (target !== undefined) layerLinks.set(name, target);
       }
     }
     await podman(['load', '--quiet', '-i', archive]);
@@ -97,6 +103,16 @@ suite('the weft OCI image', () => {
     expect(config.config.Entrypoint).toEqual(['/usr/local/bin/node', '/app/weft.js']);
     expect(config.config.Cmd).toEqual(['proxy']);
     expect(config.config.Env).toContain('WEFT_PROTO_DIR=/app/protos');
+    expect(config.config.Env).toContain('PATH=/usr/local/bin:/usr/sbin'); // the init container's bare `iptables-restore`
+  });
+
+  test('holds iptables-restore/-save (nft backend), its libraries and exactly the shipped xtables extensions', () => {
+    expect(layerFiles.get('usr/sbin/xtables-nft-multi')).toMatch(/^0\/0 -rwxr-xr-x/);
+    expect(layerLinks.get('usr/sbin/iptables-restore')).toBe('xtables-nft-multi');
+    expect(layerLinks.get('usr/sbin/iptables-save')).toBe('xtables-nft-multi');
+    for (const lib of ['libxtables.so.12', 'libnftnl.so.11', 'libmnl.so.0']) expect(layerFiles.has(`lib/x86_64-linux-gnu/${lib}`)).toBe(true);
+    const exts = [...layerFiles.keys()].filter((f) => f.startsWith('usr/lib/x86_64-linux-gnu/xtables/')).map((f) => path.basename(f)).sort();
+    expect(exts).toEqual(['comment', 'multiport', 'owner', 'REDIRECT', 'standard', 'tcp', 'udp'].map((e) => `libxt_${e}.so`).sort());
   });
 
   test('holds node, its libraries, the bundle and the protos, and no shell or package manager', () => {
@@ -150,6 +166,87 @@ suite('the weft OCI image', () => {
     const listed = [...stdout.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]).filter((n) => n !== 'help');
     expect(listed).toEqual(expected);
   }, 120_000);
+
+  describe('the iptables init container (the constructs\' exact command and rules, bookinfo reviews)', () => {
+    const image = () => `ghcr.io/weft-mesh/weft:${VERSION}`;
+    const netns = `weft-image-test-${process.pid}`;
+    let rulesDir: string;
+    let brokenDir: string;
+    let command: string[];
+    let rules: string;
+    /** podman as the init container runs: root, only NET_ADMIN/NET_RAW, no privilege escalation. */
+    const asInit = (network: string, mountDir: string, entrypoint: string[], args: string[] = [], caps = ['--cap-add', 'NET_ADMIN,NET_RAW']) =>
+      podman([...runArgs.filter((a) => a !== '--network=none'), `--network=${network}`, '--user', '0:0', '--cap-drop=ALL', ...caps,
+        '--security-opt', 'no-new-privileges', '-v', `${mountDir}:/etc/weft:ro`, '--entrypoint', JSON.stringify(entrypoint), image(), ...args]).then(
+        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
+    /** The nat table of the test's network namespace, read by the image's own iptables-save. */
+    const natRules = async () => {
+      const r = await asInit(`ns:/run/netns/${netns}`, rulesDir, ['iptables-save'], ['-t', 'nat']);
+      expect(r).toMatchObject({ code: 0 });
+      return r.stdout.split('\n').filter((l) => l && !l.startsWith('#'));
+    };
+
+    beforeAll(() => {
+      const f = fixture();
+      new MeshService(f.chart, 'reviews', { mesh: f.mesh, image: 'docker.io/istio/examples-bookinfo-reviews-v1:1.18.0', port: 9080, protocol: Protocol.HTTP });
+      const objs = synth(f.chart);
+      const init = find(objs, 'Deployment', 'reviews-v1').spec.template.spec.initContainers.find((c: { name: string }) => c.name === 'weft-init');
+      command = init.command;
+      expect(init.image).toBe(image()); // the default iptablesImage is this image
+      rules = find(objs, 'ConfigMap', 'reviews-v1-weft').data['iptables.rules'];
+      rulesDir = fs.mkdtempSync(path.join(dir, 'rules-'));
+      brokenDir = fs.mkdtempSync(path.join(dir, 'broken-'));
+      fs.writeFileSync(path.join(rulesDir, 'iptables.rules'), rules);
+      // One bad port in the last rule: the whole restore must fail and change nothing (it is atomic).
+      fs.writeFileSync(path.join(brokenDir, 'iptables.rules'), rules.replace('--to-ports 15001', '--to-ports notaport'));
+      for (const d of [rulesDir, brokenDir]) fs.chmodSync(d, 0o755);
+      execFileSync('ip', ['netns', 'add', netns]);
+    });
+
+    afterAll(() => {
+      try {
+        execFileSync('ip', ['netns', 'delete', netns], { stdio: 'ignore' });
+      } catch {
+        // never created
+      }
+    });
+
+    test('iptables-restore --noflush loads the synthesized rules into the pod network namespace', async () => {
+      expect(command).toEqual(['iptables-restore', '--noflush', '/etc/weft/iptables.rules']);
+      expect(rules).toContain('--dport 9080 -j REDIRECT --to-ports 15006');
+      const r = await asInit(`ns:/run/netns/${netns}`, rulesDir, command);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      const nat = await natRules();
+      expect(nat).toEqual(expect.arrayContaining([
+        ':WEFT_INBOUND - [0:0]',
+        ':WEFT_OUTPUT - [0:0]',
+        '-A PREROUTING -p tcp -j WEFT_INBOUND',
+        '-A OUTPUT -p tcp -j WEFT_OUTPUT',
+        '-A WEFT_INBOUND -p tcp -m tcp --dport 9080 -j REDIRECT --to-ports 15006',
+        '-A WEFT_OUTPUT -m owner --uid-owner 1337 -j RETURN',
+        '-A WEFT_OUTPUT -d 127.0.0.1/32 -j RETURN',
+        '-A WEFT_OUTPUT -p tcp -m tcp --dport 53 -j RETURN',
+        '-A WEFT_OUTPUT -p tcp -j REDIRECT --to-ports 15001',
+      ]));
+      expect(nat.filter((l) => l.startsWith('-A '))).toHaveLength(rules.split('\n').filter((l) => l.startsWith('-A ')).length);
+    }, 120_000);
+
+    test('a broken rules file fails and changes nothing; without NET_ADMIN the restore is refused', async () => {
+      const before = await natRules();
+      const broken = await asInit(`ns:/run/netns/${netns}`, brokenDir, command);
+      expect(broken.code).not.toBe(0);
+      expect(broken.stderr).toMatch(/Port `notaport' not valid/);
+      const noCaps = await asInit(`ns:/run/netns/${netns}`, rulesDir, ['iptables-restore', '/etc/weft/iptables.rules'], [], []);
+      expect(noCaps.code).not.toBe(0);
+      expect(noCaps.stderr).toMatch(/Permission denied/);
+      expect(await natRules()).toEqual(before);
+      // --test parses and checks without committing, in a throwaway namespace: good passes, broken fails.
+      expect(await asInit('none', rulesDir, ['iptables-restore', '--test', '/etc/weft/iptables.rules'])).toMatchObject({ code: 0 });
+      expect((await asInit('none', brokenDir, ['iptables-restore', '--test', '/etc/weft/iptables.rules'])).code).not.toBe(0);
+    }, 120_000);
+  });
 
   test('has no shell to exec: /bin/sh as entrypoint fails with 127', async () => {
     const err = await podman([...runArgs, '--entrypoint', '/bin/sh', `ghcr.io/weft-mesh/weft:${VERSION}`, '-c', 'id']).then(
