@@ -23,7 +23,7 @@ export interface EndpointTarget {
  * The default protocol between sidecars: the one bench/proxy measured faster (docs/proxy.md,
  * "Benchmark"); the other stays selectable.
  */
-export const DEFAULT_SIDECAR_PROTOCOL: 'http1' | 'http2' = 'http1';
+export const DEFAULT_SIDECAR_PROTOCOL: 'http1' | 'http2' = 'http2';
 
 /** Options of {@link EndpointClients}. */
 export interface EndpointClientsOptions {
