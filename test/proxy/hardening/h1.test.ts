@@ -141,15 +141,16 @@ test('#11 slowloris: a connection that never finishes its headers is closed afte
     s.on('error', () => undefined);
     const drip = setInterval(() => s.write('x-slow: 1\r\n'), 100);
     s.write('GET / HTTP/1.1\r\nhost: a\r\n');
-    s.on('close', () => {
-      clearInterval(drip);
-      resolve({ text: out, closed: true });
-    });
-    setTimeout(() => {
+    const guard = setTimeout(() => {
       clearInterval(drip);
       s.destroy();
       resolve({ text: out, closed: false });
     }, 5000);
+    s.on('close', () => {
+      clearInterval(drip);
+      clearTimeout(guard);
+      resolve({ text: out, closed: true });
+    });
   });
   expect(r.closed).toBe(true);
   expect(status(r.text) === 408 || r.text === '').toBe(true);
