@@ -34,6 +34,7 @@ export const bootstrapSchema = s.object({
     app: s.record(s.integer({ minimum: 1, maximum: 65535 })),
   }),
   bindAddress: s.optional(s.string({ description: 'Address the listeners bind to; 127.0.0.1 for outbound/admin, 0.0.0.0 for inbound when omitted.' })),
+  adminBindAddress: s.optional(s.string({ description: 'Address the admin listener binds to (e.g. 0.0.0.0 so the kubelet can probe /ready and /live on the pod IP); bindAddress, else 127.0.0.1, when omitted. On a non-loopback address only loopback peers may use /config_dump and /shutdown.' })),
   interception: s.enumOf(INTERCEPTION_MODES),
   identity: s.object({
     trustDomain: s.string({ minLength: 1 }),

@@ -77,6 +77,8 @@ export class VersionWorkload extends Construct {
       node: { id: this.name, service: svc.serviceName, namespace: svc.namespace, version: this.o.version, serviceAccount: svc.serviceAccountName },
       controlPlane: { xds: svc.mesh.xdsAddress, ca: svc.mesh.caAddress },
       ports: { ...RESERVED_PORTS, app: Object.fromEntries(svc.ports.map((p) => [p.name, p.targetPort ?? p.port])) },
+      // the kubelet probes /ready and /live on the pod IP; /config_dump and /shutdown answer loopback peers only
+      adminBindAddress: '0.0.0.0',
       interception: svc.interception,
       identity: { trustDomain: svc.mesh.trustDomain, tokenPath: `${TOKEN_DIR}/${TOKEN_FILE}`, required: this.strictEverywhere() },
     };

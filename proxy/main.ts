@@ -23,7 +23,7 @@ import { TlsContexts } from './transport/tls';
 import { staticIdentity } from './identity/static';
 import { CaClientIdentityProvider } from './identity/ca-client';
 import type { IdentityProvider } from './identity/types';
-import { AdminServer } from './admin/server';
+import { AdminServer, isLoopbackAddress } from './admin/server';
 import { proxyMetrics, setConfigVersion } from './admin/metrics';
 import { XdsClient } from './xds/client';
 import { OtlpHttpExporter, tracing } from './observability/tracing';
@@ -38,6 +38,18 @@ export interface RunProxyOptions {
   readonly limits?: Partial<HttpLimits>;
   /** Log sink for lifecycle messages. @default stderr JSON lines */
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  /** Environment read for `POD_NAME` (the node id, see `proxyNodeId`). @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * The proxy's node id at the control plane: `POD_NAME` when set and non-empty (the constructs set it
+ * from the downward API, since every replica of a version shares one bootstrap ConfigMap whose
+ * `node.id` is `<svc>-<version>`), else the bootstrap's `node.id` (`weft up` writes a per-replica one).
+ */
+export function proxyNodeId(b: Bootstrap, env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const pod = env.POD_NAME?.trim();
+  return pod ? pod : b.node.id;
 }
 
 /** A running sidecar. */
@@ -77,6 +89,7 @@ function authorizer(b: Bootstrap): Authorize {
 /** Starts a sidecar from a parsed bootstrap. */
 export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promise<RunningProxy> {
   const log = opts.log ?? stderrLog;
+  const nodeId = proxyNodeId(b, opts.env);
   const registry = new Registry();
   const metrics = proxyMetrics(registry);
   const cleanups: (() => unknown)[] = [];
@@ -111,6 +124,7 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   }
   const bindInbound = b.bindAddress ?? '0.0.0.0';
   const bindLocal = b.bindAddress ?? '127.0.0.1';
+  const bindAdmin = b.adminBindAddress ?? bindLocal;
   let xds: XdsClient | undefined;
 
   // --- stacks ---
@@ -167,7 +181,7 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
     xds = new XdsClient({
       server: b.controlPlane.xds, cell,
       // self-registration: every app port is reached through the inbound listener
-      node: { id: b.node.id, service: b.node.service, namespace: b.node.namespace, version: b.node.version, address, ports: Object.fromEntries(Object.keys(b.ports.app).map((name) => [name, inboundPort])) },
+      node: { id: nodeId, service: b.node.service, namespace: b.node.namespace, version: b.node.version, address, ports: Object.fromEntries(Object.keys(b.ports.app).map((name) => [name, inboundPort])) },
       onUpdate: (type, result, version, error) => {
         metrics.xdsUpdates.inc({ type, result });
         if (error) log('warn', `xDS ${type} ${version} rejected: ${error}`);
@@ -193,13 +207,15 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
     notReadyReason,
     draining: () => draining,
     configDump: () => ({
-      node: b.node, version: cell.get().version, xds: xds?.status(),
+      node: { ...b.node, id: nodeId }, version: cell.get().version, xds: xds?.status(),
       identity: identity?.current() ? { spiffeId: identity.current()!.spiffeId, notAfter: identity.current()!.notAfter } : undefined,
       config: cell.get(),
     }),
     shutdown: () => void shutdown(),
+    // reachable beyond loopback (kubelet probes, Prometheus): the config and the off switch stay local
+    sensitiveAllowed: isLoopbackAddress(bindAdmin) ? undefined : isLoopbackAddress,
   });
-  const adminPort = (await admin.listen(b.ports.admin, bindLocal)).port;
+  const adminPort = (await admin.listen(b.ports.admin, bindAdmin)).port;
 
   const drainMs = b.drainTimeout ? parseDuration(b.drainTimeout, 'drainTimeout') : 5000;
   const shutdown = (): Promise<void> => {
@@ -228,6 +244,6 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
       log('info', `config loaded: ${cell.get().version}`);
     });
   }
-  log('info', `listening: outbound ${bindLocal}:${outboundPort}, inbound ${bindInbound}:${inboundPort}, admin ${bindLocal}:${adminPort}`);
+  log('info', `listening: outbound ${bindLocal}:${outboundPort}, inbound ${bindInbound}:${inboundPort}, admin ${bindAdmin}:${adminPort}`);
   return { ports: { inbound: inboundPort, outbound: outboundPort, admin: adminPort }, registry, cell, notReadyReason, shutdown, closed };
 }

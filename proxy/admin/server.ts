@@ -1,7 +1,9 @@
 /**
  * The admin listener (Envoy's admin, linkerd's :4191): `/metrics` (Prometheus text from the
  * proxy's own Registry), `/ready`, `/live`, `/config_dump`, and `POST /shutdown` (for Jobs).
- * It is a plain http.Server on localhost: it never goes through the proxy stacks.
+ * It is a plain http.Server (on localhost unless the bootstrap's `adminBindAddress` says otherwise):
+ * it never goes through the proxy stacks. Bound to the pod IP for the kubelet's probes, only
+ * loopback peers may use `/config_dump` and `/shutdown` (see `sensitiveAllowed`).
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,7 +20,22 @@ export interface AdminOptions {
   readonly shutdown: () => void;
   /** Set once draining: /ready then answers 503 so no new traffic is sent. @default - never */
   readonly draining?: () => boolean;
+  /**
+   * Whether a peer (its socket's remote address) may use `/config_dump` and `POST /shutdown`;
+   * others get 403. `/ready`, `/live` and `/metrics` are open to every peer (kubelet, Prometheus).
+   * @default - every peer (the listener is on localhost)
+   */
+  readonly sensitiveAllowed?: (remoteAddress: string | undefined) => boolean;
 }
+
+/** Whether `address` (a socket's remote address) is a loopback address: 127.0.0.0/8, ::1, or v4-mapped 127/8. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
+}
+
+const SENSITIVE = new Set(['/config_dump', '/shutdown']);
 
 /** Serializes Maps and Sets and RegExps in the config dump. */
 export function dumpReplacer(_key: string, value: unknown): unknown {
@@ -47,6 +64,9 @@ export class AdminServer {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
       res.end(body);
     };
+    if (SENSITIVE.has(path) && opts.sensitiveAllowed && !opts.sensitiveAllowed(req.socket.remoteAddress)) {
+      return text(403, `${path} is only served to loopback peers\n`);
+    }
     switch (path) {
       case '/metrics': {
         const body = await opts.registry.metrics();

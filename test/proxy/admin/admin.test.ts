@@ -1,6 +1,6 @@
 /** The admin endpoints over a real socket, with a per-proxy prom-client Registry. */
 import { Registry } from 'prom-client';
-import { AdminServer } from '../../../proxy/admin/server';
+import { AdminServer, isLoopbackAddress } from '../../../proxy/admin/server';
 import { proxyMetrics, setConfigVersion } from '../../../proxy/admin/metrics';
 import { get } from '../http/util';
 
@@ -50,4 +50,32 @@ test('/shutdown needs POST and then calls shutdown once', async () => {
   expect(shutdowns).toBe(0);
   expect((await get(port, { path: '/shutdown', method: 'POST' })).status).toBe(202);
   expect(shutdowns).toBe(1);
+});
+
+test('isLoopbackAddress: 127/8, ::1 and v4-mapped 127/8 only', () => {
+  for (const a of ['127.0.0.1', '127.3.2.1', '::1', '::ffff:127.0.0.1']) expect(isLoopbackAddress(a)).toBe(true);
+  for (const a of ['10.0.0.7', '::ffff:10.0.0.7', 'fe80::1', '0.0.0.0', undefined]) expect(isLoopbackAddress(a)).toBe(false);
+});
+
+test('sensitiveAllowed: refused peers get 403 on /config_dump and /shutdown, but /ready, /live, /metrics answer', async () => {
+  let stops = 0;
+  // the pod-IP case, on loopback: peers from 127.0.0.9 play "local", 127.0.0.1 plays the kubelet
+  const open = new AdminServer({
+    registry, notReadyReason: () => undefined, configDump: () => ({ secret: 'config' }), shutdown: () => stops++,
+    sensitiveAllowed: (a) => a === '127.0.0.9' || a === '::ffff:127.0.0.9',
+  });
+  const p = (await open.listen(0)).port;
+  try {
+    for (const path of ['/ready', '/live', '/metrics']) expect((await get(p, { path })).status).toBe(200);
+    const dump = await get(p, { path: '/config_dump' });
+    expect(dump.status).toBe(403);
+    expect(dump.body).not.toContain('secret');
+    expect((await get(p, { path: '/shutdown', method: 'POST' })).status).toBe(403);
+    expect(stops).toBe(0);
+    expect((await get(p, { path: '/config_dump', localAddress: '127.0.0.9' })).status).toBe(200);
+    expect((await get(p, { path: '/shutdown', method: 'POST', localAddress: '127.0.0.9' })).status).toBe(202);
+    expect(stops).toBe(1);
+  } finally {
+    await open.close();
+  }
 });
