@@ -8,7 +8,7 @@ import type { Bootstrap } from '../api/bootstrap';
 import { parseDuration } from '../api/duration';
 import { authorize as evaluate } from '../api/authz';
 import type { PolicyModel } from '../api/model';
-import { ConfigCell, parseStaticResources } from './config';
+import { ConfigCell, appPortOf, parseStaticResources, remapAppPorts } from './config';
 import type { ListenerConfig } from './config/types';
 import { buildOutboundHandler } from './outbound/stack';
 import { buildInboundHandler, inboundListener } from './inbound/stack';
@@ -115,7 +115,8 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   if (identity) cleanups.push(identity.onChange(recordCert));
 
   // --- config ---
-  const cell = new ConfigCell();
+  // inbound|<port name> → 127.0.0.1:ports.app[<port name>], not the service's targetPort (several replicas may share a host)
+  const cell = new ConfigCell(undefined, { transform: (c) => remapAppPorts(c, b.ports.app) });
   cell.onChange((next) => setConfigVersion(metrics, next.version));
   let configLoaded = false;
   if (b.staticResources) {
@@ -156,13 +157,13 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
     handler: observed(inboundStack, 'inbound'), limits: opts.limits, overload, onConnection: countConnections('inbound'),
     // STRICT when identity is required (plaintext refused); otherwise PERMISSIVE (mTLS or plaintext)
     tls: tls ? { options: () => tls.serverOptions(), permissive: !b.identity.required } : undefined,
-    // opaque TCP from another sidecar goes to the app port of the inbound listener's TCP chain
+    // opaque TCP from another sidecar goes to the app port (ports.app by chain name, else its destination port) of the inbound listener's TCP chain
     onTcp: (socket) => {
       const l = inboundListener(cell.get());
       const chain = l?.chains.find((c) => c.tcp && c.destinationPort !== undefined);
       if (!chain) return void socket.destroy();
       metrics.connectionsTotal.inc({ listener: 'inbound-tcp' });
-      dialTcp({ address: '127.0.0.1', port: chain.destinationPort! }).then(
+      dialTcp({ address: '127.0.0.1', port: appPortOf(chain.name, b.ports.app) ?? chain.destinationPort! }).then(
         (up) => relay(socket, up, (direction, n) => metrics.tcpBytes.inc({ listener: 'inbound-tcp', direction }, n)),
         () => socket.destroy(),
       );

@@ -5,13 +5,25 @@
 import { type ResourceError, type XdsResources, emptyConfig, parseXdsResources } from './parse';
 import type { ProxyConfig } from './types';
 
+/** Options of a ConfigCell. */
+export interface ConfigCellOptions {
+  /**
+   * Applied to every config before it is installed (e.g. the local app ports, `remapAppPorts`);
+   * must be idempotent, since the xDS client parses updates on top of the installed config.
+   * @default - none
+   */
+  readonly transform?: (config: ProxyConfig) => ProxyConfig;
+}
+
 /** A swappable reference to the current config, with change listeners. */
 export class ConfigCell {
   #current: ProxyConfig;
   readonly #listeners = new Set<(next: ProxyConfig, previous: ProxyConfig) => void>();
+  readonly #transform?: (config: ProxyConfig) => ProxyConfig;
 
-  constructor(initial: ProxyConfig = emptyConfig()) {
-    this.#current = initial;
+  constructor(initial: ProxyConfig = emptyConfig(), opts: ConfigCellOptions = {}) {
+    this.#transform = opts.transform;
+    this.#current = this.#transform ? this.#transform(initial) : initial;
   }
 
   /** The config new requests use. */
@@ -22,8 +34,8 @@ export class ConfigCell {
   /** Installs `next` for every request that starts from now on; in-flight requests keep theirs. */
   set(next: ProxyConfig): void {
     const previous = this.#current;
-    this.#current = next;
-    for (const l of this.#listeners) l(next, previous);
+    this.#current = this.#transform ? this.#transform(next) : next;
+    for (const l of this.#listeners) l(this.#current, previous);
   }
 
   /** Calls `listener` after every swap; returns the unsubscribe function. */

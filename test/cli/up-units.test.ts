@@ -7,11 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { readManifests } from '../../control-plane/sources/manifests';
-import { remapAppPorts } from '../../cli/up/app-ports';
 import { parseExpose, planMesh } from '../../cli/up/plan';
 import { parseMetrics, quantileMs, renderStat, statRows, type StatSample } from '../../cli/up/stat';
 import { setCanaryWeights, synthesize } from '../../cli/up/synth';
-import type { ProxyConfig } from '../../proxy/config/types';
 
 const ROOT = join(__dirname, '..', '..');
 let dir: string;
@@ -68,19 +66,6 @@ describe('synth', () => {
     await expect(setCanaryWeights(dist, { namespace: 'bookinfo', name: 'nope' }, { v1: 100 })).rejects.toMatchObject({ code: 'WEFT_ERR_UP_CHANGE' });
     // still readable by the control plane's reader
     expect((await readManifests(dist)).filter((r) => r.kind === 'CanaryRoute')).toHaveLength(1);
-  });
-});
-
-describe('app ports', () => {
-  const cluster = (name: string, port: number) => ({ name, staticEndpoints: [{ address: '127.0.0.1', port, weight: 1, healthy: true, meshed: false }] });
-  const config = (clusters: ReturnType<typeof cluster>[]) => ({ version: 'v', listeners: new Map(), routes: new Map(), endpoints: new Map(), inlineRouteNames: new Set(), clusters: new Map(clusters.map((c) => [c.name, c])) }) as unknown as ProxyConfig;
-
-  test('inbound|<port> clusters point at the replica app port; others untouched; unchanged config is the same object', () => {
-    const c = config([cluster('inbound|http', 9080), cluster('outbound|9080||reviews.bookinfo', 9080)]);
-    const out = remapAppPorts(c, { http: 41000 });
-    expect(out.clusters.get('inbound|http')!.staticEndpoints![0].port).toBe(41000);
-    expect(out.clusters.get('outbound|9080||reviews.bookinfo')).toBe(c.clusters.get('outbound|9080||reviews.bookinfo'));
-    expect(remapAppPorts(out, { http: 41000 })).toBe(out);
   });
 });
 

@@ -7,15 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { parseBootstrap } from '../../../api/bootstrap';
 import { runProxy } from '../../../proxy/main';
-import { keepAppPortsRemapped } from '../app-ports';
 
 async function main(): Promise<void> {
   const file = process.argv[2];
   if (!file) throw Object.assign(new Error('usage: sidecar <bootstrap.json>'), { code: 'WEFT_ERR_UP_USAGE', exitCode: 2 });
   const bootstrap = parseBootstrap(JSON.parse(readFileSync(file, 'utf8')));
   const proxy = await runProxy(bootstrap);
-  // loopback mode: each replica's app has its own port (see app-ports.ts)
-  if (bootstrap.interception === 'explicit') keepAppPortsRemapped(proxy.cell, bootstrap.ports.app);
+  // loopback mode: each replica's app has its own port (ports.app); runProxy sends the inbound clusters there
   process.stdout.write(`${JSON.stringify({ listening: true, id: bootstrap.node.id, ports: proxy.ports })}\n`);
   let signals = 0;
   const stop = () => {
