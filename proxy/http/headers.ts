@@ -16,18 +16,20 @@ export const HOP_BY_HOP = new Set([
 export function fromNodeHeaders(raw: Record<string, string | string[] | undefined>, keepUpgrade = false): Headers {
   const out: Headers = {};
   const connection = raw['connection'];
-  const listed = new Set(
-    (Array.isArray(connection) ? connection.join(',') : connection ?? '')
+  // Most requests carry no `connection` header: build the listed set only when there is one.
+  const listed = connection === undefined ? undefined : new Set(
+    (Array.isArray(connection) ? connection.join(',') : connection)
       .split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
   );
-  for (const [name, value] of Object.entries(raw)) {
-    if (value === undefined || name.startsWith(':')) continue;
+  for (const name in raw) {
+    const value = raw[name];
+    if (value === undefined || name.charCodeAt(0) === 58 /* ':' */) continue;
     const n = name.toLowerCase();
     if (keepUpgrade && (n === 'upgrade' || n === 'connection')) {
       out[n] = value;
       continue;
     }
-    if (HOP_BY_HOP.has(n) || listed.has(n)) continue;
+    if (HOP_BY_HOP.has(n) || listed?.has(n)) continue;
     out[n] = value;
   }
   return out;
