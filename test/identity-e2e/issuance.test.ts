@@ -80,7 +80,12 @@ test('a CA that is down at boot: no identity (mTLS fails closed), retries with b
   probe.close();
   await once(probe, 'close');
   const errs: string[] = [];
-  const p = proxyIdentity(env, 'shop', 'cart', { address: `127.0.0.1:${port}`, requestTimeoutMs: 300, onError: (e) => errs.push(e.code) });
+  // Short channel reconnect backoff: grpc-js would otherwise wait up to its own 1 s → 120 s
+  // backoff before dialing the CA again, which makes the test slow on a loaded machine.
+  const p = proxyIdentity(env, 'shop', 'cart', {
+    address: `127.0.0.1:${port}`, requestTimeoutMs: 300, onError: (e) => errs.push(e.code),
+    channelOptions: { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 500 },
+  });
   closers.push(() => p.close());
   const ready = p.start();
   while (errs.length < 2) await new Promise((r) => setTimeout(r, 10)); // two failed attempts observed
@@ -92,7 +97,7 @@ test('a CA that is down at boot: no identity (mTLS fails closed), retries with b
   const m = await ready;
   expect(m.spiffeId).toBe(idOf('shop', 'cart'));
   expect(p.stats().failures).toBeGreaterThanOrEqual(2);
-});
+}, 60_000);
 
 test('the CA endpoint over TLS: a proxy that trusts the mesh root gets a certificate; one that does not cannot even send its token', async () => {
   const tlsServer = await startCaServer(env.ca, { authenticator: env.tokens, credentials: caServerCredentials(env.ca, { dnsNames: ['weft-ca.weft-system.svc'], ipAddresses: ['127.0.0.1', '::1'] }) });
