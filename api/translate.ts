@@ -10,7 +10,7 @@ import type { XdsObject } from './xds/codec';
 import { serviceClusters } from './xds/clusters';
 import { inboundClusterResource, inboundListener, OUTBOUND, outboundHttpListener, outboundTcpListener, proxylessListener } from './xds/listeners';
 import { renderRoutes } from './xds/routes';
-import { authority, isHttp } from './xds/util';
+import { authority, isHttp, SERVICE_PORT_HEADER } from './xds/util';
 
 /** Who the resources are for: a weft sidecar of one service version, or a proxyless gRPC client. */
 export type ClientKind =
@@ -123,7 +123,11 @@ function renderSidecar(model: MeshModel, node: { service: string; namespace: str
     http.forEach((port, i) => {
       const domains = domainsOf(s, port.port, i === 0, s.namespace === node.namespace).filter((d) => !used.has(d));
       domains.forEach((d) => used.add(d));
-      vhosts.push({ name: authority(s, port.port), domains, routes: renderRoutes(s, port, false) });
+      vhosts.push({
+        name: authority(s, port.port), domains, routes: renderRoutes(s, port, false),
+        // the callee's sidecar serves every port on one inbound port: name the service port (proxy/inbound/service-port.ts)
+        request_headers_to_add: [{ header: { key: SERVICE_PORT_HEADER, value: String(port.port) }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+      });
     });
     for (const port of s.ports.filter((p) => !isHttp(p))) out.listeners.push(outboundTcpListener(s, port));
     const c = serviceClusters(s, s.ports, eps(s), false);

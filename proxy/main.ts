@@ -11,7 +11,7 @@ import type { PolicyModel } from '../api/model';
 import { ConfigCell, appPortOf, parseStaticResources, remapAppPorts } from './config';
 import type { ListenerConfig } from './config/types';
 import { buildOutboundHandler } from './outbound/stack';
-import { buildInboundHandler, inboundListener } from './inbound/stack';
+import { buildInboundHandler, inboundChain, inboundListener } from './inbound/stack';
 import { dialTcp, relay } from './transport/tcp';
 import { OutboundTcpListeners } from './listeners/tcp';
 import type { Authorize } from './layers/authz';
@@ -80,7 +80,9 @@ function authorizer(b: Bootstrap): Authorize {
       p = [{ service: b.node.service, namespace: b.node.namespace, rules: a.rules ?? [] } as unknown as PolicyModel];
       policies.set(a, p);
     }
-    const port = Number(req.meta.get('weft.destinationPort') ?? Object.values(b.ports.app)[0] ?? 0);
+    // policy ports are service ports (as api/may-call.ts evaluates them): the port of the chain serving the request
+    const chain = inboundChain(listener, req);
+    const port = chain?.servicePort ?? chain?.destinationPort ?? 0;
     const d = evaluate(p, { principal: req.peer.identity, port, path: req.path, method: req.method }, { defaultInboundPolicy: a.defaultPolicy });
     return { allowed: d.allowed, policy: d.policy, action: d.reason };
   };

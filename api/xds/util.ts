@@ -41,6 +41,12 @@ export const FILTER = {
   TCP_PROXY: 'envoy.filters.network.tcp_proxy',
 } as const;
 
+/**
+ * Request header naming the destination service port, set (overwritten) by the caller's sidecar on
+ * every outbound virtual host and read, then stripped, by the callee's inbound side.
+ */
+export const SERVICE_PORT_HEADER = 'weft-port';
+
 /** The `filter_metadata` key weft puts its own settings under. */
 export const WEFT_METADATA = 'weft';
 

@@ -49,13 +49,17 @@ function parseHcm(hcm: Reader, fallbackName: string, inline: RouteTable[]): { ro
 function parseChain(chain: Reader, index: number, listenerName: string, inline: RouteTable[]): FilterChainConfig {
   const name = chain.str('name') ?? `${listenerName}#${index}`;
   const destinationPort = chain.child('filter_chain_match')?.num('destination_port', { min: 1, max: 65535, integer: true });
+  const meta = weftMetadata(chain);
+  const servicePort = meta?.num('servicePort', { min: 1, max: 65535, integer: true });
+  const mtlsMode = meta?.enumOf('mtlsMode', ['STRICT', 'PERMISSIVE', 'DISABLE'] as const);
+  const ports = { destinationPort, ...(servicePort !== undefined ? { servicePort } : {}), ...(mtlsMode ? { mtlsMode } : {}) };
   for (const f of chain.list('filters')) {
     const typed = f.child('typed_config');
     if (typed && /HttpConnectionManager$/.test(typed.typeUrl() ?? '')) {
-      return { name, destinationPort, tcp: false, ...parseHcm(typed, name, inline) };
+      return { name, ...ports, tcp: false, ...parseHcm(typed, name, inline) };
     }
   }
-  return { name, destinationPort, routeTable: '', tcp: true };
+  return { name, ...ports, routeTable: '', tcp: true };
 }
 
 /** Envoy Listener → ListenerConfig; undefined when any problem was recorded. */

@@ -167,6 +167,10 @@ export interface FilterChainConfig {
   readonly name: string;
   /** `filter_chain_match.destination_port`: the app port this chain serves (inbound). */
   readonly destinationPort?: number;
+  /** The service port this (inbound) chain serves (weft chain metadata `servicePort`); picks the chain for a `weft-port` request and is the port authz sees. */
+  readonly servicePort?: number;
+  /** mTLS mode of this (inbound) chain's service port (weft chain metadata `mtlsMode`). */
+  readonly mtlsMode?: 'STRICT' | 'PERMISSIVE' | 'DISABLE';
   /** RDS name or inline route table name; '' for a TCP chain. */
   readonly routeTable: string;
   readonly tcp: boolean;

@@ -18,6 +18,7 @@ import { timeout } from '../layers/timeout';
 import { type StackDeps, type StackHandler, concreteStack, resolveDeps } from '../outbound/stack';
 import { fact } from '../stack/meta';
 import { type ProxyRequest, compose } from '../stack/types';
+import { requestServicePort, servicePort } from './service-port';
 
 export interface InboundDeps extends StackDeps {
   /** The authorization evaluator (api/authz.ts). @default - no authz layer (every request allowed) */
@@ -33,10 +34,15 @@ export function inboundListener(config: ProxyConfig, preferred?: string): Listen
   return undefined;
 }
 
-/** The filter chain for `req`: by original destination port when the server set it, else the only HTTP chain. */
+/**
+ * The filter chain for `req`: by the service port the caller's sidecar named (`weft-port`; none when no
+ * chain serves it), else by original destination port when the server set it, else the first HTTP chain.
+ */
 export function inboundChain(l: ListenerConfig | undefined, req: ProxyRequest): FilterChainConfig | undefined {
   if (!l) return undefined;
   const http = l.chains.filter((c) => !c.tcp);
+  const svcPort = requestServicePort(req);
+  if (svcPort !== undefined) return http.find((c) => c.servicePort === svcPort);
   const port = fact(req, 'weft.destinationPort');
   if (port !== undefined) return http.find((c) => c.destinationPort === port) ?? http.find((c) => c.destinationPort === undefined);
   return http[0];
@@ -65,6 +71,7 @@ export function buildInboundHandler(config: ProxyConfig | ConfigCell, deps: Inbo
   };
   const handler = compose(
     rescue, // errors → responses in one place (a denial → 403 / PERMISSION_DENIED)
+    servicePort, // `weft-port` → the chain and authz port; stripped before the app
     observe('inbound', deps.metrics, now), // above authz, so denied requests are counted too
     rateLimit(() => {
       const l = listenerOf();
