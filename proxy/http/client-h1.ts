@@ -47,8 +47,8 @@ export class H1Endpoint {
   #send(req: ProxyRequest): Promise<ProxyResponse> {
     const upgrade = req.headers['upgrade'] !== undefined;
     const headers: Record<string, string | string[]> = { ...req.headers, host: req.authority };
-    for (const [k, v] of Object.entries(headers)) {
-      if (hasBadValue(v)) return Promise.reject(new BadRequestError('WEFT_ERR_BAD_HEADER', `header ${k} holds CR, LF or NUL`, 400));
+    for (const k in headers) {
+      if (hasBadValue(headers[k])) return Promise.reject(new BadRequestError('WEFT_ERR_BAD_HEADER', `header ${k} holds CR, LF or NUL`, 400));
     }
     const t = this.#opts.tls;
     const ctx = t?.context();

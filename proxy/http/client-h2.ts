@@ -34,6 +34,8 @@ export class H2Endpoint {
   readonly #name: string;
   #session: http2.ClientHttp2Session | undefined;
   #ready: Promise<http2.ClientHttp2Session> | undefined;
+  /** The session once its 'connect' fired (until it is forgotten). */
+  #live: http2.ClientHttp2Session | undefined;
 
   constructor(opts: H2EndpointOptions) {
     this.#opts = opts;
@@ -66,6 +68,7 @@ export class H2Endpoint {
         } catch {
           /* closing */
         }
+        if (this.#session === session) this.#live = session;
         resolve(session);
       });
       session.once('error', (err: NodeJS.ErrnoException) => {
@@ -80,6 +83,7 @@ export class H2Endpoint {
       if (this.#session === session) {
         this.#session = undefined;
         this.#ready = undefined;
+        this.#live = undefined;
       }
     };
     session.on('goaway', forget);
@@ -91,17 +95,21 @@ export class H2Endpoint {
   }
 
   /** The Handler sending a request to this endpoint. */
-  readonly handler: Handler = async (req) => {
-    const session = await this.#connect();
-    return this.#send(session, req);
+  readonly handler: Handler = (req) => {
+    // fast path: a connected session is used without a promise hop through #connect()
+    const s = this.#live;
+    if (s && s === this.#session && !s.closed && !s.destroyed) return this.#send(s, req);
+    return this.#connect().then((session) => this.#send(session, req));
   };
 
   #send(session: http2.ClientHttp2Session, req: ProxyRequest): Promise<ProxyResponse> {
     const headers: http2.OutgoingHttpHeaders = {
       ':method': req.method, ':path': req.path, ':authority': req.authority, ':scheme': req.scheme,
     };
-    for (const [k, v] of Object.entries(req.headers)) {
+    const rh = req.headers;
+    for (const k in rh) {
       if (k === 'te') continue;
+      const v = rh[k];
       if (hasBadValue(v)) return Promise.reject(new BadRequestError('WEFT_ERR_BAD_HEADER', `header ${k} holds CR, LF or NUL`, 400));
       headers[k] = v;
     }
@@ -121,7 +129,6 @@ export class H2Endpoint {
     };
     if (req.signal.aborted) onAbort();
     else req.signal.addEventListener('abort', onAbort, { once: true });
-    stream.on('close', () => req.signal.removeEventListener('abort', onAbort));
     if (req.body) {
       req.body.on('error', () => resetStream(stream, 'downstream body failed'));
       req.body.pipe(stream);
@@ -131,7 +138,9 @@ export class H2Endpoint {
       stream.on('error', (err: NodeJS.ErrnoException) => {
         if (!started) reject(new UpstreamResetError(this.#name, { cause: err }));
       });
+      // one 'close' listener for both jobs (each listener and closure is per request)
       stream.on('close', () => {
+        req.signal.removeEventListener('abort', onAbort);
         if (!started) reject(new UpstreamResetError(this.#name));
         else if (stream.rstCode !== undefined && stream.rstCode !== 0 && !stream.readableEnded) {
           stream.destroy(new UpstreamResetError(this.#name));
