@@ -36,45 +36,25 @@ export const CHANNELS = {
 
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
-/** One label set's children (`labels()` resolved once, not per request). */
-interface Children {
-  readonly requests: { inc(): void };
-  readonly latency: { observe(v: number): void };
-}
-
-/**
- * The metric scope with a cache of labelled children: `inc(labels)` / `observe(labels, v)` build,
- * validate and hash the label object on every call; the cache keys on the joined values instead.
- * Label values are bounded (config names, status codes), so the cache is as bounded as the series.
- */
-function cachedMetrics(registry: Registry) {
-  const m = requestMetrics(registry);
-  const cache = new Map<string, Children>();
-  const child = (direction: string, authority: string, route: string, status: string, grpc: string, error: string): Children => {
-    const key = `${direction}\0${authority}\0${route}\0${status}\0${grpc}\0${error}`;
-    let c = cache.get(key);
-    if (!c) {
-      const l = { direction, authority, route, status_code: status, grpc_status: grpc, error };
-      c = { requests: m.requests.labels(l), latency: m.latency.labels(l) };
-      cache.set(key, c);
-    }
-    return c;
-  };
-  return { child };
-}
-
 export function observe(direction: 'outbound' | 'inbound', registry: Registry, now: () => number): Layer {
-  const m = cachedMetrics(registry);
+  const m = requestMetrics(registry);
   return (next) => async (req) => {
     setFact(req, 'weft.direction', direction);
     const start = now();
     if (CHANNELS.start.hasSubscribers) CHANNELS.start.publish({ direction, request: req });
-    const record = (status: number, grpc: string, error: string) => {
+    const labels = (status: number, grpc: string, error: string) => ({
+      direction,
       // The matched virtual host (translate names it `<svc>.<ns>:<port>`), never the raw Host
       // header: a caller must not be able to mint label values (unbounded cardinality).
-      const c = m.child(direction, fact(req, 'weft.vhost') ?? '-', fact(req, 'weft.routeName') ?? '', String(status), grpc, error);
-      c.requests.inc();
-      c.latency.observe((now() - start) / 1000);
+      authority: fact(req, 'weft.vhost') ?? '-',
+      route: fact(req, 'weft.routeName') ?? '',
+      status_code: String(status),
+      grpc_status: grpc,
+      error,
+    });
+    const record = (l: ReturnType<typeof labels>) => {
+      m.requests.inc(l);
+      m.latency.observe(l, (now() - start) / 1000);
     };
     let res;
     try {
@@ -82,14 +62,14 @@ export function observe(direction: 'outbound' | 'inbound', registry: Registry, n
     } catch (err) {
       // Classified exactly as rescue will render it (non-Error throws are internal errors).
       const e: ProxyError = err instanceof Error ? toProxyError(err) : new InternalProxyError(String(err));
-      record(req.grpc ? 200 : e.status, req.grpc ? String(e.grpcStatus) : '', e.reason);
+      record(labels(req.grpc ? 200 : e.status, req.grpc ? String(e.grpcStatus) : '', e.reason));
       if (CHANNELS.error.hasSubscribers) CHANNELS.error.publish({ direction, request: req, error: e });
       throw err;
     }
     const reason = first(res.headers[WEFT_ERROR_HEADER])?.split(' ')[0] ?? '';
     const grpcStatus = first(res.headers['grpc-status']) ?? '';
     onBodyDone(res, (bodyErr) => {
-      record(res.status, grpcStatus, bodyErr ? reason || 'body_error' : reason);
+      record(labels(res.status, grpcStatus, bodyErr ? reason || 'body_error' : reason));
       if (bodyErr && CHANNELS.error.hasSubscribers) CHANNELS.error.publish({ direction, request: req, error: bodyErr });
       if (CHANNELS.end.hasSubscribers) CHANNELS.end.publish({ direction, request: req, response: res, durationMs: now() - start });
     });
