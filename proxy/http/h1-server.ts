@@ -34,16 +34,17 @@ const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
 
 /** Parses the request head into RequestParts, or throws a BadRequestError / OverloadedError. */
 function parseHead(req: http.IncomingMessage, deps: H1ServerDeps, upgrade: boolean): RequestParts {
+  const raw = req.rawHeaders;
   const names: string[] = [];
   const values: string[] = [];
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    names.push(req.rawHeaders[i]);
-    values.push(req.rawHeaders[i + 1]);
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    names.push(raw[i]);
+    values.push(raw[i + 1]);
+    if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts++;
   }
   const drop = checkRequestHeaders(names, values, deps.limits);
-  if (names.filter((n) => n.toLowerCase() === 'host').length > 1) {
-    throw new BadRequestError('WEFT_ERR_BAD_REQUEST', 'duplicate Host header', 400);
-  }
+  if (hosts > 1) throw new BadRequestError('WEFT_ERR_BAD_REQUEST', 'duplicate Host header', 400);
   const te = req.headers['transfer-encoding'];
   if (te !== undefined && (req.httpVersion === '1.0' || !/(^|,)\s*chunked\s*$/i.test(te) || /chunked\s*,/i.test(te))) {
     // RFC 9112 §6.3: a request whose final coding is not chunked has no reliable framing; Node
@@ -56,7 +57,8 @@ function parseHead(req: http.IncomingMessage, deps: H1ServerDeps, upgrade: boole
   const scheme = peer.tls ? 'https' : 'http';
   let target = req.url ?? '/';
   let authority = req.headers.host;
-  const abs = /^(https?):\/\/([^/?#]*)(.*)$/i.exec(target);
+  // origin-form (`/…`) is the common case: only other targets can be absolute-form
+  const abs = target.charCodeAt(0) === 47 /* '/' */ ? null : /^(https?):\/\/([^/?#]*)(.*)$/i.exec(target);
   if (abs) {
     // absolute-form (explicit HTTP proxy): the URI's authority wins over Host (RFC 9112 §3.2.2)
     authority = abs[2];

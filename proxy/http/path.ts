@@ -58,6 +58,8 @@ export function normalizePath(target: string, opts: PathOptions): string {
   if (!path.startsWith('/')) throw new BadRequestError('WEFT_ERR_BAD_PATH', `path must start with "/": ${JSON.stringify(target.slice(0, 64))}`, 400);
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0020\u007f#]/.test(path)) throw new BadRequestError('WEFT_ERR_BAD_PATH', 'path holds a control character, space or "#"', 400);
+  // Fast path (most requests): no escape, no `//`, no `/.` means every step below is the identity.
+  if (path.indexOf('%') === -1 && path.indexOf('//') === -1 && path.indexOf('/.') === -1) return target;
   if (opts.normalizePath || opts.escapedSlashes !== 'keep') path = canonicalEscapes(path, opts.escapedSlashes);
   if (opts.mergeSlashes) path = path.replace(/\/{2,}/g, '/');
   if (opts.normalizePath) path = removeDotSegments(path);
