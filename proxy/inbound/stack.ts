@@ -1,7 +1,7 @@
 /**
  * The inbound stack: what happens to a request another workload sends to the local app. TLS is
  * terminated by the transport before this handler runs. One function, outermost first:
- *   server → rescue → observe → listener rate limit → authz → route (the chain's inline table)
+ *   server → rescue → weft-port → observe → listener rate limit → per-port mTLS mode → authz → route (the chain's inline table)
  *   → timeout → retry → fault → [concrete: cluster pick → circuit breaker → balancer] → app client.
  */
 import { Backends, clustersOfTables } from '../balance/backends';
@@ -19,6 +19,7 @@ import { type StackDeps, type StackHandler, concreteStack, resolveDeps } from '.
 import { fact } from '../stack/meta';
 import { type ProxyRequest, compose } from '../stack/types';
 import { requestServicePort, servicePort } from './service-port';
+import { mtlsMode } from './mtls-mode';
 
 export interface InboundDeps extends StackDeps {
   /** The authorization evaluator (api/authz.ts). @default - no authz layer (every request allowed) */
@@ -77,11 +78,12 @@ export function buildInboundHandler(config: ProxyConfig | ConfigCell, deps: Inbo
       const l = listenerOf();
       return l?.rateLimit ? { bucket: buckets.get(`listener:${l.name}`, l.rateLimit), scope: `listener ${l.name}` } : undefined;
     }), // shed before spending effort on authz
+    mtlsMode((req) => inboundChain(listenerOf(), req)), // plaintext never reaches a STRICT port (counted, like denials)
     ...(deps.authorize ? [authz(deps.authorize, listenerOf)] : []), // before routing: a denied caller learns nothing about routes
     route(cell, tableFor, random), // the chain's inline table: normally one route to the local app cluster
     timeout((req) => inboundChain(listenerOf(), req)?.maxStreamDurationMs),
     retry({ now, random, metrics: deps.metrics }),
     fault(random),
-  )(concreteStack(backends, now, random)); // app clusters are STATIC 127.0.0.1:<targetPort>
+  )(concreteStack(backends, now, random)); // app clusters are STATIC 127.0.0.1:<ports.app> (proxy/config/app-ports.ts)
   return Object.assign(handler, { cell, backends, close: () => backends.close() });
 }
