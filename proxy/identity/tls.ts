@@ -16,9 +16,12 @@ export const ALPN_PROTOCOLS: readonly string[] = ['h2', 'http/1.1'];
 /** TLS 1.2 is the floor (TLS 1.3 preferred), as in Istio and Linkerd. */
 const MIN_VERSION: tls.SecureVersion = 'TLSv1.2';
 
-/** Secure-context options (key, chain, trust bundle) of one identity generation. */
-export function secureContextOptions(m: IdentityMaterial): tls.SecureContextOptions {
-  return { key: m.keyPem, cert: m.certChainPem, ca: m.trustBundlePem, minVersion: MIN_VERSION };
+/**
+ * Secure-context options (key, chain, trust bundle) of one identity generation; `minVersion` lets
+ * the sidecar transport (proxy/transport/tls.ts) raise the floor to TLS 1.3 between sidecars.
+ */
+export function secureContextOptions(m: IdentityMaterial, minVersion: tls.SecureVersion = MIN_VERSION): tls.SecureContextOptions {
+  return { key: m.keyPem, cert: m.certChainPem, ca: m.trustBundlePem, minVersion };
 }
 
 /**

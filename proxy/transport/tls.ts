@@ -7,6 +7,10 @@ import * as tls from 'node:tls';
 import type { IdentityMaterial, IdentityProvider } from '../identity/types';
 import { spiffeIdOf } from '../http/peer';
 import { PeerIdentityError } from '../http/wire-errors';
+import { secureContextOptions } from '../identity/tls';
+
+/** Sidecars only talk to sidecars (same build), so the floor is TLS 1.3. */
+export const SIDECAR_MIN_TLS: tls.SecureVersion = 'TLSv1.3';
 
 /** The current server and client contexts for one identity provider. */
 export class TlsContexts {
@@ -24,7 +28,8 @@ export class TlsContexts {
   #set(m: IdentityMaterial | undefined): void {
     this.#material = m;
     if (!m) return;
-    const base = { cert: m.certChainPem, key: m.keyPem, ca: m.trustBundlePem, minVersion: 'TLSv1.3' as const };
+    // the identity module's options (one definition of key/chain/bundle), with TLS 1.3 as the floor between sidecars
+    const base = secureContextOptions(m, SIDECAR_MIN_TLS);
     this.#options = base;
     this.#server = tls.createSecureContext(base);
     this.#client = tls.createSecureContext(base);
