@@ -9,9 +9,10 @@ import type { ProxyResponse } from '../stack/types';
 import { HOP_BY_HOP } from './headers';
 
 function setHeaders(res: http.ServerResponse, resp: ProxyResponse): void {
-  for (const [k, v] of Object.entries(resp.headers)) {
-    if (k.startsWith(':') || HOP_BY_HOP.has(k) || k === 'connection') continue;
-    res.setHeader(k, v);
+  const h = resp.headers;
+  for (const k in h) {
+    if (k.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(k)) continue; // HOP_BY_HOP holds 'connection'
+    res.setHeader(k, h[k]);
   }
 }
 

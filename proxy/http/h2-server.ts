@@ -65,6 +65,9 @@ function parseStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
   };
 }
 
+/** Connection-specific response headers HTTP/2 forbids (RFC 9113 §8.2.2). */
+const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
+
 /** Writes `resp` to an HTTP/2 stream; a failed body resets the stream. */
 export function writeH2Response(stream: http2.ServerHttp2Stream, resp: ProxyResponse): void {
   if (stream.destroyed || stream.closed) {
@@ -72,9 +75,10 @@ export function writeH2Response(stream: http2.ServerHttp2Stream, resp: ProxyResp
     return;
   }
   const headers: http2.OutgoingHttpHeaders = { ':status': resp.status };
-  for (const [k, v] of Object.entries(resp.headers)) {
-    if (k.startsWith(':') || k === 'connection' || k === 'keep-alive' || k === 'transfer-encoding' || k === 'upgrade' || k === 'proxy-connection') continue;
-    headers[k] = v;
+  const rh = resp.headers;
+  for (const k in rh) {
+    if (k.charCodeAt(0) === 58 /* ':' */ || H2_FORBIDDEN.has(k)) continue;
+    headers[k] = rh[k];
   }
   const trailers = resp.trailers;
   try {
