@@ -148,6 +148,11 @@ export class Reader {
   }
 }
 
+/** A number from a number or numeric string (protobuf longs arrive as strings); NaN for anything else, never a throw. */
+function numeric(x: unknown): number {
+  return typeof x === 'number' || typeof x === 'string' ? Number(x) : NaN;
+}
+
 /** Milliseconds of a Duration in object form or canonical JSON; undefined when malformed or negative. */
 export function parseProtoDuration(v: unknown): number | undefined {
   if (typeof v === 'string') {
@@ -155,8 +160,8 @@ export function parseProtoDuration(v: unknown): number | undefined {
     return m ? Number(m[1]) * 1000 + (m[2] ? Math.round(Number(`0${m[2]}`) * 1000) : 0) : undefined;
   }
   if (isObject(v)) {
-    const seconds = Number(v.seconds ?? 0);
-    const nanos = Number(v.nanos ?? 0);
+    const seconds = numeric(v.seconds ?? 0);
+    const nanos = numeric(v.nanos ?? 0);
     if (!Number.isFinite(seconds) || !Number.isFinite(nanos) || seconds < 0 || nanos < 0 || nanos > 999_999_999) return undefined;
     return seconds * 1000 + Math.round(nanos / 1e6);
   }
@@ -172,7 +177,7 @@ export function readPercent(r: Reader | undefined): number | undefined {
   const inner = r.child('default_value') ?? r;
   const numerator = inner.num('numerator', { min: 0, integer: true }) ?? 0;
   const d = inner.raw('denominator');
-  const denominator = d === undefined ? 100 : typeof d === 'number' ? DENOMINATOR_BY_NUMBER[d] : DENOMINATORS[String(d)];
+  const denominator = d === undefined ? 100 : typeof d === 'number' ? DENOMINATOR_BY_NUMBER[d] : typeof d === 'string' ? DENOMINATORS[d] : undefined;
   if (denominator === undefined) {
     inner.problem('denominator', `must be HUNDRED, TEN_THOUSAND or MILLION, got ${JSON.stringify(d)}`);
     return undefined;

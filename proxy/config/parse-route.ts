@@ -23,7 +23,7 @@ export function parseRetryPolicy(r: Reader): RetryPolicy | undefined {
   const on = new Set((r.str('retry_on') ?? '').split(',').map((s) => s.trim()).filter((s) => RETRY_CONDITIONS.has(s)));
   const numRetries = Math.min(r.num('num_retries', { min: 0, integer: true }) ?? 1, MAX_RETRIES);
   const codes = (r.raw('retriable_status_codes') as unknown[] | undefined) ?? [];
-  if (!Array.isArray(codes) || codes.some((c) => !Number.isInteger(Number(c)) || Number(c) < 100 || Number(c) > 599)) {
+  if (!Array.isArray(codes) || codes.some((c) => (typeof c !== 'number' && typeof c !== 'string') || !Number.isInteger(Number(c)) || Number(c) < 100 || Number(c) > 599)) {
     r.problem('retriable_status_codes', 'must be a list of HTTP status codes (100–599)');
   }
   const backoff = r.child('retry_back_off');
@@ -35,7 +35,7 @@ export function parseRetryPolicy(r: Reader): RetryPolicy | undefined {
   return {
     on,
     numRetries,
-    retriableStatusCodes: new Set(Array.isArray(codes) ? codes.map(Number) : []),
+    retriableStatusCodes: new Set(Array.isArray(codes) ? codes.filter((c) => typeof c === 'number' || typeof c === 'string').map(Number) : []),
     perTryTimeoutMs: perTry ? perTry : undefined,
     backoffBaseMs,
     backoffMaxMs,

@@ -42,3 +42,13 @@ test('PROPERTY: replacing any field of valid resources by an arbitrary value yie
     return errors.every((e) => e.problems.length > 0 && e.problems.every((p) => typeof p === 'string'));
   }), { numRuns: 400 });
 });
+
+test('REGRESSION: objects whose toString is not callable (fast-check seed -1526088991) are rejected, not thrown on', () => {
+  const hostile = { toString: {} };
+  for (const path of [['routes', 0, 'virtual_hosts', 0, 'routes', 0, 'route', 'timeout', 'nanos'], ['routes', 0, 'virtual_hosts', 0, 'routes', 0, 'route', 'retry_policy', 'retriable_status_codes']] as const) {
+    const input = base();
+    setAt(input, [...path], path[path.length - 1] === 'nanos' ? hostile : [hostile]);
+    const { errors } = parseXdsResources(input);
+    expect(errors.length).toBeGreaterThan(0);
+  }
+});
