@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { optionsFromFlags, runControlPlane, type RunningControlPlane } from '../../../control-plane/main';
 import { runProxy, type RunningProxy } from '../../../proxy/main';
 import type { Bootstrap } from '../../../api/bootstrap';
-import { makeCa, makeLeaf } from '../../support/certs';
+import { makeCa } from '../../support/certs';
+import { staticIdentityDir, until } from '../../support/waiting';
 import { closeServer, get, listen } from '../http/util';
 
 const TD = 'e2e.local';
@@ -25,27 +26,7 @@ afterAll(async () => {
   await closeServer(app);
 });
 
-async function idDir(root: string, ca: Awaited<ReturnType<typeof makeCa>>, sa: string): Promise<string> {
-  const dir = path.join(root, `id-${sa}`);
-  fs.mkdirSync(dir);
-  const leaf = await makeLeaf(ca, `spiffe://${TD}/ns/default/sa/${sa}`);
-  fs.writeFileSync(path.join(dir, 'cert.pem'), leaf.certPem);
-  fs.writeFileSync(path.join(dir, 'key.pem'), leaf.keyPem);
-  fs.writeFileSync(path.join(dir, 'ca.pem'), ca.certPem);
-  return dir;
-}
-
-function until(cond: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const start = Date.now();
-    const tick = async (): Promise<void> => {
-      if (await cond().catch(() => false)) return resolve();
-      if (Date.now() - start > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(() => void tick(), 50);
-    };
-    void tick();
-  });
-}
+const idDir = (root: string, ca: Awaited<ReturnType<typeof makeCa>>, sa: string) => staticIdentityDir(root, ca, TD, sa);
 
 test('web → backend over mTLS with config from the real control plane; survives control-plane loss', async () => {
   app = http.createServer((req, res) => res.end(`backend saw ${req.url}`));
@@ -83,7 +64,7 @@ spec:
   interception: explicit
   calls: [{ name: backend }]
 `);
-  cp = await runControlPlane(optionsFromFlags({ source: 'local', dist: path.join(root, 'dist'), port: '0', stateDir: path.join(root, 'state'), meshConfig: 'mesh' }), () => undefined);
+  cp = await runControlPlane(optionsFromFlags({ source: 'local', dist: path.join(root, 'dist'), port: '0', statusPort: '0', stateDir: path.join(root, 'state'), meshConfig: 'mesh' }), () => undefined);
   const xds = `127.0.0.1:${cp.controlPlane.port}`;
   const ca = await makeCa();
   const boot = (svc: string, appP: number, dir: string): Bootstrap => ({
