@@ -26,3 +26,19 @@ export async function staticIdentityDir(root: string, ca: Awaited<ReturnType<typ
   fs.writeFileSync(path.join(dir, 'ca.pem'), ca.certPem);
   return dir;
 }
+
+/** A STRICT, allow-by-default MeshConfig document for local-source tests (YAML, no trailing `---`). */
+export function strictMeshConfigYaml(trustDomain: string): string {
+  return `apiVersion: weft.dev/v1alpha1
+kind: MeshConfig
+metadata: { name: mesh }
+spec:
+  trustDomain: ${trustDomain}
+  defaultMtlsMode: STRICT
+  defaultInboundPolicy: allow
+  proxyImage: weft/proxy:dev
+  controlPlaneImage: weft/cp:dev
+  controlPlane: { namespace: weft-system, service: weft-control-plane, xdsPort: 15010, caPort: 15012 }
+  certificateTtl: 2h
+`;
+}

@@ -12,7 +12,7 @@ import { optionsFromFlags, runControlPlane, type RunningControlPlane } from '../
 import { runProxy, type RunningProxy } from '../../../proxy/main';
 import type { Bootstrap } from '../../../api/bootstrap';
 import { makeCa } from '../../support/certs';
-import { staticIdentityDir, until } from '../../support/waiting';
+import { staticIdentityDir, strictMeshConfigYaml, until } from '../../support/waiting';
 import { closeServer, get, listen } from '../http/util';
 
 const TD = 'e2e.local';
@@ -33,18 +33,7 @@ test('web → backend over mTLS with config from the real control plane; survive
   const appPort = await listen(app);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-e2e-'));
   fs.mkdirSync(path.join(root, 'dist'));
-  fs.writeFileSync(path.join(root, 'dist', 'mesh.yaml'), `apiVersion: weft.dev/v1alpha1
-kind: MeshConfig
-metadata: { name: mesh }
-spec:
-  trustDomain: ${TD}
-  defaultMtlsMode: STRICT
-  defaultInboundPolicy: allow
-  proxyImage: weft/proxy:dev
-  controlPlaneImage: weft/cp:dev
-  controlPlane: { namespace: weft-system, service: weft-control-plane, xdsPort: 15010, caPort: 15012 }
-  certificateTtl: 2h
----
+  fs.writeFileSync(path.join(root, 'dist', 'mesh.yaml'), `${strictMeshConfigYaml(TD)}---
 apiVersion: weft.dev/v1alpha1
 kind: MeshService
 metadata: { name: backend, namespace: default }
