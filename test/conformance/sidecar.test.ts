@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { runProxy, RunningProxy } from '../../proxy/main';
 import { agent, Backend, httpBackend, run, sidecarBootstrap } from './support/sidecar';
-import { CpChild, echoMesh, RDS, scenarioDirs, startCpChild, StatusJson, waitFor, within3Sigma, writeEndpoints, writeMesh } from './support/harness';
+import { CpChild, echoMesh, RDS, scenarioDirs, startCpChild, StatusJson, waitFor, within3Sigma, withinSigma, writeEndpoints, writeMesh } from './support/harness';
 
 jest.setTimeout(90_000);
 
@@ -70,7 +70,7 @@ describe('weft sidecar as the xDS client', () => {
     await cp!.kill9();
     const offline = await run(proxy!.ports.outbound, 1000);
     expect(offline.samples).toEqual([]);
-    expect(within3Sigma(offline.counts.v1 ?? 0, 1000, 0.8)).toBe(true);
+    expect(withinSigma(offline.counts.v1 ?? 0, 1000, 0.8, 4)).toBe(true);
 
     writeMesh(d.dir, echoMesh({ http: true, weights: { v1: 20, v2: 80 } }));
     cp = await startCpChild(d, port);
