@@ -1,6 +1,7 @@
 /**
  * Outlier detection (gRFC A50, Envoy OutlierDetection): consecutive 5xx / gateway errors eject at
- * once; every interval, success-rate ejection (mean − stdevFactor × stdev) runs and ejected hosts
+ * once; every interval, success-rate ejection (mean − stdevFactor × stdev) and failure-percentage
+ * ejection (failures > threshold %) run over the interval's call counters, and ejected hosts
  * return after base_ejection_time × ejection count (capped). The sweep runs lazily on the next
  * pick, so no timer outlives the proxy and tests drive it with a fake clock.
  */
@@ -11,7 +12,7 @@ import type { EndpointState } from './endpoint';
 export type Outcome = 'success' | '5xx' | 'gateway';
 
 /** Why an endpoint was ejected (metric label). */
-export type EjectionReason = 'consecutive_5xx' | 'consecutive_gateway' | 'success_rate';
+export type EjectionReason = 'consecutive_5xx' | 'consecutive_gateway' | 'success_rate' | 'failure_percentage';
 
 export interface OutlierHooks {
   onEject(e: EndpointState, reason: EjectionReason): void;
@@ -84,6 +85,17 @@ export class OutlierDetector {
         candidates.forEach((e, i) => {
           if (rates[i] < threshold && this.random() * 100 < sr.enforcingPercent) this.#eject(e, 'success_rate', all);
         });
+      }
+    }
+    const fp = this.config.failurePercentage;
+    if (fp) {
+      // gRFC A50: only hosts with enough calls count, and only when enough hosts have them
+      const candidates = all.filter((e) => e.outlier.successes + e.outlier.failures >= fp.requestVolume);
+      if (candidates.length >= fp.minimumHosts) {
+        for (const e of candidates) {
+          const pct = (100 * e.outlier.failures) / (e.outlier.successes + e.outlier.failures);
+          if (pct > fp.threshold && this.random() * 100 < fp.enforcingPercent) this.#eject(e, 'failure_percentage', all);
+        }
       }
     }
     const { baseEjectionTimeMs, maxEjectionTimeMs } = this.config;

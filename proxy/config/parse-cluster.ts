@@ -8,6 +8,11 @@ import type { CircuitBreakers, ClusterConfig, EndpointConfig, EndpointSet, LbPol
 
 /** Envoy's circuit-breaker defaults. */
 export const DEFAULT_CIRCUIT_BREAKERS: CircuitBreakers = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024 };
+/**
+ * Connections per endpoint when `per_host_thresholds` says nothing: the HTTP/1.1 pool's own socket
+ * limit (proxy/http/client-h1.ts), so its hidden unbounded queue is never used; Envoy has no default.
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_HOST = 256;
 /** linkerd2-proxy's retry budget: 20 % of requests, plus 10 retries/s, over a 10 s window. */
 export const DEFAULT_RETRY_BUDGET: RetryBudgetConfig = { retryRatio: 0.2, minRetriesPerSecond: 10, ttlMs: 10_000 };
 /** linkerd2-proxy's peak-EWMA decay. */
@@ -50,11 +55,15 @@ function lbPolicy(r: Reader, meta: Reader | undefined): LbPolicyName | undefined
 
 function circuitBreakers(r: Reader): { breakers: CircuitBreakers; budgetRatio?: number } {
   const cb = r.child('circuit_breakers');
-  const t = cb?.list('thresholds').find((x) => (x.raw('priority') ?? 'DEFAULT') === 'DEFAULT' || x.raw('priority') === 0);
-  if (!t) return { breakers: DEFAULT_CIRCUIT_BREAKERS };
+  const isDefault = (x: Reader) => (x.raw('priority') ?? 'DEFAULT') === 'DEFAULT' || x.raw('priority') === 0;
+  const t = cb?.list('thresholds').find(isDefault);
+  // Envoy honours only max_connections in per_host_thresholds
+  const perHost = cb?.list('per_host_thresholds').find(isDefault)?.num('max_connections', { min: 1, integer: true }) ?? DEFAULT_MAX_CONNECTIONS_PER_HOST;
+  if (!t) return { breakers: { ...DEFAULT_CIRCUIT_BREAKERS, maxConnectionsPerHost: perHost } };
   const budget = t.child('retry_budget');
   return {
     breakers: {
+      maxConnectionsPerHost: perHost,
       maxConnections: t.num('max_connections', { min: 1, integer: true }) ?? DEFAULT_CIRCUIT_BREAKERS.maxConnections,
       maxPendingRequests: t.num('max_pending_requests', { min: 0, integer: true }) ?? DEFAULT_CIRCUIT_BREAKERS.maxPendingRequests,
       maxRequests: t.num('max_requests', { min: 1, integer: true }) ?? DEFAULT_CIRCUIT_BREAKERS.maxRequests,
@@ -63,11 +72,12 @@ function circuitBreakers(r: Reader): { breakers: CircuitBreakers; budgetRatio?: 
   };
 }
 
-/** Envoy OutlierDetection with Envoy's defaults (consecutive 5xx and success rate on, gateway off). */
+/** Envoy OutlierDetection with Envoy's defaults (consecutive 5xx and success rate on, gateway and failure percentage off). */
 export function parseOutlierDetection(r: Reader): OutlierDetectionConfig {
   const enforcing5xx = r.num('enforcing_consecutive_5xx', { min: 0, max: 100 }) ?? 100;
   const enforcingGw = r.num('enforcing_consecutive_gateway_failure', { min: 0, max: 100 }) ?? 0;
   const enforcingSr = r.num('enforcing_success_rate', { min: 0, max: 100 }) ?? 100;
+  const enforcingFp = r.num('enforcing_failure_percentage', { min: 0, max: 100 }) ?? 0;
   const baseEjectionTimeMs = r.duration('base_ejection_time') ?? 30_000;
   return {
     intervalMs: Math.max(1, r.duration('interval') ?? 10_000),
@@ -81,6 +91,12 @@ export function parseOutlierDetection(r: Reader): OutlierDetectionConfig {
       requestVolume: r.num('success_rate_request_volume', { min: 1, integer: true }) ?? 100,
       stdevFactor: (r.num('success_rate_stdev_factor', { min: 0 }) ?? 1900) / 1000,
       enforcingPercent: enforcingSr,
+    } : undefined,
+    failurePercentage: enforcingFp > 0 ? {
+      threshold: r.num('failure_percentage_threshold', { min: 0, max: 100 }) ?? 85,
+      minimumHosts: r.num('failure_percentage_minimum_hosts', { min: 1, integer: true }) ?? 5,
+      requestVolume: r.num('failure_percentage_request_volume', { min: 1, integer: true }) ?? 50,
+      enforcingPercent: enforcingFp,
     } : undefined,
   };
 }

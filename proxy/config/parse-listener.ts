@@ -46,6 +46,21 @@ function parseHcm(hcm: Reader, fallbackName: string, inline: RouteTable[]): { ro
   return { routeTable, rateLimit, maxStreamDurationMs };
 }
 
+/** A tcp_proxy's `cluster` or `weighted_clusters` (zero weights dropped); problems as for routes. */
+function parseTcpProxy(typed: Reader): FilterChainConfig['tcpClusters'] {
+  const cluster = typed.str('cluster');
+  const weighted = typed.child('weighted_clusters');
+  if (cluster !== undefined && weighted) typed.problem(undefined, 'has both cluster and weighted_clusters');
+  if (cluster !== undefined) return [{ name: cluster, weight: 1 }];
+  if (!weighted) return [];
+  const clusters = weighted.list('clusters').map((c) => ({ name: c.str('name', true) ?? '', weight: c.num('weight', { min: 0, integer: true }) ?? 0 }));
+  const sum = clusters.reduce((s, c) => s + c.weight, 0);
+  if (clusters.length === 0) weighted.problem('clusters', 'must not be empty');
+  else if (sum <= 0) weighted.problem('clusters', 'sum of weights is 0');
+  else if (sum > 0xffffffff) weighted.problem('clusters', `sum of weights ${sum} exceeds 2^32-1`);
+  return clusters.filter((c) => c.weight > 0);
+}
+
 function parseChain(chain: Reader, index: number, listenerName: string, inline: RouteTable[]): FilterChainConfig {
   const name = chain.str('name') ?? `${listenerName}#${index}`;
   const destinationPort = chain.child('filter_chain_match')?.num('destination_port', { min: 1, max: 65535, integer: true });
@@ -53,13 +68,15 @@ function parseChain(chain: Reader, index: number, listenerName: string, inline: 
   const servicePort = meta?.num('servicePort', { min: 1, max: 65535, integer: true });
   const mtlsMode = meta?.enumOf('mtlsMode', ['STRICT', 'PERMISSIVE', 'DISABLE'] as const);
   const ports = { destinationPort, ...(servicePort !== undefined ? { servicePort } : {}), ...(mtlsMode ? { mtlsMode } : {}) };
+  let tcpClusters: FilterChainConfig['tcpClusters'];
   for (const f of chain.list('filters')) {
     const typed = f.child('typed_config');
     if (typed && /HttpConnectionManager$/.test(typed.typeUrl() ?? '')) {
       return { name, ...ports, tcp: false, ...parseHcm(typed, name, inline) };
     }
+    if (typed && /TcpProxy$/.test(typed.typeUrl() ?? '') && !tcpClusters) tcpClusters = parseTcpProxy(typed);
   }
-  return { name, ...ports, routeTable: '', tcp: true };
+  return { name, ...ports, routeTable: '', tcp: true, ...(tcpClusters?.length ? { tcpClusters } : {}) };
 }
 
 /** Envoy Listener → ListenerConfig; undefined when any problem was recorded. */
@@ -80,6 +97,7 @@ export function parseListener(r: Reader): ParsedListener | undefined {
   if (chains.length === 0) r.problem(undefined, 'needs an api_listener, filter_chains or a default_filter_chain');
   const firstHttp = chains.find((c) => !c.tcp);
   const authz = meta?.raw('authz');
+  const servicePort = meta?.num('servicePort', { min: 1, max: 65535, integer: true });
   const listener: ListenerConfig = {
     name,
     direction,
@@ -91,6 +109,7 @@ export function parseListener(r: Reader): ParsedListener | undefined {
     maxStreamDurationMs: firstHttp?.maxStreamDurationMs,
     authz: authz === undefined ? undefined : deepFreeze(structuredClone(authz)),
     identity: meta?.str('identity'),
+    ...(servicePort !== undefined ? { servicePort } : {}),
   };
   return r.problems.length === before ? { listener, inlineRoutes } : undefined;
 }

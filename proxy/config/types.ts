@@ -174,6 +174,11 @@ export interface FilterChainConfig {
   /** RDS name or inline route table name; '' for a TCP chain. */
   readonly routeTable: string;
   readonly tcp: boolean;
+  /**
+   * Where a TCP chain's connections go: the `tcp_proxy` `cluster` (one entry of weight 1) or its
+   * `weighted_clusters`; empty for HTTP chains. @default - none (HTTP chain, or a tcp_proxy without a target)
+   */
+  readonly tcpClusters?: readonly { readonly name: string; readonly weight: number }[];
   /** A31 default `max_stream_duration` from the HCM. */
   readonly maxStreamDurationMs?: number;
   /** Local rate limit from the HCM's local_ratelimit filter. */
@@ -201,6 +206,8 @@ export interface ListenerConfig {
   readonly authz?: unknown;
   /** The workload identity this (inbound) listener serves (weft metadata `identity`). */
   readonly identity?: string;
+  /** The service port an outbound (TCP) listener stands for (weft metadata `servicePort`). @default - none */
+  readonly servicePort?: number;
 }
 
 /** gRFC A50 / Envoy outlier detection, with Envoy's defaults resolved. */
@@ -219,6 +226,13 @@ export interface OutlierDetectionConfig {
   readonly consecutiveGatewayErrors?: number;
   /** Success-rate ejection (mean − stdevFactor × stdev); undefined = off. */
   readonly successRate?: { readonly minimumHosts: number; readonly requestVolume: number; readonly stdevFactor: number; readonly enforcingPercent: number };
+  /**
+   * Failure-percentage ejection (gRFC A50 `failure_percentage_ejection`): an endpoint with at least
+   * `requestVolume` calls whose failure percentage exceeds `threshold` is ejected at the interval,
+   * when at least `minimumHosts` endpoints have that volume; undefined = off (Envoy's
+   * `enforcing_failure_percentage` defaults to 0). @default - off
+   */
+  readonly failurePercentage?: { readonly threshold: number; readonly minimumHosts: number; readonly requestVolume: number; readonly enforcingPercent: number };
 }
 
 /** Envoy circuit-breaker thresholds of the DEFAULT priority. */
@@ -229,6 +243,12 @@ export interface CircuitBreakers {
   readonly maxPendingRequests: number;
   /** @default 1024 */
   readonly maxRequests: number;
+  /**
+   * Connections to any one endpoint (Envoy `per_host_thresholds.max_connections`): HTTP/1.1 requests
+   * beyond it wait in the cluster's pending queue (`maxPendingRequests`), then are shed (503 overflow).
+   * The parser always sets it. @default 256 (DEFAULT_MAX_CONNECTIONS_PER_HOST: the HTTP/1.1 pool size)
+   */
+  readonly maxConnectionsPerHost?: number;
 }
 
 /** Retry budget (linkerd2-proxy defaults). */
