@@ -14,6 +14,7 @@ import { buildOutboundHandler } from './outbound/stack';
 import { buildInboundHandler, inboundChain, inboundListener } from './inbound/stack';
 import { dialTcp, relay } from './transport/tcp';
 import { OutboundTcpListeners } from './listeners/tcp';
+import { inboundTcpChain, servicePortOfServerName } from './listeners/inbound-tcp';
 import type { Authorize } from './layers/authz';
 import { ProxyServer } from './http/server';
 import { OverloadManager } from './http/overload';
@@ -159,11 +160,10 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
     handler: observed(inboundStack, 'inbound'), limits: opts.limits, overload, onConnection: countConnections('inbound'),
     // STRICT when identity is required (plaintext refused); otherwise PERMISSIVE (mTLS or plaintext)
     tls: tls ? { options: () => tls.serverOptions(), permissive: !b.identity.required } : undefined,
-    // opaque TCP from another sidecar goes to the app port (ports.app by chain name, else its destination port) of the inbound listener's TCP chain
+    // opaque TCP from another sidecar goes to the app port (ports.app by chain name, else its destination port) of the TCP chain its SNI names (proxy/listeners/inbound-tcp.ts)
     onTcp: (socket) => {
-      const l = inboundListener(cell.get());
-      const chain = l?.chains.find((c) => c.tcp && c.destinationPort !== undefined);
-      if (!chain) return void socket.destroy();
+      const chain = inboundTcpChain(inboundListener(cell.get()), servicePortOfServerName(socket.servername));
+      if (!chain || (appPortOf(chain.name, b.ports.app) ?? chain.destinationPort) === undefined) return void socket.destroy();
       metrics.connectionsTotal.inc({ listener: 'inbound-tcp' });
       dialTcp({ address: '127.0.0.1', port: appPortOf(chain.name, b.ports.app) ?? chain.destinationPort! }).then(
         (up) => relay(socket, up, (direction, n) => metrics.tcpBytes.inc({ listener: 'inbound-tcp', direction }, n)),

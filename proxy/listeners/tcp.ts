@@ -1,12 +1,14 @@
 /**
  * Outbound opaque-TCP listeners: one local port per `tcp` service port in the config (Envoy
  * `tcp_proxy` listeners named `outbound|<svc>.<ns>:<port>`), each relaying to an endpoint of the
- * service — over mTLS (ALPN weft-tcp) when the cluster asks for it. Reconciled on every config swap.
+ * service — over mTLS (ALPN weft-tcp, SNI naming the service port) when the cluster asks for it.
+ * The version (cluster) is drawn per connection by the tcp_proxy weights. Reconciled on every swap.
  */
 import type { ConfigCell, ProxyConfig } from '../config';
 import type { ClusterConfig, EndpointConfig, ListenerConfig } from '../config/types';
 import { TcpProxy, type ByteCounter, type TcpTarget } from '../transport/tcp';
 import type { TlsContexts } from '../transport/tls';
+import { tcpServerName } from './inbound-tcp';
 
 /** Dependencies of the outbound TCP listeners. */
 export interface OutboundTcpDeps {
@@ -16,27 +18,62 @@ export interface OutboundTcpDeps {
   readonly host?: string;
   readonly count?: (listener: string) => ByteCounter;
   readonly log?: (level: 'info' | 'warn', msg: string) => void;
+  /** Randomness of the weighted picks (tests seed it). @default Math.random */
+  readonly random?: () => number;
 }
 
 const NAME = /^outbound\|([^.|]+)\.([^.|:]+):(\d+)$/;
 
+/** A cluster of a TCP listener with its tcp_proxy weight. */
+export interface WeightedCluster {
+  readonly cluster: ClusterConfig;
+  readonly weight: number;
+}
+
 /**
- * The clusters of a TCP listener. The parsed `tcp_proxy` chain does not carry its cluster yet, so
- * they are found by weft's naming convention (`<svc>.<ns>|<version>`, single-port services).
- * TODO(proxy): read the tcp_proxy cluster / weighted_clusters once proxy/config exposes them.
+ * The clusters of a TCP listener: its tcp_proxy `cluster` / `weighted_clusters` (names the config
+ * lacks are skipped); for a tcp_proxy without a target, weft's naming convention
+ * (`<svc>.<ns>|<version>`, single-port services) with equal weights.
  */
-export function tcpClusters(config: ProxyConfig, listener: ListenerConfig): ClusterConfig[] {
+export function tcpClusters(config: ProxyConfig, listener: ListenerConfig): WeightedCluster[] {
+  const named = listener.chains.find((c) => c.tcp && c.tcpClusters?.length)?.tcpClusters;
+  if (named) {
+    return named.flatMap((c) => {
+      const cluster = config.clusters.get(c.name);
+      return cluster ? [{ cluster, weight: c.weight }] : [];
+    });
+  }
   const m = NAME.exec(listener.name);
   if (!m) return [];
   const prefix = `${m[1]}.${m[2]}|`;
-  return [...config.clusters.values()].filter((c) => c.name.startsWith(prefix) && !c.name.slice(prefix.length).includes(':'));
+  return [...config.clusters.values()]
+    .filter((c) => c.name.startsWith(prefix) && !c.name.slice(prefix.length).includes(':'))
+    .map((cluster) => ({ cluster, weight: 1 }));
+}
+
+/** Draws one item with probability weight / total (undefined when empty or all weights are 0). */
+export function pickWeighted<T extends { readonly weight: number }>(items: readonly T[], random: () => number): T | undefined {
+  const total = items.reduce((s, i) => s + i.weight, 0);
+  if (total <= 0) return undefined;
+  let r = random() * total;
+  for (const i of items) {
+    r -= i.weight;
+    if (r < 0) return i;
+  }
+  return items[items.length - 1];
+}
+
+/** The service port a TCP listener stands for: weft metadata, else the `:<port>` of its name. */
+export function listenerServicePort(l: ListenerConfig): number | undefined {
+  if (l.servicePort !== undefined) return l.servicePort;
+  const m = NAME.exec(l.name);
+  return m ? Number(m[3]) : undefined;
 }
 
 /** The opaque-TCP outbound listeners of one sidecar. */
 export class OutboundTcpListeners {
   readonly #deps: OutboundTcpDeps;
   readonly #open = new Map<string, { port: number; proxy: TcpProxy }>();
-  #next = 0;
   readonly #unsubscribe: () => void;
 
   constructor(deps: OutboundTcpDeps) {
@@ -49,21 +86,33 @@ export class OutboundTcpListeners {
     return new Map([...this.#open].map(([k, v]) => [k, v.port]));
   }
 
+  /**
+   * The target of one new connection: a cluster drawn by the tcp_proxy weights among those with a
+   * healthy endpoint (a version without endpoints does not swallow its share as failures), then
+   * an endpoint drawn by its EDS weight.
+   */
   #target(name: string): TcpTarget | undefined {
     const config = this.#deps.cell.get();
     const l = config.listeners.get(name);
     if (!l) return undefined;
-    const candidates: { cluster: ClusterConfig; ep: EndpointConfig }[] = [];
-    for (const cluster of tcpClusters(config, l)) {
-      const eps = cluster.staticEndpoints ?? config.endpoints.get(cluster.edsName)?.endpoints ?? [];
-      for (const ep of eps) if (ep.healthy) candidates.push({ cluster, ep });
-    }
-    if (candidates.length === 0) return undefined;
-    const { cluster, ep } = candidates[this.#next++ % candidates.length];
+    const random = this.#deps.random ?? Math.random;
+    const usable = tcpClusters(config, l).flatMap(({ cluster, weight }) => {
+      const eps = (cluster.staticEndpoints ?? config.endpoints.get(cluster.edsName)?.endpoints ?? []).filter((e) => e.healthy);
+      return eps.length > 0 ? [{ cluster, weight, eps }] : [];
+    });
+    const picked = pickWeighted(usable, random);
+    if (!picked) return undefined;
+    const ep = pickWeighted<EndpointConfig>(picked.eps, random)!;
+    const { cluster } = picked;
     const tls = cluster.tls && ep.meshed && this.#deps.tls;
+    const port = listenerServicePort(l);
     return {
       address: ep.address, port: ep.port,
-      tls: tls ? { context: () => this.#deps.tls?.client(), expectedIdentity: ep.identity ?? cluster.tls?.expectedIdentity } : undefined,
+      tls: tls ? {
+        context: () => this.#deps.tls?.client(),
+        expectedIdentity: ep.identity ?? cluster.tls?.expectedIdentity,
+        serverName: port !== undefined ? tcpServerName(port) : undefined,
+      } : undefined,
     };
   }
 

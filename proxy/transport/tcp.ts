@@ -44,7 +44,12 @@ export interface TcpTarget {
   readonly address: string;
   readonly port: number;
   /** mTLS to another sidecar. @default - plaintext */
-  readonly tls?: { readonly context: () => tls.SecureContext | undefined; readonly expectedIdentity?: string };
+  readonly tls?: {
+    readonly context: () => tls.SecureContext | undefined;
+    readonly expectedIdentity?: string;
+    /** SNI sent to the peer sidecar (names the service port: proxy/listeners/inbound-tcp.ts). @default - none */
+    readonly serverName?: string;
+  };
 }
 
 /** Dials `t` (plain or mTLS with ALPN weft-tcp); resolves once connected (and verified). */
@@ -55,7 +60,7 @@ export function dialTcp(t: TcpTarget, timeoutMs = 5000): Promise<net.Socket> {
     const raw = net.connect({ host: t.address, port: t.port });
     // TLS over our own TCP socket, so relay() can reset that socket underneath
     const s = t.tls
-      ? tls.connect({ socket: raw, secureContext: ctx, ALPNProtocols: [TCP_ALPN], rejectUnauthorized: true, checkServerIdentity: spiffeCheck(t.tls.expectedIdentity) })
+      ? tls.connect({ socket: raw, secureContext: ctx, ALPNProtocols: [TCP_ALPN], rejectUnauthorized: true, checkServerIdentity: spiffeCheck(t.tls.expectedIdentity), ...(t.tls.serverName ? { servername: t.tls.serverName } : {}) })
       : raw;
     if (t.tls) {
       raw.on('error', (e) => s.destroy(e));
