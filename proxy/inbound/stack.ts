@@ -19,6 +19,7 @@ import { type StackDeps, type StackHandler, concreteStack, resolveDeps } from '.
 import { fact } from '../stack/meta';
 import { type ProxyRequest, compose } from '../stack/types';
 import { requestServicePort, servicePort } from './service-port';
+import { chainByHostPort } from '../listeners/host-port';
 import { mtlsMode } from './mtls-mode';
 
 export interface InboundDeps extends StackDeps {
@@ -37,7 +38,8 @@ export function inboundListener(config: ProxyConfig, preferred?: string): Listen
 
 /**
  * The filter chain for `req`: by the service port the caller's sidecar named (`weft-port`; none when no
- * chain serves it), else by original destination port when the server set it, else the first HTTP chain.
+ * chain serves it), else by original destination port when the server set it, else by the Host port,
+ * else the first HTTP chain.
  */
 export function inboundChain(l: ListenerConfig | undefined, req: ProxyRequest): FilterChainConfig | undefined {
   if (!l) return undefined;
@@ -46,7 +48,7 @@ export function inboundChain(l: ListenerConfig | undefined, req: ProxyRequest): 
   if (svcPort !== undefined) return http.find((c) => c.servicePort === svcPort);
   const port = fact(req, 'weft.destinationPort');
   if (port !== undefined) return http.find((c) => c.destinationPort === port) ?? http.find((c) => c.destinationPort === undefined);
-  return http[0];
+  return chainByHostPort(http, req.authority, req.scheme) ?? http[0]; // no weft-port: the Host port (proxy/listeners/host-port.ts)
 }
 
 /** The clusters the inbound listener's chains route to. */
