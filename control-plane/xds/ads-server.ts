@@ -11,7 +11,8 @@ import type { SnapshotCache } from './cache';
 import { NackLedger } from './ledger';
 import { AdsMetrics } from './metrics';
 import { AdsStatus, ClientStatus } from './status';
-import { ADS_SERVICE, ConnectedNode, DiscoveryRequest, encodeResponse, identifyNode } from './wire';
+import { SendBudget, StreamWriter } from './send-queue';
+import { ADS_SERVICE, ConnectedNode, DiscoveryRequest, identifyNode, OutgoingResponse, outgoing } from './wire';
 
 /** Options of the ADS server. */
 export interface AdsServerOptions {
@@ -20,6 +21,12 @@ export interface AdsServerOptions {
   readonly metricsRegistry?: Registry;
   /** Response size budget; grpc-js clients drop the stream above 4 MiB. @default 4 MiB − 64 KiB */
   readonly maxResponseBytes?: number;
+  /**
+   * Response bytes being written at once, over all streams (backpressure: the rest wait, queued as
+   * references to shared bodies). One response always goes when nothing else is in flight.
+   * @default 32 MiB
+   */
+  readonly maxBytesInFlight?: number;
   /** `control_plane.identifier` in every response. @default "weft-control-plane" */
   readonly controlPlaneId?: string;
   /** Called once per stream, on its first request (self-registration: see ConnectedNode.endpoint). */
@@ -38,8 +45,10 @@ export const ADS_SERVER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_send_message_length': 16 * 1024 * 1024,
 };
 
+type AdsCall = grpc.ServerDuplexStream<DiscoveryRequest, OutgoingResponse>;
+
 /** Ends a server stream with a status (grpc-js: an 'error' event carrying code and details). */
-function failStream(call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>, code: grpc.status, details: string): void {
+function failStream(call: AdsCall, code: grpc.status, details: string): void {
   call.emit('error', Object.assign(new Error(details), { code, details }));
 }
 
@@ -48,7 +57,8 @@ export class AdsServer {
   readonly ledger = new NackLedger();
   readonly metrics: AdsMetrics;
   readonly status: AdsStatus;
-  private readonly streams = new Map<number, { stream: AdsStream; call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer> }>();
+  private readonly streams = new Map<number, { stream: AdsStream; call: AdsCall }>();
+  private readonly budget: SendBudget;
   private nextId = 1;
   private server: grpc.Server | undefined;
   private readonly unsubscribe: () => void;
@@ -59,6 +69,7 @@ export class AdsServer {
   constructor(private readonly opts: AdsServerOptions) {
     this.metrics = new AdsMetrics(opts.metricsRegistry, this.ledger);
     this.log = opts.log ?? (() => undefined);
+    this.budget = new SendBudget(opts.maxBytesInFlight ?? 32 * 1024 * 1024);
     if (opts.onNodeConnected) this.connectedCbs.add(opts.onNodeConnected);
     if (opts.onNodeDisconnected) this.disconnectedCbs.add(opts.onNodeDisconnected);
     this.status = new AdsStatus(
@@ -118,15 +129,16 @@ export class AdsServer {
   }
 
   /** The stream handler, for adding the service to a grpc.Server of your own. */
-  readonly handler = (call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>): void => {
+  readonly handler = (call: AdsCall): void => {
     const id = this.nextId++;
     const controlPlaneId = this.opts.controlPlaneId ?? 'weft-control-plane';
+    const writer = new StreamWriter({ write: (r, cb) => call.write(r, cb) }, this.budget);
     const stream = new AdsStream(id, {
       cache: this.opts.cache,
       ledger: this.ledger,
       metrics: this.metrics,
       maxResponseBytes: this.opts.maxResponseBytes ?? 4 * 1024 * 1024 - 64 * 1024,
-      send: (t, version, nonce, entries) => call.write(encodeResponse(t, version, nonce, entries, controlPlaneId)),
+      send: (t, version, nonce, body) => writer.send(outgoing(t, version, nonce, body, controlPlaneId)),
       identify: (req) => identifyNode(id, req),
       onConnected: (node) => {
         this.metrics.clients.inc({ kind: node.kind });
@@ -140,6 +152,7 @@ export class AdsServer {
     const end = () => {
       if (ended) return;
       ended = true;
+      writer.close();
       this.streams.delete(id);
       const node = stream.node;
       if (!node) return;

@@ -11,14 +11,17 @@ import type { SnapshotCache } from './cache';
 import { LedgerEntry, NackLedger, parseNackErrors } from './ledger';
 import { AdsMetrics } from './metrics';
 import { ReaddGuard } from './readd';
+import { entryList, namesWithin, planResponse, referencedIn, sharedPlan } from './plan';
 import { Entry, mapVersion, REFERENCED_BY, versionOf } from './snapshot';
 import type { ConnectedNode, DiscoveryRequest } from './wire';
 
+// Maps of entries (sent, applied) are never mutated once assigned: they are often the snapshot's own
+// map, shared by every stream, and plan.ts memoizes per map. Changes replace them (copy on write).
 interface Sent {
   readonly version: string;
   readonly nonce: string;
-  readonly entries: Map<string, Entry>;
-  readonly order: string[];
+  readonly entries: ReadonlyMap<string, Entry>;
+  readonly order: readonly string[];
   answered: boolean;
   readonly at: number;
 }
@@ -31,9 +34,21 @@ export interface TypeState {
   nonce?: string;
   sent?: Sent;
   ackedVersion?: string;
-  /** What the client runs now, by name (ACKed, or valid part of a NACKed response: gRFC A46). */
-  readonly applied: Map<string, Entry>;
+  /** What the client runs now, by name (ACKed, or valid part of a NACKed response: gRFC A46). Replaced, never mutated. */
+  applied: ReadonlyMap<string, Entry>;
   lastError?: string;
+  /** Memo: whether `names` are exactly the keys of the snapshot map `cur`. */
+  whole?: { readonly names: Set<string>; readonly cur: ReadonlyMap<string, Entry>; readonly yes: boolean };
+}
+
+const EMPTY: ReadonlyMap<string, Entry> = new Map();
+
+/** `a` updated with `b` (b wins); `b` itself when it already has every name of `a`. */
+function merged(a: ReadonlyMap<string, Entry>, b: ReadonlyMap<string, Entry>): ReadonlyMap<string, Entry> {
+  if (namesWithin(a, b)) return b;
+  const m = new Map(a);
+  for (const [n, e] of b) m.set(n, e);
+  return m;
 }
 
 /** What the stream needs from its server. */
@@ -42,7 +57,8 @@ export interface StreamDeps {
   readonly ledger: NackLedger;
   readonly metrics: AdsMetrics;
   readonly maxResponseBytes: number;
-  readonly send: (typeUrl: string, version: string, nonce: string, entries: readonly Entry[]) => void;
+  /** Queues one response; `body` is the encoded `resources` field (often shared with other streams). */
+  readonly send: (typeUrl: string, version: string, nonce: string, body: Buffer) => void;
   readonly identify: (req: DiscoveryRequest) => { node: ConnectedNode; client: ClientKind };
   readonly onConnected: (node: ConnectedNode) => void;
   readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void;
@@ -74,7 +90,7 @@ export class AdsStream {
       return;
     }
     let ts = this.types.get(t);
-    if (!ts) { ts = { names: new Set(), wildcard: false, subscribed: false, applied: new Map() }; this.types.set(t, ts); }
+    if (!ts) { ts = { names: new Set(), wildcard: false, subscribed: false, applied: EMPTY }; this.types.set(t, ts); }
     const nonce = req.response_nonce ?? '';
     if (nonce && nonce !== ts.nonce) {
       this.deps.metrics.stale.inc({ type: AdsMetrics.type(t) });
@@ -93,8 +109,10 @@ export class AdsStream {
     const grew = !ts.subscribed || wildcard !== ts.wildcard || names.some((n) => !ts!.names.has(n));
     ts.subscribed = true;
     ts.wildcard = wildcard;
-    ts.names = new Set(names);
-    if (changed && !wildcard) for (const n of [...ts.applied.keys()]) if (!ts.names.has(n)) ts.applied.delete(n);
+    if (changed) ts.names = new Set(names); // kept by identity otherwise (the whole-type memo)
+    if (changed && !wildcard && [...ts.applied.keys()].some((n) => !ts!.names.has(n))) {
+      ts.applied = new Map([...ts.applied].filter(([n]) => ts!.names.has(n)));
+    }
     if (grew) this.pushType(t, true);
     if (answered) this.pushAll(); // an ACK may release held resources of other types
   }
@@ -107,8 +125,7 @@ export class AdsStream {
     const error = req.error_detail?.message;
     if (error === undefined || req.error_detail === null) {
       // LDS/CDS are whole in state of the world: what the response lacks, the client deleted.
-      if (ts.wildcard || t === LISTENER || t === CLUSTER) ts.applied.clear();
-      for (const [n, e] of sent.entries) ts.applied.set(n, e);
+      ts.applied = ts.wildcard || t === LISTENER || t === CLUSTER ? sent.entries : merged(ts.applied, sent.entries);
       ts.ackedVersion = sent.version;
       ts.lastError = undefined;
       this.deps.ledger.answered(this.node!.id, this.id, t, sent.version, sent.entries, new Map());
@@ -118,7 +135,11 @@ export class AdsStream {
     const perResource = parseNackErrors(error, sent.order);
     // A46: valid resources of a NACKed response are applied; the version echoes the new one then.
     const someApplied = perResource.size > 0 || req.version_info === sent.version;
-    if (someApplied) for (const [n, e] of sent.entries) if (!perResource.has(n)) ts.applied.set(n, e);
+    if (someApplied) {
+      const next = new Map(ts.applied);
+      for (const [n, e] of sent.entries) if (!perResource.has(n)) next.set(n, e);
+      ts.applied = next;
+    }
     const errors = perResource.size ? perResource : new Map([...sent.entries.keys()].map((n) => [n, error] as const));
     ts.lastError = error;
     this.deps.ledger.answered(this.node!.id, this.id, t, sent.version, sent.entries, errors);
@@ -133,29 +154,42 @@ export class AdsStream {
     for (const u of REFERENCED_BY[t] ?? []) {
       const us = this.types.get(u);
       if (!us) continue;
-      for (const e of [...us.applied.values(), ...(us.sent?.entries.values() ?? [])]) for (const n of e.refs.get(t) ?? []) out.add(n);
+      for (const n of referencedIn(us.applied, t)) out.add(n);
+      if (us.sent) for (const n of referencedIn(us.sent.entries, t)) out.add(n);
     }
     return out;
   }
 
-  private entriesFor(t: string, ts: TypeState): { entries: Entry[]; version: string } | undefined {
+  /** Whether the stream is due exactly the whole snapshot map `cur` of its type (the shared fast path). */
+  private coversWhole(ts: TypeState, cur: ReadonlyMap<string, Entry>): boolean {
+    // Wildcard: candidates are cur ∪ what was sent; nothing to hold back when the sent names are all in cur.
+    if (ts.wildcard) return !ts.sent || namesWithin(ts.sent.entries, cur);
+    const memo = ts.whole;
+    if (memo && memo.names === ts.names && memo.cur === cur) return memo.yes;
+    let yes = ts.names.size === cur.size;
+    if (yes) for (const n of ts.names) if (!cur.has(n)) { yes = false; break; }
+    ts.whole = { names: ts.names, cur, yes };
+    return yes;
+  }
+
+  private entriesFor(t: string, ts: TypeState): { entries: readonly Entry[]; version: string; shared?: ReadonlyMap<string, Entry> } | undefined {
     const snap = this.client && this.deps.cache.get(this.client);
     if (!snap) return undefined;
-    const cur = snap.get(t) ?? new Map<string, Entry>();
+    const cur = snap.get(t) ?? EMPTY;
+    // The whole type, nothing held: entries, version and encoded bodies shared by every such stream.
+    if (this.coversWhole(ts, cur)) return { entries: entryList(cur), version: mapVersion(cur), shared: cur };
     const candidates = ts.wildcard ? new Set([...cur.keys(), ...(ts.sent?.entries.keys() ?? [])]) : ts.names;
-    const held = this.held(t);
+    let held: Set<string> | undefined;
     const out: Entry[] = [];
-    let fromCur = 0;
     for (const name of candidates) {
       const e = cur.get(name);
-      if (e) { out.push(e); fromCur++; continue; }
+      if (e) { out.push(e); continue; }
+      held ??= this.held(t);
       if (!held.has(name)) continue;
       const prev = ts.applied.get(name) ?? ts.sent?.entries.get(name);
       if (prev) out.push(prev);
     }
-    // The whole type, nothing held: the version every such stream shares, computed once.
-    const whole = fromCur === cur.size && out.length === cur.size;
-    return { entries: out, version: whole ? mapVersion(cur) : versionOf(out) };
+    return { entries: out, version: versionOf(out) };
   }
 
   /** Sends type `t` if its content changed (or always, when `force`: the subscription changed). */
@@ -164,36 +198,29 @@ export class AdsStream {
     if (!ts?.subscribed) return;
     const found = this.entriesFor(t, ts);
     if (!found) return;
-    const guarded = this.client?.kind === 'proxyless' ? this.readd.apply(t, found.entries, ts.sent?.entries) : { entries: found.entries, swapped: false };
-    const entries = guarded.entries;
-    const version = guarded.swapped ? versionOf(entries) : found.version;
+    let { entries, version, shared } = found;
+    if (this.client?.kind === 'proxyless') {
+      const guarded = this.readd.apply(t, entries, ts.sent?.entries);
+      if (guarded.swapped) { entries = guarded.entries; version = versionOf(entries); shared = undefined; }
+    }
     if (!force && ts.sent && ts.sent.version === version) return;
-    const overhead = 64 + t.length;
-    const size = entries.reduce((n, e) => n + e.bytes.length + overhead, 0);
-    let chunks: Entry[][] = [entries];
-    if (size > this.deps.maxResponseBytes) {
+    const max = this.deps.maxResponseBytes;
+    const splittable = t !== LISTENER && t !== CLUSTER;
+    const plan = shared ? sharedPlan(t, shared, max, splittable) : planResponse(t, entries, max, splittable);
+    if (plan.oversize) {
       this.deps.metrics.oversize.inc({ type: AdsMetrics.type(t) });
-      const splittable = t !== LISTENER && t !== CLUSTER && entries.every((e) => e.bytes.length + overhead <= this.deps.maxResponseBytes);
-      if (!splittable) {
-        ts.lastError = `response of ${entries.length} ${AdsMetrics.type(t)} resources is ${size} bytes, over the ${this.deps.maxResponseBytes}-byte budget; not sent (LDS/CDS cannot be split in state of the world)`;
+      if (!plan.chunks.length) {
+        ts.lastError = `response of ${entries.length} ${AdsMetrics.type(t)} resources is ${plan.size} bytes, over the ${max}-byte budget; not sent (LDS/CDS cannot be split in state of the world)`;
         this.deps.log('error', `node ${this.node?.id}: ${ts.lastError}`);
         return;
       }
-      chunks = [];
-      let cur: Entry[] = [];
-      let bytes = 0;
-      for (const e of entries) {
-        if (bytes + e.bytes.length + overhead > this.deps.maxResponseBytes && cur.length) { chunks.push(cur); cur = []; bytes = 0; }
-        cur.push(e);
-        bytes += e.bytes.length + overhead;
-      }
-      chunks.push(cur);
     }
-    for (const chunk of chunks) {
+    const map = shared ?? new Map(entries.map((e) => [e.name, e]));
+    for (const chunk of plan.chunks) {
       const nonce = String(++this.nonces);
-      this.deps.send(t, version, nonce, chunk);
+      this.deps.send(t, version, nonce, chunk.body);
       ts.nonce = nonce;
-      ts.sent = { version, nonce, entries: new Map(entries.map((e) => [e.name, e])), order: chunk.map((e) => e.name), answered: false, at: Date.now() };
+      ts.sent = { version, nonce, entries: map, order: chunk.order, answered: false, at: Date.now() };
       this.deps.metrics.responses.inc({ type: AdsMetrics.type(t) });
     }
   }

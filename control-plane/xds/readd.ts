@@ -21,7 +21,7 @@ export class ReaddGuard {
    * Records deletions (names sent before, absent now) and swaps identical re-adds for variants.
    * Returns the entries to send and whether any was swapped.
    */
-  apply(typeUrl: string, entries: Entry[], previous: ReadonlyMap<string, Entry> | undefined): { entries: Entry[]; swapped: boolean } {
+  apply(typeUrl: string, entries: readonly Entry[], previous: ReadonlyMap<string, Entry> | undefined): { entries: readonly Entry[]; swapped: boolean } {
     if (typeUrl !== LISTENER && typeUrl !== CLUSTER) return { entries, swapped: false };
     const present = new Set(entries.map((e) => e.name));
     for (const [name, prev] of previous ?? []) {

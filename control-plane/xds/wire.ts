@@ -1,15 +1,13 @@
 /**
  * The ADS wire: the gRPC service definition with our own (de)serializers, so resources go out as
- * pre-encoded bytes and requests come in as the codec's object form; and node identification.
+ * pre-encoded bytes (shared across streams) and requests come in as the codec's object form; and node identification.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ClientKind } from '../../api/translate';
 import { decodeResource } from '../../api/xds/codec';
-import { lookupTypeUrl } from '../../api/xds/protos';
 import type { Entry } from './snapshot';
 
 const REQUEST = 'type.googleapis.com/envoy.service.discovery.v3.DiscoveryRequest';
-const RESPONSE = 'type.googleapis.com/envoy.service.discovery.v3.DiscoveryResponse';
 
 /** A DiscoveryRequest in object form (only what the server reads). */
 export interface DiscoveryRequest {
@@ -61,16 +59,90 @@ export function identifyNode(streamId: number, req: DiscoveryRequest): { node: C
   return { node, client };
 }
 
-/** Encodes a DiscoveryResponse around already-encoded resources. */
+/**
+ * A DiscoveryResponse ready for the wire, in two parts: `head` (version, type, nonce, control
+ * plane: small, per stream) and `body` (the encoded `resources` field, shared by every stream that
+ * is sent the same entries). Protobuf fields may come in any order, so head + body is the message.
+ * Queued responses hold only references; the bytes are joined when gRPC writes them.
+ */
+export interface OutgoingResponse {
+  readonly typeUrl: string;
+  readonly version: string;
+  readonly head: Buffer;
+  readonly body: Buffer;
+  /** head + body length. */
+  readonly size: number;
+}
+
+function varintLength(n: number): number {
+  let len = 1;
+  while (n >= 0x80) { n = Math.floor(n / 128); len++; }
+  return len;
+}
+
+function writeVarint(buf: Buffer, pos: number, n: number): number {
+  while (n >= 0x80) { buf[pos++] = (n % 128) | 0x80; n = Math.floor(n / 128); }
+  buf[pos++] = n;
+  return pos;
+}
+
+/** Field `tag` (wire type 2) holding `len` bytes: the bytes the tag and length take. */
+const lenField = (len: number) => 1 + varintLength(len) + len;
+
+/**
+ * The `resources` field (2) of a DiscoveryResponse: one `google.protobuf.Any {type_url = 1,
+ * value = 2}` per entry, written straight from the encoded entry bytes (no message objects).
+ */
+export function encodeResourcesBody(typeUrl: string, entries: readonly Entry[]): Buffer {
+  const url = Buffer.from(typeUrl);
+  const urlField = lenField(url.length);
+  let total = 0;
+  for (const e of entries) total += lenField(urlField + lenField(e.bytes.length));
+  const out = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (const e of entries) {
+    const anyLen = urlField + lenField(e.bytes.length);
+    out[pos++] = 0x12;
+    pos = writeVarint(out, pos, anyLen);
+    out[pos++] = 0x0a;
+    pos = writeVarint(out, pos, url.length);
+    pos += url.copy(out, pos);
+    out[pos++] = 0x12;
+    pos = writeVarint(out, pos, e.bytes.length);
+    pos += Buffer.from(e.bytes.buffer, e.bytes.byteOffset, e.bytes.length).copy(out, pos);
+  }
+  return out;
+}
+
+/** The per-stream part of a DiscoveryResponse: version_info (1), type_url (4), nonce (5), control_plane (6). */
+export function encodeResponseHead(typeUrl: string, version: string, nonce: string, controlPlaneId: string): Buffer {
+  const v = Buffer.from(version);
+  const t = Buffer.from(typeUrl);
+  const n = Buffer.from(nonce);
+  const id = Buffer.from(controlPlaneId);
+  const cp = lenField(id.length);
+  const out = Buffer.allocUnsafe(lenField(v.length) + lenField(t.length) + lenField(n.length) + lenField(cp));
+  let pos = 0;
+  const field = (tag: number, b: Buffer) => { out[pos++] = tag; pos = writeVarint(out, pos, b.length); pos += b.copy(out, pos); };
+  field(0x0a, v);
+  field(0x22, t);
+  field(0x2a, n);
+  out[pos++] = 0x32;
+  pos = writeVarint(out, pos, cp);
+  field(0x0a, id);
+  return out;
+}
+
+/** Builds an OutgoingResponse from a head and a (possibly shared) resources body. */
+export function outgoing(typeUrl: string, version: string, nonce: string, body: Buffer, controlPlaneId: string): OutgoingResponse {
+  const head = encodeResponseHead(typeUrl, version, nonce, controlPlaneId);
+  return { typeUrl, version, head, body, size: head.length + body.length };
+}
+
+/** Encodes a whole DiscoveryResponse around already-encoded resources. */
 export function encodeResponse(typeUrl: string, version: string, nonce: string, entries: readonly Entry[], controlPlaneId: string): Buffer {
-  const T = lookupTypeUrl(RESPONSE)!;
-  return Buffer.from(T.encode(T.fromObject({
-    version_info: version,
-    type_url: typeUrl,
-    nonce,
-    resources: entries.map((e) => ({ type_url: typeUrl, value: e.bytes })),
-    control_plane: { identifier: controlPlaneId },
-  })).finish());
+  const r = outgoing(typeUrl, version, nonce, encodeResourcesBody(typeUrl, entries), controlPlaneId);
+  return Buffer.concat([r.head, r.body], r.size);
 }
 
 /** Decodes a DiscoveryRequest (node metadata Struct → plain JSON). */
@@ -86,7 +158,8 @@ export const ADS_SERVICE: grpc.ServiceDefinition = {
     responseStream: true,
     requestSerialize: (b: Buffer) => b,
     requestDeserialize: decodeRequest,
-    responseSerialize: (b: Buffer) => b,
+    // Pre-encoded: a Buffer, or an OutgoingResponse joined only now (when gRPC writes it).
+    responseSerialize: (r: Buffer | OutgoingResponse) => (Buffer.isBuffer(r) ? r : Buffer.concat([r.head, r.body], r.size)),
     responseDeserialize: (b: Buffer) => b,
   },
 };
