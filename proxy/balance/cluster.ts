@@ -109,11 +109,12 @@ export class ClusterBalancer {
       const old = this.#endpoints.get(key);
       if (old && old.clientKey === clientKey) {
         old.config = ep;
+        old.setBreakers(config.circuitBreakers);
         next.set(key, old);
         continue;
       }
       const { handler, key: poolKey } = this.clients.acquire(target);
-      next.set(key, new EndpointState(key, ep, handler, poolKey, config.ewmaDecayMs, this.now()));
+      next.set(key, new EndpointState(key, ep, handler, poolKey, config.ewmaDecayMs, this.now(), config));
     }
     for (const [key, old] of this.#endpoints) if (next.get(key) !== old) this.#retire(old);
     this.#endpoints = next;

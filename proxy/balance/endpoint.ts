@@ -2,7 +2,9 @@
  * What the balancer knows about one endpoint: its client, load (in-flight, peak EWMA) and outlier
  * state. It is keyed by `address:port` and survives config updates that keep the endpoint.
  */
-import type { EndpointConfig } from '../config/types';
+import type { CircuitBreakers, EndpointConfig } from '../config/types';
+import { DEFAULT_MAX_CONNECTIONS_PER_HOST } from '../config/parse-cluster';
+import { ConcurrencyLimiter } from '../layers/limits';
 import type { Handler } from '../stack/types';
 import { PeakEwma } from './ewma';
 
@@ -23,6 +25,12 @@ export class EndpointState {
   inFlight = 0;
   readonly ewma: PeakEwma;
   readonly outlier: OutlierState = { successes: 0, failures: 0, consecutive5xx: 0, consecutiveGateway: 0, multiplier: 0 };
+  /**
+   * The per-host connection cap (Envoy per_host_thresholds.max_connections): each HTTP/1.1 request
+   * holds one pooled connection, so it holds a slot here until its body ends; past the cap requests
+   * wait in a queue of the cluster's max_pending_requests, then are shed (503 overflow).
+   */
+  readonly connections: ConcurrencyLimiter;
 
   constructor(
     /** `address:port`. */
@@ -35,14 +43,27 @@ export class EndpointState {
     public readonly clientKey: string,
     decayMs: number,
     now: number,
+    /** Cluster name and breakers the connection cap comes from. @default - the default cap, unnamed */
+    cluster: { readonly name: string; readonly circuitBreakers: CircuitBreakers } = { name: '', circuitBreakers: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024 } },
   ) {
     this.ewma = new PeakEwma(decayMs, now);
+    this.connections = new ConcurrencyLimiter(cluster.name, perHostLimits(cluster.circuitBreakers), 'http1');
+  }
+
+  /** Applies a cluster config update to the connection cap (the slots held stay held). */
+  setBreakers(b: CircuitBreakers): void {
+    this.connections.limits = perHostLimits(b);
   }
 
   /** Whether it may receive a new request right now. */
   get available(): boolean {
     return this.config.healthy && this.outlier.ejectedAt === undefined;
   }
+}
+
+/** The cluster's breakers as per-host limits: only max_connections per host, queued like the cluster. */
+function perHostLimits(b: CircuitBreakers): CircuitBreakers {
+  return { maxConnections: b.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS_PER_HOST, maxRequests: Number.POSITIVE_INFINITY, maxPendingRequests: b.maxPendingRequests };
 }
 
 /** Key of an endpoint: `address:port` (IPv6 in brackets). */

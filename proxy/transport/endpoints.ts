@@ -4,7 +4,7 @@
  * is used — pooled HTTP/1.1 or multiplexed HTTP/2 — except that gRPC always rides HTTP/2 (it
  * needs trailers) and Upgrade requests always ride HTTP/1.1 (h2 has no Upgrade).
  */
-import type { Handler } from '../stack/types';
+import type { Handler, ProxyRequest } from '../stack/types';
 import { H1Endpoint } from '../http/client-h1';
 import { H2Endpoint } from '../http/client-h2';
 import type { TlsContexts } from './tls';
@@ -66,13 +66,15 @@ export class EndpointClients {
       return c.handler;
     };
     const sidecar = this.#opts.sidecarProtocol ?? DEFAULT_SIDECAR_PROTOCOL;
-    const handler: Handler = (req) => {
-      if (req.headers['upgrade'] !== undefined) return h1()(req);
-      if (ep.tls) return (req.grpc || sidecar === 'http2' ? h2() : h1())(req);
-      return (ep.protocol === 'http2' ? h2() : h1())(req);
+    const usesH1 = (req: ProxyRequest): boolean => {
+      if (req.headers['upgrade'] !== undefined) return true;
+      if (ep.tls) return !(req.grpc || sidecar === 'http2');
+      return ep.protocol !== 'http2';
     };
-    // the balancer calls close() when no cluster uses this endpoint any more
-    return Object.assign(handler, { close: () => this.#forget(key) });
+    const handler: Handler = (req) => (usesH1(req) ? h1() : h2())(req);
+    // the balancer calls close() when no cluster uses this endpoint any more, and counts HTTP/1.1
+    // requests (one pooled connection each) against the per-host connection cap
+    return Object.assign(handler, { close: () => this.#forget(key), connectionPerRequest: usesH1 });
   };
 
   #forget(key: string): void {
