@@ -65,6 +65,17 @@ class SharedClients implements ClientPool {
     if (typeof close === 'function') Promise.resolve(close.call(c.handler)).catch(() => undefined);
   }
 
+  /**
+   * One user of `key` let its endpoint go but still has requests on it: when nobody else uses the
+   * client, its idle connections close now (the busy ones close on release()).
+   */
+  retiring(key: string): void {
+    const c = this.#clients.get(key);
+    if (!c || c.refs > 1) return;
+    const closeIdle = (c.handler as { closeIdle?: () => unknown }).closeIdle;
+    if (typeof closeIdle === 'function') closeIdle.call(c.handler);
+  }
+
   get size(): number {
     return this.#clients.size;
   }

@@ -24,6 +24,8 @@ export interface EndpointTarget {
 export interface ClientPool {
   acquire(target: EndpointTarget): { handler: Handler; key: string };
   release(key: string): void;
+  /** The endpoint of `key` left the config with requests in flight: close what is idle. @default - nothing */
+  retiring?(key: string): void;
 }
 
 export class ClusterBalancer {
@@ -146,7 +148,10 @@ export class ClusterBalancer {
   #retire(e: EndpointState): void {
     // In-flight requests drain on the old client; it is released when the last one finishes.
     if (e.inFlight <= 0) this.clients.release(e.clientKey);
-    else this.#retired.add(e);
+    else {
+      this.#retired.add(e);
+      this.clients.retiring?.(e.clientKey);
+    }
   }
 
   /** Releases every endpoint client (the cluster was removed). */

@@ -134,6 +134,11 @@ export class H1Endpoint {
   close(): void {
     this.#agent.destroy();
   }
+
+  /** Closes the idle pooled connections only; busy ones finish their request (an endpoint leaving the config). */
+  closeIdle(): void {
+    for (const list of Object.values(this.#agent.freeSockets)) for (const s of list ?? []) s.destroy();
+  }
 }
 
 function WeftErrorLike(e: unknown): boolean {

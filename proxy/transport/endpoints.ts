@@ -73,8 +73,9 @@ export class EndpointClients {
     };
     const handler: Handler = (req) => (usesH1(req) ? h1() : h2())(req);
     // the balancer calls close() when no cluster uses this endpoint any more, and counts HTTP/1.1
-    // requests (one pooled connection each) against the per-host connection cap
-    return Object.assign(handler, { close: () => this.#forget(key), connectionPerRequest: usesH1 });
+    // requests (one pooled connection each) against the per-host connection cap; closeIdle() when
+    // the endpoint left the config but still carries requests
+    return Object.assign(handler, { close: () => this.#forget(key), closeIdle: () => this.#h1.get(key)?.closeIdle(), connectionPerRequest: usesH1 });
   };
 
   #forget(key: string): void {
