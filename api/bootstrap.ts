@@ -44,6 +44,12 @@ export const bootstrapSchema = s.object({
     required: s.boolean(),
     /** Directory of a static certificate (cert.pem, key.pem, ca.pem) used instead of the CA, for tests and `static` setups. */
     staticDir: s.optional(s.string()),
+    /** PEM file of the root(s) the CA endpoint's certificate must chain to (TLS to the CA before the first certificate); re-read on every request. Without it (and without caTrustAnchorPem) the CA is dialed in plaintext. */
+    caTrustAnchorFile: s.optional(s.string({ minLength: 1 })),
+    /** The same root(s) inline, PEM. */
+    caTrustAnchorPem: s.optional(s.string({ minLength: 1 })),
+    /** Renew by presenting the current certificate to the CA (mTLS) instead of a credential, so a one-time bootstrap token buys only the first certificate (`weft up`). Needs a trust anchor. */
+    renewWithCertificate: s.optional(s.boolean()),
   }),
   /** xDS resources in their JSON (proto3 canonical) form, applied before (or instead of) the control plane. */
   staticResources: s.optional(s.object({

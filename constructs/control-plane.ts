@@ -60,6 +60,8 @@ export class ControlPlane extends Construct {
         { apiGroups: ['weft.dev'], resources: ['meshconfigs/status', 'meshservices/status', 'canaryroutes/status', 'mtlspolicies/status'], verbs: ['get', 'update', 'patch'] },
         // The CA checks the projected ServiceAccount token a proxy sends with its CSR.
         { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+        // It publishes the trust bundle as ConfigMap weft-ca-root into every meshed namespace.
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'] },
       ],
     }));
     const clusterBinding = clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {

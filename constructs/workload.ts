@@ -30,6 +30,14 @@ export const TOKEN_DIR = '/var/run/secrets/weft/tokens';
 export const TOKEN_FILE = 'weft-token';
 /** Audience of the projected token; the CA's TokenReview checks it. */
 export const TOKEN_AUDIENCE = 'weft';
+/**
+ * Where the ConfigMap `weft-ca-root` (the mesh's trust bundle, published into every meshed namespace
+ * by the control plane, like Istio's `istio-ca-root-cert`) is mounted: the proxy verifies the CA
+ * endpoint with it before it holds a certificate.
+ */
+export const CA_ROOT_DIR = '/var/run/secrets/weft/ca';
+export const CA_ROOT_CONFIGMAP = 'weft-ca-root';
+export const CA_ROOT_FILE = 'root-cert.pem';
 
 /** What a version workload needs. */
 export interface VersionWorkloadOptions {
@@ -80,7 +88,7 @@ export class VersionWorkload extends Construct {
       // the kubelet probes /ready and /live on the pod IP; /config_dump and /shutdown answer loopback peers only
       adminBindAddress: '0.0.0.0',
       interception: svc.interception,
-      identity: { trustDomain: svc.mesh.trustDomain, tokenPath: `${TOKEN_DIR}/${TOKEN_FILE}`, required: this.strictEverywhere() },
+      identity: { trustDomain: svc.mesh.trustDomain, tokenPath: `${TOKEN_DIR}/${TOKEN_FILE}`, caTrustAnchorFile: `${CA_ROOT_DIR}/${CA_ROOT_FILE}`, required: this.strictEverywhere() },
     };
     try {
       return parseBootstrap(candidate);
@@ -134,6 +142,8 @@ export class VersionWorkload extends Construct {
       volumes.push(
         { name: 'weft-bootstrap', configMap: { name: `${this.name}-weft` } },
         { name: 'weft-token', projected: { sources: [{ serviceAccountToken: { audience: TOKEN_AUDIENCE, expirationSeconds: 3600, path: TOKEN_FILE } }] } },
+        // Not optional: until the control plane has published the root, the pod waits (as with istio-ca-root-cert).
+        { name: 'weft-ca-root', configMap: { name: CA_ROOT_CONFIGMAP, items: [{ key: CA_ROOT_FILE, path: CA_ROOT_FILE }] } },
         { name: 'weft-tmp', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('16Mi') } },
       );
     }
@@ -189,6 +199,7 @@ export class VersionWorkload extends Construct {
       volumeMounts: [
         { name: 'weft-bootstrap', mountPath: BOOTSTRAP_DIR, readOnly: true },
         { name: 'weft-token', mountPath: TOKEN_DIR, readOnly: true },
+        { name: 'weft-ca-root', mountPath: CA_ROOT_DIR, readOnly: true },
         { name: 'weft-tmp', mountPath: '/tmp' },
       ],
     };

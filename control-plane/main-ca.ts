@@ -2,15 +2,24 @@
  * The CA beside the ADS server in the control-plane process (`--ca-port`): the trust domain and
  * certificate lifetime come from the mesh the source delivered; CA material and authentication
  * come from Kubernetes (Secret + TokenReview) or, locally, a state directory + one-time tokens.
+ * The endpoint is TLS (a certificate the CA issues itself) unless `insecure` is asked for.
  */
+import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { MeshSettings } from '../api/model';
+import { spiffeId } from '../api/names';
 import { BootstrapTokenAuthenticator, type Authenticator } from './ca/authn';
-import { CertificateAuthority } from './ca/authority';
+import { CertificateAuthority, type CaMaterial } from './ca/authority';
 import { kubernetesCaApis, loadOrCreateSecretCa, TokenReviewAuthenticator } from './ca/kubernetes';
-import { loadOrCreateLocalCa } from './ca/material';
-import { CaServer, startCaServer } from './ca/service';
+import { caMaterialFromSecret, loadCaFromDirectory, loadOrCreateLocalCa, watchCaMaterial, type CaMaterialWatch } from './ca/material';
+import { CaServer, caServerCredentials, startCaServer } from './ca/service';
+import { CA_ROOT_CONFIGMAP, CaRootPublisher, type ConfigMapApi } from './sources/ca-root-configmap';
+
+/** ServiceAccount (and Service) name of the control plane: the CA endpoint's SPIFFE identity. */
+export const CONTROL_PLANE_SERVICE_ACCOUNT = 'weft-control-plane';
+/** File under the local state directory holding the trust bundle the sidecars verify the CA with. */
+export const LOCAL_TRUST_ANCHOR_FILE = 'ca-root.pem';
 
 /** Options of startCa(). */
 export interface CaWiringOptions {
@@ -19,12 +28,27 @@ export interface CaWiringOptions {
   readonly host: string;
   /** Trust domain and certificate TTL, from the MeshConfig (or the defaults when there is none). */
   readonly mesh: MeshSettings;
-  /** Local: CA files live in `<stateDir>/ca` (created on first run). */
+  /** Local: CA files live in `<stateDir>/ca` (created on first run); the bundle is written to `<stateDir>/ca-root.pem`. */
   readonly stateDir: string;
   /** Kubernetes: namespace and name of the CA Secret (created by the first replica when absent). */
   readonly secretNamespace: string;
   readonly secretName: string;
   readonly kubeconfig?: string;
+  /** Serve the CA without TLS (testing only: the bootstrap credential then travels in the clear). @default false */
+  readonly insecure?: boolean;
+  /**
+   * DNS names of the serving certificate. @default kubernetes: the control plane's Service names in
+   * `secretNamespace` (`weft-control-plane`, `.ns`, `.ns.svc`, `.ns.svc.cluster.local`); local: `localhost`
+   */
+  readonly dnsNames?: readonly string[];
+  /** IP addresses of the serving certificate. @default local: `host` (127.0.0.1 and ::1 for a wildcard host); kubernetes: none */
+  readonly ipAddresses?: readonly string[];
+  /** Kubernetes: the namespaces that get the `weft-ca-root` ConfigMap (where sidecars run). @default none */
+  readonly meshedNamespaces?: () => Iterable<string>;
+  /** Kubernetes: time between passes of the `weft-ca-root` publisher. @default 30000 */
+  readonly rootPublishMs?: number;
+  /** How often the CA material is re-read (cert-manager renews the Secret in place). @default 60000 */
+  readonly materialWatchMs?: number;
   readonly log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -34,6 +58,12 @@ export interface RunningCa {
   readonly ca: CertificateAuthority;
   /** Local mode: a BootstrapTokenAuthenticator whose `mint()` hands out one-time sidecar tokens. */
   readonly authenticator: Authenticator;
+  /** Whether the endpoint is TLS. */
+  readonly tls: boolean;
+  /** Kubernetes: the `weft-ca-root` publisher (`sync()` runs a pass). */
+  readonly rootPublisher?: CaRootPublisher;
+  /** Local mode: the file holding the trust bundle (rewritten on every rotation) for the sidecars' bootstrap. */
+  readonly trustAnchorFile?: string;
   close(): Promise<void>;
 }
 
@@ -45,26 +75,93 @@ function kubeConfigFrom(path?: string): KubeConfig | undefined {
   return kc;
 }
 
-/** Loads or creates the CA material, then serves IssueCertificate on `port`. */
+/** The serving names of the CA endpoint for `opts`. */
+export function caServingNames(opts: Pick<CaWiringOptions, 'source' | 'host' | 'secretNamespace' | 'dnsNames' | 'ipAddresses' | 'mesh'>): { dnsNames: string[]; ipAddresses: string[]; spiffeId: string } {
+  const ns = opts.secretNamespace;
+  const svc = CONTROL_PLANE_SERVICE_ACCOUNT;
+  const wildcard = opts.host === '0.0.0.0' || opts.host === '::' || opts.host === '';
+  return {
+    spiffeId: spiffeId(opts.mesh.trustDomain, ns, svc),
+    dnsNames: [...(opts.dnsNames ?? (opts.source === 'kubernetes' ? [svc, `${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.cluster.local`] : ['localhost']))],
+    ipAddresses: [...(opts.ipAddresses ?? (opts.source === 'kubernetes' ? [] : wildcard ? ['127.0.0.1', '::1'] : [opts.host]))],
+  };
+}
+
+/** Writes `pem` to `file` (0644: sidecars of other users may read a public root) through a temp file and rename. */
+function writeTrustAnchor(file: string, pem: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, pem, { mode: 0o644 });
+  chmodSync(tmp, 0o644);
+  renameSync(tmp, file);
+}
+
+/** Loads or creates the CA material, then serves IssueCertificate on `port` (TLS unless `insecure`). */
 export async function startCa(opts: CaWiringOptions): Promise<RunningCa> {
-  let material;
+  let material: CaMaterial;
   let authenticator: Authenticator;
+  let reload: () => Promise<CaMaterial>;
+  let configMaps: ConfigMapApi | undefined;
   if (opts.source === 'kubernetes') {
     const apis = kubernetesCaApis(kubeConfigFrom(opts.kubeconfig));
-    ({ material } = await loadOrCreateSecretCa(apis.secrets, { namespace: opts.secretNamespace, name: opts.secretName, trustDomain: opts.mesh.trustDomain }));
+    configMaps = apis.configMaps;
+    const where = { namespace: opts.secretNamespace, name: opts.secretName };
+    ({ material } = await loadOrCreateSecretCa(apis.secrets, { ...where, trustDomain: opts.mesh.trustDomain }));
     authenticator = new TokenReviewAuthenticator({ api: apis.tokenReview });
+    reload = async () => caMaterialFromSecret(await apis.secrets.readNamespacedSecret(where));
   } else {
-    ({ material } = await loadOrCreateLocalCa(join(opts.stateDir, 'ca'), opts.mesh.trustDomain));
+    const dir = join(opts.stateDir, 'ca');
+    ({ material } = await loadOrCreateLocalCa(dir, opts.mesh.trustDomain));
     authenticator = new BootstrapTokenAuthenticator({});
+    reload = async () => loadCaFromDirectory(dir);
   }
   const ca = await CertificateAuthority.create({ trustDomain: opts.mesh.trustDomain, material, certificateTtlMs: opts.mesh.certificateTtlMs });
+  const tls = !opts.insecure;
+  const names = caServingNames(opts);
   const server = await startCaServer(ca, {
     authenticator,
     host: opts.host,
     port: opts.port,
+    ...(tls ? { credentials: caServerCredentials(ca, names) } : {}),
+    // Locally the one-time token buys the first certificate; renewals present that certificate.
+    // In Kubernetes renewals keep presenting the projected token (TokenReview sees a deleted ServiceAccount).
+    certificateAuthentication: tls && opts.source === 'local',
     onRefused: (code, message) => opts.log('warn', `CA refused a request: ${message}`, { code }),
     onIssued: (id, notAfter) => opts.log('info', 'certificate issued', { spiffeId: id, notAfter: notAfter.toISOString() }),
   });
-  opts.log('info', 'CA serving', { port: server.port, trustDomain: opts.mesh.trustDomain });
-  return { server, ca, authenticator, close: () => server.close() };
+  let trustAnchorFile: string | undefined;
+  if (opts.source === 'local') {
+    const file = join(opts.stateDir, LOCAL_TRUST_ANCHOR_FILE);
+    writeTrustAnchor(file, ca.trustBundlePem());
+    ca.onTrustChange(() => writeTrustAnchor(file, ca.trustBundlePem()));
+    trustAnchorFile = file;
+  }
+  let publisher: CaRootPublisher | undefined;
+  if (configMaps && opts.meshedNamespaces) {
+    publisher = new CaRootPublisher({
+      api: configMaps, namespaces: opts.meshedNamespaces, bundle: () => ca.trustBundlePem(), intervalMs: opts.rootPublishMs,
+      onError: (e) => opts.log('warn', e.message, { code: e.code }),
+      onWrite: (namespace, action) => opts.log('info', `ConfigMap ${namespace}/${CA_ROOT_CONFIGMAP.name} ${action}`),
+    });
+    void publisher.start();
+    ca.onTrustChange(() => void publisher!.sync());
+  }
+  // cert-manager renews the Secret (or files) in place: switch the signer, keep the old root trusted.
+  const watch: CaMaterialWatch = watchCaMaterial(reload, async (m) => {
+    await ca.rotateSigner(m);
+    opts.log('info', 'CA material changed: signing with the new certificate, previous root still trusted');
+  }, {
+    initial: material,
+    intervalMs: opts.materialWatchMs,
+    onError: (e) => opts.log('error', `CA material reload failed; keeping the current signer: ${(e as Error).message ?? e}`, { code: (e as { code?: string }).code }),
+  });
+  opts.log('info', 'CA serving', { port: server.port, trustDomain: opts.mesh.trustDomain, tls, ...(tls ? { names } : {}) });
+  if (!tls) opts.log('warn', 'CA served WITHOUT TLS (--ca-insecure): bootstrap credentials travel in the clear; for tests only', { code: 'WEFT_ERR_CA_INSECURE' });
+  return {
+    server, ca, authenticator, tls, trustAnchorFile, rootPublisher: publisher,
+    close: async () => {
+      watch.close();
+      publisher?.stop();
+      await server.close();
+    },
+  };
 }

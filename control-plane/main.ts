@@ -11,6 +11,7 @@ import { Registry } from 'prom-client';
 import { buildModel } from '../api/build-model';
 import { WeftError } from '../api/errors';
 import { RunningCa, startCa } from './main-ca';
+import { meshedNamespaces } from './sources/ca-root-configmap';
 import { addControlPlaneOptions, optionsFromFlags, type RunOptions } from './options';
 import { ControlPlane, startControlPlane } from './server';
 import { InstrumentedSource } from './sources/instrument';
@@ -74,7 +75,10 @@ export async function runControlPlane(opts: RunOptions, log: Log = defaultLog())
     // The trust domain is the mesh's: known once the first snapshot is in. Changing it needs a restart.
     const mesh = buildModel(source.lastSnapshot?.resources ?? [], []).model.mesh;
     try {
-      ca = await startCa({ source: opts.source, port: opts.caPort, host: opts.host, mesh, stateDir: opts.stateDir, secretNamespace: opts.caSecretNamespace ?? 'weft-system', secretName: opts.caSecretName ?? 'weft-ca', kubeconfig: opts.kubeconfig, log });
+      ca = await startCa({
+        source: opts.source, port: opts.caPort, host: opts.host, mesh, stateDir: opts.stateDir, secretNamespace: opts.caSecretNamespace ?? 'weft-system', secretName: opts.caSecretName ?? 'weft-ca', kubeconfig: opts.kubeconfig, log,
+        insecure: opts.caInsecure, meshedNamespaces: () => meshedNamespaces(source.lastSnapshot?.resources ?? []),
+      });
     } catch (e) {
       await cp.stop();
       throw e;
@@ -125,7 +129,7 @@ export async function main(flags: Record<string, unknown>, log: Log = defaultLog
   const opts = optionsFromFlags(flags);
   const running = await runControlPlane(opts, log);
   const cp = running.controlPlane;
-  process.stdout.write(`${JSON.stringify({ ready: true, source: opts.source, xdsPort: cp.port, statusPort: cp.statusPort, ...(running.ca ? { caPort: running.ca.server.port } : {}) })}\n`);
+  process.stdout.write(`${JSON.stringify({ ready: true, source: opts.source, xdsPort: cp.port, statusPort: cp.statusPort, ...(running.ca ? { caPort: running.ca.server.port, caTls: running.ca.tls } : {}) })}\n`);
   await stopOnSignal(running, log);
 }
 

@@ -37,6 +37,8 @@ export interface RunOptions {
   /** Kubernetes: CA Secret `namespace/name`. @default `$POD_NAMESPACE` (else 'weft-system') / 'weft-ca' */
   readonly caSecretNamespace?: string;
   readonly caSecretName?: string;
+  /** Serve the CA without TLS (testing only). @default false */
+  readonly caInsecure?: boolean;
 }
 
 /** A bad flag value; exit code 2 like other usage errors. */
@@ -64,7 +66,8 @@ export function addControlPlaneOptions(cmd: Command): Command {
     .option('--kubeconfig <file>', 'kubeconfig for the kubernetes source')
     .option('--mesh-config <name>', 'serve only this MeshConfig (default: the only one, else the first by name)')
     .option('--ca-port <port>', 'also serve the CA (IssueCertificate) on this port; 0 picks one (default: no CA)')
-    .option('--ca-secret <namespace/name>', 'kubernetes: Secret holding the CA, created when absent (default: $POD_NAMESPACE/weft-ca)');
+    .option('--ca-secret <namespace/name>', 'kubernetes: Secret holding the CA, created when absent (default: $POD_NAMESPACE/weft-ca)')
+    .option('--ca-insecure', 'serve the CA without TLS (testing only: bootstrap credentials travel in the clear)');
 }
 
 function port(flag: string, value: unknown): number {
@@ -90,6 +93,7 @@ export function optionsFromFlags(flags: Record<string, unknown>): RunOptions {
     ...(flags.caPort !== undefined ? { caPort: port('ca-port', flags.caPort) } : {}),
     caSecretNamespace: secretNs,
     caSecretName: secretName,
+    ...(flags.caInsecure ? { caInsecure: true } : {}),
     ...(flags.statusHost ? { statusHost: flags.statusHost as string } : {}),
     stateDir: resolve((flags.stateDir as string | undefined) ?? '.weft'),
     ...(flags.endpoints ? { endpointsFile: resolve(flags.endpoints as string) } : {}),

@@ -22,7 +22,7 @@ import type { HttpLimits } from './http/limits';
 import { DEFAULT_SIDECAR_PROTOCOL, EndpointClients } from './transport/endpoints';
 import { TlsContexts } from './transport/tls';
 import { staticIdentity } from './identity/static';
-import { CaClientIdentityProvider } from './identity/ca-client';
+import { caClientFromBootstrap } from './identity/ca-client';
 import type { IdentityProvider } from './identity/types';
 import { AdminServer, isLoopbackAddress } from './admin/server';
 import { proxyMetrics, setConfigVersion } from './admin/metrics';
@@ -101,10 +101,7 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   let identity: IdentityProvider | undefined;
   if (b.identity.staticDir) identity = staticIdentity(b.identity.staticDir);
   else if (b.controlPlane && b.identity.tokenPath) {
-    const ca = new CaClientIdentityProvider({
-      address: b.controlPlane.ca ?? b.controlPlane.xds, trustDomain: b.identity.trustDomain, tokenPath: b.identity.tokenPath,
-      onError: (e) => log('warn', `certificate request failed: ${e.code}: ${e.message}`),
-    });
+    const ca = caClientFromBootstrap(b, { onError: (e) => log('warn', `certificate request failed: ${e.code}: ${e.message}`) });
     (ca as unknown as { start(): void }).start();
     cleanups.push(() => (ca as unknown as { close(): void }).close());
     identity = ca;

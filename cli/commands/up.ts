@@ -23,12 +23,13 @@ export function register(program: Command): void {
     .option('--props <json>', 'JSON object passed as the mesh function\'s second argument (e.g. \'{"replicas":{"ratings":2}}\')')
     .option('--no-stat', 'do not print the live metrics table')
     .option('--ready-timeout <ms>', 'time each process gets to become ready', '60000')
+    .option('--ca-insecure', 'serve the CA without TLS (testing only: bootstrap tokens travel in the clear)', false)
     .addHelpText('after', `
 Examples:
   weft up --expose productpage=9080           bookinfo, productpage on http://127.0.0.1:9080
   weft up ./mesh.ts#shop --expose web=8080     your own mesh function
 Files: <state-dir>/dist (manifests the control plane watches), logs/, proxies/<id>/bootstrap.json, run.json`)
-    .action(async (app: string | undefined, flags: { expose: string[]; stateDir: string; netns: boolean; props?: string; stat: boolean; readyTimeout: string }) => {
+    .action(async (app: string | undefined, flags: { expose: string[]; stateDir: string; netns: boolean; props?: string; stat: boolean; readyTimeout: string; caInsecure: boolean }) => {
       let props: Record<string, unknown> | undefined;
       if (flags.props) {
         try {
@@ -40,7 +41,7 @@ Files: <state-dir>/dist (manifests the control plane watches), logs/, proxies/<i
       const tty = process.stdout.isTTY === true;
       const t0 = Date.now();
       const mesh = await startLocalMesh({
-        app, appProps: props, exposes: flags.expose, stateDir: flags.stateDir, netns: flags.netns, readyTimeoutMs: Number(flags.readyTimeout) || 60_000,
+        app, appProps: props, exposes: flags.expose, stateDir: flags.stateDir, netns: flags.netns, readyTimeoutMs: Number(flags.readyTimeout) || 60_000, caInsecure: flags.caInsecure,
         onProgress: (msg) => process.stderr.write(`weft up: ${msg}\n`),
       });
       const header = [

@@ -40,6 +40,8 @@ export interface LocalMeshOptions {
   readonly readyTimeoutMs?: number;
   /** Bundle the child entries with esbuild. @default true */
   readonly bundle?: boolean;
+  /** Serve the CA without TLS (testing only: tokens travel in the clear, renewals spend one-time tokens). @default false */
+  readonly caInsecure?: boolean;
 }
 
 /** A running local mesh. */
@@ -122,7 +124,8 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
 
     progress(`starting the CA (trust domain ${plan.mesh.trustDomain})`);
     const log = (level: string, msg: string) => { if (level === 'error') progress(`CA: ${msg}`); };
-    const ca: RunningCa = await startCa({ source: 'local', port: caPort, host: hostAddr, mesh: plan.mesh, stateDir, secretNamespace: 'weft-system', secretName: 'weft-ca', log });
+    // TLS by default: the CA serves a certificate for hostAddr; each sidecar verifies it with <stateDir>/ca-root.pem.
+    const ca: RunningCa = await startCa({ source: 'local', port: caPort, host: hostAddr, mesh: plan.mesh, stateDir, secretNamespace: 'weft-system', secretName: 'weft-ca', log, insecure: opts.caInsecure });
     cleanup.push(() => ca.close());
     const tokens = ca.authenticator as BootstrapTokenAuthenticator;
 
@@ -143,6 +146,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     const ctx: ReplicaContext = {
       stateDir, projectDir, trustDomain: plan.mesh.trustDomain, xds: `${hostAddr}:${xdsPort}`, ca: `${hostAddr}:${caPort}`,
       mintToken: (id) => tokens.mint(id), sidecar: entries.sidecar, readyTimeoutMs,
+      ...(ca.tls && ca.trustAnchorFile ? { caTrustAnchorFile: ca.trustAnchorFile } : {}),
     };
     const replicas: RunningReplica[] = [];
     const stopReplicas = async () => {

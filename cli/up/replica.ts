@@ -28,6 +28,8 @@ export interface ReplicaContext {
   readonly trustDomain: string;
   readonly xds: string;
   readonly ca: string;
+  /** The CA's trust bundle (PEM file): the sidecars dial the CA over TLS and renew by certificate. @default none (plaintext CA, `--ca-insecure`) */
+  readonly caTrustAnchorFile?: string;
   /** Mints a one-time CA token for this identity. */
   readonly mintToken: (identity: { namespace: string; serviceAccount: string }) => string;
   readonly sidecar: EntryCommand;
@@ -68,7 +70,7 @@ export async function writeBootstrap(ctx: ReplicaContext, plan: Pick<ReplicaPlan
     ports: { inbound: ports.inbound, outbound: ports.outbound, admin: ports.admin, app: { ...ports.app } },
     bindAddress: ctx.address ?? '127.0.0.1',
     interception: ctx.wrap ? 'iptables' : 'explicit',
-    identity: { trustDomain: ctx.trustDomain, tokenPath, required: true },
+    identity: { trustDomain: ctx.trustDomain, tokenPath, required: true, ...(ctx.caTrustAnchorFile ? { caTrustAnchorFile: ctx.caTrustAnchorFile, renewWithCertificate: true } : {}) },
     drainTimeout: ctx.drainTimeout ?? '5s',
   };
   const file = join(dir, 'bootstrap.json');

@@ -5,7 +5,7 @@
  */
 import { X509Certificate as NodeX509, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
-import { spiffeId } from '../../api/names';
+import { isDnsLabel, parseSpiffeId, spiffeId } from '../../api/names';
 import { CA_ERRORS, CaError } from './errors';
 import { DerError, DerSigner, derToPem, parseCsr, sigAlgFor, signLeaf, subjectOfCertificate } from './der';
 import { importSigningKey, nodeCert, randomSerial, splitPemCertificates, x509 } from './pki';
@@ -61,6 +61,8 @@ interface Signer {
   readonly notAfter: Date;
   readonly chainPem: string;
   readonly roots: string[];
+  /** tls.crt's certificates (signer first), to check leaves presented for renewal. */
+  readonly chain: readonly string[];
 }
 
 async function loadSigner(m: CaMaterial, now: number): Promise<Signer> {
@@ -92,7 +94,7 @@ async function loadSigner(m: CaMaterial, now: number): Promise<Signer> {
     await x509.AuthorityKeyIdentifierExtension.create(cert.publicKey),
   ].map((e) => Buffer.from(e.rawData));
   const der: DerSigner = { key, alg: sigAlgFor(key), issuer: subjectOfCertificate(chain[0]), fixedExtensions };
-  return { der, notAfter: new Date(head.validTo), chainPem, roots };
+  return { der, notAfter: new Date(head.validTo), chainPem, roots, chain };
 }
 
 const uniq = (pems: string[]): string[] => {
@@ -114,6 +116,9 @@ export class CertificateAuthority {
   private readonly now: () => number;
   private signer: Signer;
   private extraRoots: string[];
+  /** Signers replaced by rotateSigner: their leaves stay renewable while their roots are trusted. */
+  private previousSigners: Signer[] = [];
+  private readonly signerListeners = new Set<() => void>();
   private issuedCount = 0;
 
   private constructor(props: CertificateAuthorityProps, signer: Signer) {
@@ -141,6 +146,7 @@ export class CertificateAuthority {
   /** Rotation step 1/3: trust `rootPem` as well (proxies pick it up on their next renewal). */
   public addTrustedRoot(rootPem: string): void {
     this.extraRoots = uniq([...this.extraRoots, ...splitPemCertificates(rootPem)]);
+    for (const l of this.signerListeners) l();
   }
 
   /**
@@ -150,7 +156,52 @@ export class CertificateAuthority {
   public async rotateSigner(material: CaMaterial): Promise<void> {
     const next = await loadSigner(material, this.now());
     this.extraRoots = uniq([...this.extraRoots, ...this.signer.roots]);
+    this.previousSigners = [this.signer, ...this.previousSigners].slice(0, 4);
     this.signer = next;
+    for (const l of this.signerListeners) l();
+  }
+
+  /** Called after each rotateSigner/addTrustedRoot/removeTrustedRoot (re-issue serving certificates, republish the bundle). */
+  public onTrustChange(listener: () => void): () => void {
+    this.signerListeners.add(listener);
+    return () => this.signerListeners.delete(listener);
+  }
+
+  /**
+   * The identity a presented workload certificate proves (mTLS renewal): it must be a leaf this
+   * CA (or a previous signer whose root is still trusted) issued, valid now, with exactly one
+   * SPIFFE ID of this trust domain. WEFT_ERR_CA_CERT_EXPIRED / WEFT_ERR_CA_CERT_UNTRUSTED otherwise.
+   */
+  public verifyWorkloadCertificate(cert: Buffer | string): WorkloadIdentity {
+    let leaf: NodeX509;
+    try {
+      leaf = new NodeX509(cert);
+    } catch (e) {
+      throw new CaError(CA_ERRORS.CERT_UNTRUSTED, 'the presented client certificate cannot be parsed', { cause: e });
+    }
+    const now = this.now();
+    if (Date.parse(leaf.validTo) <= now || Date.parse(leaf.validFrom) > now) {
+      throw new CaError(CA_ERRORS.CERT_EXPIRED, `the presented client certificate is not valid now (${leaf.validFrom} .. ${leaf.validTo}); renew with the credential`);
+    }
+    if (leaf.ca) throw new CaError(CA_ERRORS.CERT_UNTRUSTED, 'the presented client certificate is a CA certificate');
+    const bundle = new Set(this.trustBundlePem() ? splitPemCertificates(this.trustBundlePem()).map((p) => new NodeX509(p).fingerprint256) : []);
+    // Issuers: the signing certificates whose roots are still in the bundle, and the roots themselves.
+    const signers = [this.signer, ...this.previousSigners].filter((sg) => sg.roots.some((r) => bundle.has(new NodeX509(r).fingerprint256)));
+    const issuers = [...signers.map((sg) => sg.chain[0]), ...splitPemCertificates(this.trustBundlePem())].map((p) => new NodeX509(p));
+    const signed = issuers.some((i) => {
+      try {
+        return leaf.checkIssued(i) && leaf.verify(i.publicKey);
+      } catch {
+        return false;
+      }
+    });
+    if (!signed) throw new CaError(CA_ERRORS.CERT_UNTRUSTED, 'the presented client certificate was not issued by this mesh\'s CA');
+    const uris = (leaf.subjectAltName ?? '').split(', ').filter((p) => p.startsWith('URI:')).map((p) => p.slice(4));
+    const parsed = uris.length === 1 ? parseSpiffeId(uris[0]) : undefined;
+    if (!parsed || parsed.trustDomain !== this.trustDomain || !isDnsLabel(parsed.namespace) || !isDnsLabel(parsed.serviceAccount)) {
+      throw new CaError(CA_ERRORS.CERT_UNTRUSTED, `the presented client certificate names no workload of trust domain ${this.trustDomain}`);
+    }
+    return { namespace: parsed.namespace, serviceAccount: parsed.serviceAccount };
   }
 
   /** Stops trusting a root (by PEM). The signer's own roots cannot be removed. */
@@ -161,13 +212,14 @@ export class CertificateAuthority {
       const f = new NodeX509(p).fingerprint256;
       return !gone.has(f) || own.has(f);
     });
+    for (const l of this.signerListeners) l();
   }
 
   /**
    * A serving certificate for the CA's own gRPC endpoint (key made here, in the control plane),
    * for `caServerCredentials`. Lives as long as the signer allows, up to `ttlMs`.
    */
-  public issueServingCertificate(names: { dnsNames?: readonly string[]; ipAddresses?: readonly string[] }, ttlMs = 365 * 86_400_000): { certChainPem: string; keyPem: string; trustBundlePem: string; notAfter: Date } {
+  public issueServingCertificate(names: { dnsNames?: readonly string[]; ipAddresses?: readonly string[]; spiffeId?: string }, ttlMs = 365 * 86_400_000): { certChainPem: string; keyPem: string; trustBundlePem: string; notAfter: Date } {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const s = this.signer;
     const now = this.now();
@@ -178,6 +230,7 @@ export class CertificateAuthority {
       notAfter,
       subject: [['2.5.4.10', 'weft'], ['2.5.4.3', names.dnsNames?.[0] ?? 'weft-ca']],
       spki: publicKey.export({ type: 'spki', format: 'der' }),
+      uri: names.spiffeId,
       dns: names.dnsNames,
       ips: names.ipAddresses,
     });

@@ -22,6 +22,10 @@ export const CA_ERRORS = {
   IDENTITY_MISMATCH: 'WEFT_ERR_CA_IDENTITY_MISMATCH',
   /** The Kubernetes API (TokenReview, Secret) could not be reached or answered an error. */
   KUBERNETES: 'WEFT_ERR_CA_KUBERNETES',
+  /** A client certificate presented for renewal is expired or not yet valid. */
+  CERT_EXPIRED: 'WEFT_ERR_CA_CERT_EXPIRED',
+  /** A client certificate presented for renewal was not issued by this mesh's CA, or names no workload. */
+  CERT_UNTRUSTED: 'WEFT_ERR_CA_CERT_UNTRUSTED',
   /** The CA could not be reached, or answered something the client cannot use. */
   UNAVAILABLE: 'WEFT_ERR_CA_UNAVAILABLE',
 } as const;

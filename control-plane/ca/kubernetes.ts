@@ -10,6 +10,7 @@ import type { CaMaterial } from './authority';
 import { CA_ERRORS, CaError } from './errors';
 import { SecretLike, caMaterialFromSecret, caMaterialToSecret } from './material';
 import { generateRoot } from './pki';
+import type { ConfigMapApi } from '../sources/ca-root-configmap';
 
 /** The TokenReview call of client-node's AuthenticationV1Api. */
 export interface TokenReviewApi {
@@ -39,7 +40,7 @@ export interface TokenReviewLike {
  * The Kubernetes APIs the CA uses, from a KubeConfig (in-cluster or ~/.kube/config when omitted).
  * `client` is the client-node module itself. @default require('@kubernetes/client-node')
  */
-export function kubernetesCaApis(kc?: KubeConfig, client?: typeof import('@kubernetes/client-node')): { tokenReview: TokenReviewApi; secrets: SecretApi } {
+export function kubernetesCaApis(kc?: KubeConfig, client?: typeof import('@kubernetes/client-node')): { tokenReview: TokenReviewApi; secrets: SecretApi; configMaps: ConfigMapApi } {
   // Loaded here, not at the top: client-node is ESM and only the Kubernetes path needs it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const k8s = client ?? (require('@kubernetes/client-node') as typeof import('@kubernetes/client-node'));
@@ -51,6 +52,7 @@ export function kubernetesCaApis(kc?: KubeConfig, client?: typeof import('@kuber
   return {
     tokenReview: config.makeApiClient(k8s.AuthenticationV1Api) as unknown as TokenReviewApi,
     secrets: config.makeApiClient(k8s.CoreV1Api) as unknown as SecretApi,
+    configMaps: config.makeApiClient(k8s.CoreV1Api) as unknown as ConfigMapApi,
   };
 }
 

@@ -98,7 +98,7 @@ export interface CaMaterialWatch {
  * the old roots trusted. A read or validation failure keeps the current signer and is reported.
  */
 export function watchCaMaterial(
-  load: () => CaMaterial,
+  load: () => CaMaterial | Promise<CaMaterial>,
   onChange: (m: CaMaterial) => Promise<void>,
   opts: { intervalMs?: number; onError?: (e: unknown) => void; initial?: CaMaterial } = {},
 ): CaMaterialWatch {
@@ -109,7 +109,7 @@ export function watchCaMaterial(
     busy = true;
     void (async () => {
       try {
-        const m = load();
+        const m = await load();
         const key = m.tlsCrt + m.caCrt;
         if (key !== last) {
           await onChange(m);

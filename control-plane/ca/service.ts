@@ -7,7 +7,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { WeftError } from '../../api/errors';
-import type { Authenticator } from './authn';
+import type { Authentication, Authenticator } from './authn';
 import type { CertificateAuthority } from './authority';
 import { CA_ERRORS } from './errors';
 
@@ -45,6 +45,8 @@ export function grpcStatusOf(code: string): grpc.status {
   switch (code) {
     case CA_ERRORS.UNAUTHENTICATED:
     case CA_ERRORS.TOKEN_EXPIRED:
+    case CA_ERRORS.CERT_EXPIRED:
+    case CA_ERRORS.CERT_UNTRUSTED:
       return grpc.status.UNAUTHENTICATED;
     case CA_ERRORS.NOT_A_WORKLOAD:
     case CA_ERRORS.IDENTITY_MISMATCH:
@@ -67,6 +69,14 @@ export interface CaServiceOptions {
   readonly onRefused?: (code: string, message: string) => void;
   /** Called once per issued certificate. */
   readonly onIssued?: (spiffeId: string, notAfter: Date) => void;
+  /**
+   * Renewal by mTLS: a request with an empty credential is authenticated by the client certificate
+   * it presented (the proxy's current one; identity from the certificate, which the CSR must match).
+   * Off in Kubernetes, where renewals keep presenting the projected token, so a deleted
+   * ServiceAccount stops getting certificates. Needs TLS server credentials that request a client
+   * certificate (`caServerCredentials`). @default false
+   */
+  readonly certificateAuthentication?: boolean;
 }
 
 interface IssueRequest {
@@ -87,10 +97,16 @@ export function addCaService(server: grpc.Server, ca: CertificateAuthority, opti
     IssueCertificate: (call: grpc.ServerUnaryCall<IssueRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       const { csr_pem: csrPem, credential } = call.request;
       if (!csrPem || csrPem.length > MAX_FIELD) return refuse(cb, CA_ERRORS.BAD_CSR, `csr_pem must be 1..${MAX_FIELD} characters`);
-      if (!credential || credential.length > MAX_FIELD) return refuse(cb, CA_ERRORS.UNAUTHENTICATED, 'credential missing or too long');
+      if (credential.length > MAX_FIELD) return refuse(cb, CA_ERRORS.UNAUTHENTICATED, 'credential too long');
+      const peerCert = credential ? undefined : peerCertificateOf(call);
+      if (!credential && !options.certificateAuthentication) return refuse(cb, CA_ERRORS.UNAUTHENTICATED, 'credential missing');
+      // grpc-js exposes a client certificate only once OpenSSL verified it against the bundle (real time).
+      if (!credential && !peerCert) return refuse(cb, CA_ERRORS.CERT_UNTRUSTED, 'no credential and no client certificate that chains to the mesh trust bundle (absent, from another CA, or expired)');
       void (async () => {
         try {
-          const auth = await options.authenticator.authenticate(credential, { certificateTtlMs: ca.certificateTtlMs });
+          const auth: Authentication = peerCert
+            ? { identity: ca.verifyWorkloadCertificate(peerCert) }
+            : await options.authenticator.authenticate(credential, { certificateTtlMs: ca.certificateTtlMs });
           const issued = await ca.issue(csrPem, auth.identity);
           options.onIssued?.(issued.spiffeId, issued.notAfter);
           cb(null, {
@@ -109,15 +125,73 @@ export function addCaService(server: grpc.Server, ca: CertificateAuthority, opti
   });
 }
 
+/** The DER client certificate of a TLS call, if the client sent one and it verified against the server's `ca` (grpc-js). */
+function peerCertificateOf(call: grpc.ServerUnaryCall<unknown, unknown>): Buffer | undefined {
+  const raw = (call as { getAuthContext?: () => { sslPeerCertificate?: { raw?: Buffer } } }).getAuthContext?.()?.sslPeerCertificate?.raw;
+  return raw && raw.length > 0 ? raw : undefined;
+}
+
 /**
  * TLS credentials for the CA endpoint: a serving certificate the CA issues itself for
- * `dnsNames`/`ipAddresses`. Proxies verify it with the mesh trust bundle (the CA's root), so the
- * bearer credential never crosses the network in the clear. Re-create on restart; it lasts as
- * long as the signer (at most a year).
+ * `spiffeId`/`dnsNames`/`ipAddresses`. Proxies verify it with the mesh root (their trust anchor),
+ * so the bearer credential never crosses the network in the clear. A client certificate is
+ * requested but not required (the first request has none; renewals present the current one,
+ * checked by `certificateAuthentication`, not by OpenSSL). The serving certificate and the
+ * accepted roots are re-issued whenever the CA's signer or bundle changes, without a restart.
  */
-export function caServerCredentials(ca: CertificateAuthority, names: { dnsNames?: readonly string[]; ipAddresses?: readonly string[] }): grpc.ServerCredentials {
-  const c = ca.issueServingCertificate(names);
-  return grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(c.keyPem), cert_chain: Buffer.from(c.certChainPem) }], false);
+export function caServerCredentials(ca: CertificateAuthority, names: { dnsNames?: readonly string[]; ipAddresses?: readonly string[]; spiffeId?: string }): grpc.ServerCredentials {
+  const provider = new CaEndpointCertificates(ca, names);
+  return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
+}
+
+/** A grpc-js CertificateProvider that serves the CA's own certificate and bundle, following rotations. */
+class CaEndpointCertificates implements grpc.experimental.CertificateProvider {
+  private readonly identityListeners = new Set<grpc.experimental.IdentityCertificateUpdateListener>();
+  private readonly caListeners = new Set<grpc.experimental.CaCertificateUpdateListener>();
+  private identity!: grpc.experimental.IdentityCertificateUpdate;
+  private bundle!: grpc.experimental.CaCertificateUpdate;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly ca: CertificateAuthority, private readonly names: { dnsNames?: readonly string[]; ipAddresses?: readonly string[]; spiffeId?: string }) {
+    this.refresh();
+  }
+
+  private refresh(): void {
+    const c = this.ca.issueServingCertificate(this.names);
+    this.identity = { certificate: Buffer.from(c.certChainPem), privateKey: Buffer.from(c.keyPem) };
+    this.bundle = { caCertificate: Buffer.from(c.trustBundlePem) };
+    for (const l of this.identityListeners) l(this.identity);
+    for (const l of this.caListeners) l(this.bundle);
+  }
+
+  private track(): void {
+    const n = this.identityListeners.size + this.caListeners.size;
+    if (n > 0 && !this.unsubscribe) this.unsubscribe = this.ca.onTrustChange(() => this.refresh());
+    if (n === 0 && this.unsubscribe) {
+      this.unsubscribe();
+      this.unsubscribe = undefined;
+    }
+  }
+
+  addCaCertificateListener(l: grpc.experimental.CaCertificateUpdateListener): void {
+    this.caListeners.add(l);
+    this.track();
+    // Asynchronously: grpc-js registers its watcher only after adding these listeners.
+    queueMicrotask(() => this.caListeners.has(l) && l(this.bundle));
+  }
+  removeCaCertificateListener(l: grpc.experimental.CaCertificateUpdateListener): void {
+    this.caListeners.delete(l);
+    this.track();
+  }
+  addIdentityCertificateListener(l: grpc.experimental.IdentityCertificateUpdateListener): void {
+    this.identityListeners.add(l);
+    this.track();
+    queueMicrotask(() => this.identityListeners.has(l) && l(this.identity));
+  }
+  removeIdentityCertificateListener(l: grpc.experimental.IdentityCertificateUpdateListener): void {
+    this.identityListeners.delete(l);
+    this.track();
+  }
 }
 
 /** Options of `startCaServer`. */

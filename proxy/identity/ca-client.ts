@@ -9,6 +9,8 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { WeftError } from '../../api/errors';
 import { parseSpiffeId } from '../../api/names';
 import { Clock, systemClock } from './clock';
@@ -41,8 +43,21 @@ export interface CaClientProps {
   readonly tokenPath?: string;
   /** The SPIFFE ID to ask for in the CSR. @default none (the CA names the identity the credential proves) */
   readonly spiffeId?: string;
-  /** Channel credentials to reach the CA. @default insecure (local; use TLS with the trust anchor off-host) */
+  /** Channel credentials to reach the CA. @default TLS with `trustAnchor` when given, else insecure */
   readonly channelCredentials?: grpc.ChannelCredentials;
+  /**
+   * Root(s) the CA endpoint's certificate must chain to, before this proxy holds any certificate
+   * (bootstrap `identity.caTrustAnchorFile`/`caTrustAnchorPem`). The file is re-read on every
+   * attempt, so a rotated ConfigMap is picked up. A CA that does not verify is refused
+   * (WEFT_ERR_IDENTITY_CA_UNTRUSTED) before the credential is sent. @default none
+   */
+  readonly trustAnchor?: { readonly file?: string; readonly pem?: string };
+  /**
+   * Renew by presenting the current certificate (mTLS to the CA) with no credential, so the one-time
+   * bootstrap token buys only the first certificate (`weft up`). Needs `trustAnchor`. Falls back to
+   * the credential when there is no valid certificate or the CA refused it. @default false
+   */
+  readonly renewWithCertificate?: boolean;
   /** gRPC channel options (e.g. `grpc.ssl_target_name_override` when dialing the CA by IP). @default none */
   readonly channelOptions?: grpc.ChannelOptions;
   /** Fraction of the remaining lifetime after which to renew. @default 0.7 */
@@ -80,6 +95,29 @@ function caStub(address: string, creds: grpc.ChannelCredentials, options?: grpc.
   return new stubCtor!(address, creds, options);
 }
 
+/** Verification errors of the CA's certificate that mean "wrong or missing trust anchor", not "down". */
+const UNTRUSTED_CODES = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_SIGNATURE_FAILURE|CERT_UNTRUSTED|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/;
+
+/**
+ * After a failed call: one TLS handshake to the CA with the anchor, to tell an untrusted CA (the
+ * verification error, returned) from an unreachable one (undefined). No credential is sent.
+ */
+function probeCaTrust(address: string, anchorPem: string, servername?: string): Promise<string | undefined> {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address.replace(/^dns:(\/\/\/)?/, ''));
+  if (!m) return Promise.resolve(undefined);
+  const [, host, port] = m;
+  return new Promise((resolve) => {
+    const s = tlsConnect({ host, port: Number(port), ca: anchorPem, servername: servername ?? (isIP(host) ? undefined : host), ALPNProtocols: ['h2'], timeout: 3000 });
+    const done = (v: string | undefined) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.once('secureConnect', () => done(undefined));
+    s.once('timeout', () => done(undefined));
+    s.once('error', (e: NodeJS.ErrnoException) => done(UNTRUSTED_CODES.test(String(e.code)) ? String(e.code) : undefined));
+  });
+}
+
 const pemBlocks = (pem: string): string[] => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 
 /** Whether leaf → intermediates → one of the bundle's roots verifies, signature by signature. */
@@ -111,7 +149,9 @@ export class CaClientIdentityProvider implements IdentityProvider {
   /** Resolves with the first certificate; rejects only when closed before one arrives. */
   public readonly ready: Promise<IdentityMaterial>;
   private readonly clock: Clock;
-  private readonly stub: CaStub;
+  /** Channels by (anchor, client certificate); replaced when either changes. */
+  private stubs = new Map<string, CaStub>();
+  private certRenewalRefused = false;
   private material: IdentityMaterial | undefined;
   private readonly listeners = new Set<(m: IdentityMaterial) => void>();
   private readonly expiredListeners = new Set<() => void>();
@@ -132,7 +172,6 @@ export class CaClientIdentityProvider implements IdentityProvider {
     }
     this.clock = props.clock ?? systemClock;
     this.retryMs = props.minRetryMs ?? 1000;
-    this.stub = caStub(props.address, props.channelCredentials ?? grpc.credentials.createInsecure(), props.channelOptions);
     this.ready = new Promise((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;
@@ -189,7 +228,8 @@ export class CaClientIdentityProvider implements IdentityProvider {
     this.closed = true;
     this.clock.clearTimeout(this.timer);
     this.clock.clearTimeout(this.expiryTimer);
-    this.stub.close();
+    for (const stub of this.stubs.values()) stub.close();
+    this.stubs.clear();
     this.rejectReady(new TlsError(TLS_ERRORS.NO_IDENTITY, 'identity provider closed'));
   }
 
@@ -256,28 +296,77 @@ export class CaClientIdentityProvider implements IdentityProvider {
     return (await readFile(this.props.tokenPath!, 'utf8')).trim();
   }
 
+  /** The trust anchor PEM (re-read from its file each time), or undefined when none is configured. */
+  private async anchor(): Promise<string | undefined> {
+    const a = this.props.trustAnchor;
+    if (!a) return undefined;
+    if (a.pem) return a.pem;
+    try {
+      const pem = await readFile(a.file!, 'utf8');
+      if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw Object.assign(new Error('no PEM certificate in the file'), { code: 'EBADPEM' });
+      return pem;
+    } catch (e) {
+      throw new TlsError(TLS_ERRORS.NO_IDENTITY, `cannot read the CA trust anchor ${a.file}: ${(e as NodeJS.ErrnoException).code ?? e}`, { cause: e });
+    }
+  }
+
+  /** The channel for this attempt: TLS with the anchor (and the client certificate when renewing by certificate). */
+  private stubFor(anchor: string | undefined, cert: IdentityMaterial | undefined): CaStub {
+    const key = anchor === undefined ? 'explicit' : `${anchor}\0${cert?.certChainPem ?? ''}`;
+    let stub = this.stubs.get(key);
+    if (stub) return stub;
+    const creds = anchor === undefined
+      ? this.props.channelCredentials ?? grpc.credentials.createInsecure()
+      : grpc.credentials.createSsl(Buffer.from(anchor), cert ? Buffer.from(cert.keyPem) : null, cert ? Buffer.from(cert.certChainPem) : null);
+    // Keep one base channel (no client certificate) and one certificate channel; close what they replace.
+    for (const [k, old] of this.stubs) {
+      if (k.endsWith('\0') === !cert || k === 'explicit') {
+        old.close();
+        this.stubs.delete(k);
+      }
+    }
+    stub = caStub(this.props.address, creds, this.props.channelOptions);
+    this.stubs.set(key, stub);
+    return stub;
+  }
+
   private async fetch(): Promise<IdentityMaterial> {
     const { keyPem, csrPem } = await generateKeyAndCsr(this.props.spiffeId);
-    let credential: string;
-    try {
-      credential = await this.credential();
-    } catch (e) {
-      throw new TlsError(TLS_ERRORS.NO_IDENTITY, `cannot read the CA credential: ${(e as NodeJS.ErrnoException).code ?? e}`, { cause: e });
+    const anchor = await this.anchor();
+    const held = this.material;
+    const byCert = !!(this.props.renewWithCertificate && anchor !== undefined && held && held.notAfter.getTime() > this.clock.now() && !this.certRenewalRefused);
+    let credential = '';
+    if (!byCert) {
+      try {
+        credential = await this.credential();
+      } catch (e) {
+        throw new TlsError(TLS_ERRORS.NO_IDENTITY, `cannot read the CA credential: ${(e as NodeJS.ErrnoException).code ?? e}`, { cause: e });
+      }
     }
-    const usedRenewal = credential === this.renewalCredential;
+    const stub = this.stubFor(anchor, byCert ? held : undefined);
+    const usedRenewal = !byCert && credential === this.renewalCredential;
     const res = await new Promise<IssueResponse>((resolve, reject) => {
       const deadline = new Date(Date.now() + (this.props.requestTimeoutMs ?? 10_000));
       // waitForReady: while the CA restarts, wait for it up to the deadline rather than fail at once.
-      this.stub.IssueCertificate({ csr_pem: csrPem, credential }, new grpc.Metadata({ waitForReady: true }), { deadline }, (err, r) => {
+      stub.IssueCertificate({ csr_pem: csrPem, credential }, new grpc.Metadata({ waitForReady: true }), { deadline }, (err, r) => {
         if (!err) return resolve(r!);
         const code = err.metadata?.get('weft-error')[0];
-        reject(new TlsError(typeof code === 'string' ? code : TLS_ERRORS.CA_UNAVAILABLE, `CA: ${err.details || err.message}`, { cause: err }));
+        if (typeof code === 'string') return reject(new TlsError(code, `CA: ${err.details || err.message}`, { cause: err }));
+        // grpc-js reports a failed handshake as a plain timeout: ask TLS itself whether the CA is untrusted.
+        const fail = (why?: string) => reject(why
+          ? new TlsError(TLS_ERRORS.CA_UNTRUSTED, `CA ${this.props.address} is not trusted: ${why} (check the trust anchor ${this.props.trustAnchor?.file ?? ''})`, { cause: err })
+          : new TlsError(TLS_ERRORS.CA_UNAVAILABLE, `CA: ${err.details || err.message}`, { cause: err }));
+        if (anchor === undefined) return fail();
+        probeCaTrust(this.props.address, anchor, this.props.channelOptions?.['grpc.ssl_target_name_override'] as string | undefined).then(fail, () => fail());
       });
     }).catch((e: WeftError) => {
       // A refused renewal token is spent; fall back to the base credential next time.
-      if (usedRenewal && e.code !== TLS_ERRORS.CA_UNAVAILABLE) this.renewalCredential = undefined;
+      if (usedRenewal && e.code !== TLS_ERRORS.CA_UNAVAILABLE && e.code !== TLS_ERRORS.CA_UNTRUSTED) this.renewalCredential = undefined;
+      // A refused certificate (expired, root dropped): the next attempt presents the credential.
+      if (byCert && e.code !== TLS_ERRORS.CA_UNAVAILABLE && e.code !== TLS_ERRORS.CA_UNTRUSTED) this.certRenewalRefused = true;
       throw e;
     });
+    this.certRenewalRefused = false;
     if (usedRenewal) this.renewalCredential = undefined;
     if (res.renewal_credential) this.renewalCredential = res.renewal_credential;
     return this.check(res, keyPem);
@@ -301,4 +390,23 @@ export class CaClientIdentityProvider implements IdentityProvider {
     if (!chainsToBundle(res.cert_chain_pem, res.trust_bundle_pem)) throw bad('certificate chain does not lead to the trust bundle');
     return { certChainPem: res.cert_chain_pem, keyPem, trustBundlePem: res.trust_bundle_pem, spiffeId: id, notAfter };
   }
+}
+
+/**
+ * The CA client a sidecar runs from its bootstrap: CA address (else the xDS one), credential file,
+ * trust anchor (TLS to the CA; plaintext only when none is given) and renewal by certificate.
+ */
+export function caClientFromBootstrap(
+  b: { readonly controlPlane?: { readonly xds: string; readonly ca?: string }; readonly identity: { readonly trustDomain: string; readonly tokenPath?: string; readonly caTrustAnchorFile?: string; readonly caTrustAnchorPem?: string; readonly renewWithCertificate?: boolean } },
+  extra: Partial<CaClientProps> = {},
+): CaClientIdentityProvider {
+  const id = b.identity;
+  const anchor = id.caTrustAnchorFile || id.caTrustAnchorPem ? { file: id.caTrustAnchorFile, pem: id.caTrustAnchorPem } : undefined;
+  return new CaClientIdentityProvider({
+    address: b.controlPlane?.ca ?? b.controlPlane?.xds ?? '',
+    trustDomain: id.trustDomain,
+    tokenPath: id.tokenPath,
+    ...(anchor ? { trustAnchor: anchor, renewWithCertificate: id.renewWithCertificate === true } : {}),
+    ...extra,
+  });
 }

@@ -26,6 +26,8 @@ export const TLS_ERRORS = {
   BAD_CA_RESPONSE: 'WEFT_ERR_IDENTITY_BAD_CA_RESPONSE',
   /** The CA could not be reached. */
   CA_UNAVAILABLE: 'WEFT_ERR_CA_UNAVAILABLE',
+  /** The CA endpoint's certificate does not verify against the proxy's trust anchor (or names another host): nothing was sent. */
+  CA_UNTRUSTED: 'WEFT_ERR_IDENTITY_CA_UNTRUSTED',
 } as const;
 
 export type TlsErrorCode = (typeof TLS_ERRORS)[keyof typeof TLS_ERRORS];

@@ -4,7 +4,8 @@
  * and the coded errors with their exit codes.
  */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +81,10 @@ describe('weft up as a process', () => {
     expect(page.status).toBe(200);
     expect(JSON.parse(page.body)).toMatchObject({ id: 2, details: { id: 2 } });
     for (let i = 0; i < 20; i++) await getText(`${url}/productpage?id=1`);
+    // The sidecars reached the CA over TLS: their bootstrap names the root weft up wrote, and renew by certificate.
+    const boot = JSON.parse(readFileSync(join(state, 'proxies', 'productpage-v1-0', 'bootstrap.json'), 'utf8')) as { identity: Record<string, unknown> };
+    expect(boot.identity).toMatchObject({ caTrustAnchorFile: join(state, 'ca-root.pem'), renewWithCertificate: true });
+    expect(new X509Certificate(readFileSync(join(state, 'ca-root.pem'))).fingerprint256).toBe(new X509Certificate(readFileSync(join(state, 'ca', 'tls.crt'))).fingerprint256);
 
     const stat = await weft(['stat', '-o', 'json', '--state-dir', state], ROOT);
     expect(stat.code).toBe(0);

@@ -74,6 +74,21 @@ test('projected ServiceAccount token with audience weft, mounted where the boots
   expect(pod(d).automountServiceAccountToken).toBe(false);
 });
 
+test('the CA trust anchor: ConfigMap weft-ca-root (published by the control plane) mounted where the bootstrap says; the control plane may write it', () => {
+  const objs = synth(reviews().chart);
+  const d = find(objs, 'Deployment', 'reviews-v2');
+  const vol = pod(d).volumes.find((v: any) => v.name === 'weft-ca-root');
+  expect(vol.configMap).toEqual({ name: 'weft-ca-root', items: [{ key: 'root-cert.pem', path: 'root-cert.pem' }] });
+  expect(vol.configMap.optional).toBeUndefined(); // the pod waits for the root rather than trusting nothing
+  const boot = JSON.parse(find(objs, 'ConfigMap', 'reviews-v2-weft').data['bootstrap.json']);
+  const mount = pod(d).initContainers.find((c: any) => c.name === 'weft-proxy').volumeMounts.find((m: any) => m.name === 'weft-ca-root');
+  expect(mount.readOnly).toBe(true);
+  expect(boot.identity.caTrustAnchorFile).toBe(`${mount.mountPath}/root-cert.pem`);
+  expect(boot.identity.renewWithCertificate).toBeUndefined(); // Kubernetes renews with the projected token
+  const role = objs.find((o: any) => o.kind === 'ClusterRole' && o.metadata.name === 'weft-control-plane');
+  expect(role.rules).toContainEqual({ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'] });
+});
+
 test('the bootstrap parses with the proxy\'s own parser and uses the reserved ports', () => {
   const objs = synth(reviews().chart);
   const boot = parseBootstrap(JSON.parse(find(objs, 'ConfigMap', 'reviews-v2-weft').data['bootstrap.json']));

@@ -4,7 +4,7 @@
  * over real gRPC, and the CA material persists in the state directory.
  */
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +50,11 @@ test('serves xDS, status and a CA whose trust domain is the selected MeshConfig'
   const token = (running.ca!.authenticator as BootstrapTokenAuthenticator).mint({ namespace: 'shop', serviceAccount: 'reviews' });
   const { csrPem } = await generateKeyAndCsr();
   const Client = grpc.makeGenericClientConstructor(caServiceDefinition(), 'CertificateAuthority');
-  const client = new Client(`127.0.0.1:${running.ca!.server.port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+  // TLS by default: the CA's serving certificate verifies against the bundle written to <stateDir>/ca-root.pem.
+  expect(running.ca!.tls).toBe(true);
+  expect(running.ca!.trustAnchorFile).toBe(join(root, 'state', 'ca-root.pem'));
+  const anchor = readFileSync(running.ca!.trustAnchorFile!);
+  const client = new Client(`127.0.0.1:${running.ca!.server.port}`, grpc.credentials.createSsl(anchor)) as unknown as grpc.Client & {
     IssueCertificate(req: unknown, cb: (err: grpc.ServiceError | null, res: { spiffe_id: string; cert_chain_pem: string; not_after_unix_ms: number }) => void): void;
   };
   try {

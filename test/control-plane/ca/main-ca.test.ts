@@ -1,0 +1,106 @@
+/**
+ * The CA as `weft control-plane` / `weft up` start it (control-plane/main-ca.ts): TLS by default with
+ * a serving certificate it issues itself, the bundle written for the sidecars, and CA material that
+ * is re-read so a cert-manager renewal takes effect without a restart.
+ */
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateRoot, splitPemCertificates } from '../../../control-plane/ca/pki';
+import { writeCaDirectory } from '../../../control-plane/ca/material';
+import { RunningCa, caServingNames, startCa } from '../../../control-plane/main-ca';
+import { CaClientIdentityProvider } from '../../../proxy/identity/ca-client';
+import type { BootstrapTokenAuthenticator } from '../../../control-plane/ca/authn';
+
+const TD = 'shop.local';
+const mesh = { trustDomain: TD, certificateTtlMs: 3600_000 } as never;
+let dir: string;
+let running: RunningCa | undefined;
+const closers: (() => unknown)[] = [];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'weft-main-ca-'));
+});
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+  await running?.close();
+  running = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const fingerprints = (pem: string) => splitPemCertificates(pem).map((p) => new X509Certificate(p).fingerprint256);
+const start = (extra: Partial<Parameters<typeof startCa>[0]> = {}) =>
+  startCa({ source: 'local', port: 0, host: '127.0.0.1', mesh, stateDir: dir, secretNamespace: 'weft-system', secretName: 'weft-ca', log: () => undefined, ...extra });
+
+function proxy(r: RunningCa, anchorFile: string, sa: string) {
+  const c = new CaClientIdentityProvider({
+    address: r.server.address, trustDomain: TD, credential: (r.authenticator as BootstrapTokenAuthenticator).mint({ namespace: 'shop', serviceAccount: sa }),
+    trustAnchor: { file: anchorFile }, renewWithCertificate: true, minRetryMs: 20, maxRetryMs: 100, requestTimeoutMs: 3000,
+  });
+  closers.push(() => c.close());
+  return c;
+}
+
+test('serves TLS with a certificate naming the control plane; the bundle is written for the sidecars', async () => {
+  running = await start();
+  expect(running.tls).toBe(true);
+  const names = caServingNames({ source: 'local', host: '127.0.0.1', secretNamespace: 'weft-system', mesh });
+  expect(names).toEqual({ spiffeId: `spiffe://${TD}/ns/weft-system/sa/weft-control-plane`, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  expect(caServingNames({ source: 'kubernetes', host: '0.0.0.0', secretNamespace: 'mesh-system', mesh }).dnsNames).toEqual([
+    'weft-control-plane', 'weft-control-plane.mesh-system', 'weft-control-plane.mesh-system.svc', 'weft-control-plane.mesh-system.svc.cluster.local',
+  ]);
+  const anchor = join(dir, 'ca-root.pem');
+  expect(running.trustAnchorFile).toBe(anchor);
+  expect(fingerprints(readFileSync(anchor, 'utf8'))).toEqual(fingerprints(running.ca.trustBundlePem()));
+  const m = await proxy(running, anchor, 'cart').renewNow();
+  expect(m.spiffeId).toBe(`spiffe://${TD}/ns/shop/sa/cart`);
+});
+
+test('--ca-insecure serves plaintext (testing only)', async () => {
+  running = await start({ insecure: true });
+  expect(running.tls).toBe(false);
+  const c = new CaClientIdentityProvider({ address: running.server.address, trustDomain: TD, credential: (running.authenticator as BootstrapTokenAuthenticator).mint({ namespace: 'shop', serviceAccount: 'cart' }), requestTimeoutMs: 3000 });
+  closers.push(() => c.close());
+  expect((await c.renewNow()).spiffeId).toBe(`spiffe://${TD}/ns/shop/sa/cart`);
+});
+
+test('replaced CA files are picked up without a restart: new leaves chain to the new root, the old root stays trusted', async () => {
+  running = await start({ materialWatchMs: 25 });
+  const anchor = running.trustAnchorFile!;
+  const oldRoot = running.ca.trustBundlePem();
+  const p = proxy(running, anchor, 'cart');
+  const before = await p.renewNow();
+
+  // cert-manager renews the Secret: the mounted files change in place.
+  const next = await generateRoot({ trustDomain: TD });
+  const changed = new Promise<void>((r) => running!.ca.onTrustChange(r));
+  writeCaDirectory(join(dir, 'ca'), { tlsCrt: next.certPem, tlsKey: next.keyPem, caCrt: next.certPem });
+  await changed;
+
+  const bundle = fingerprints(running.ca.trustBundlePem());
+  expect(bundle).toEqual(expect.arrayContaining([...fingerprints(oldRoot), ...fingerprints(next.certPem)]));
+  expect(fingerprints(readFileSync(anchor, 'utf8')).sort()).toEqual([...bundle].sort()); // sidecars see both roots
+  // The renewal (by the certificate the old root signed) gets a leaf of the new root.
+  const after = await p.renewNow();
+  const leaf = new X509Certificate(after.certChainPem);
+  expect(leaf.verify(new X509Certificate(next.certPem).publicKey)).toBe(true);
+  expect(leaf.verify(new X509Certificate(oldRoot).publicKey)).toBe(false);
+  expect(fingerprints(after.trustBundlePem)).toEqual(expect.arrayContaining(fingerprints(oldRoot)));
+  expect(before.spiffeId).toBe(after.spiffeId);
+  // The CA endpoint itself now serves a certificate of the new root: a sidecar that only knows the new root reaches it.
+  const onlyNew = join(dir, 'only-new.pem');
+  writeFileSync(onlyNew, next.certPem);
+  expect((await proxy(running, onlyNew, 'web').renewNow()).spiffeId).toBe(`spiffe://${TD}/ns/shop/sa/web`);
+});
+
+test('unreadable replacement material keeps the current signer and is reported', async () => {
+  let reportedCode!: (code: string) => void;
+  const reported = new Promise<string>((r) => (reportedCode = r));
+  running = await start({ materialWatchMs: 25, log: (level, _msg, fields) => { if (level === 'error') reportedCode(String(fields?.code)); } });
+  const root = running.ca.trustBundlePem();
+  const [other, stranger] = await Promise.all([generateRoot({ trustDomain: TD }), generateRoot({ trustDomain: TD })]);
+  // tls.key of another root: inconsistent material.
+  writeCaDirectory(join(dir, 'ca'), { tlsCrt: other.certPem, tlsKey: stranger.keyPem });
+  expect(await reported).toBe('WEFT_ERR_CA_BAD_MATERIAL');
+  expect(running.ca.trustBundlePem()).toBe(root);
+});

@@ -1,0 +1,132 @@
+/**
+ * The CA endpoint over real TLS: a proxy verifies it against its trust anchor before sending its
+ * token, and renews by presenting its current certificate (mTLS), so a spent bootstrap token does
+ * not cost it its identity; expired and foreign-CA certificates are refused with their codes.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BootstrapTokenAuthenticator } from '../../../control-plane/ca/authn';
+import { CertificateAuthority } from '../../../control-plane/ca/authority';
+import { generateRoot } from '../../../control-plane/ca/pki';
+import { CA_PROTO_PATH, caServerCredentials, startCaServer, type CaServer } from '../../../control-plane/ca/service';
+import { CaClientIdentityProvider, type CaClientProps } from '../../../proxy/identity/ca-client';
+import { generateKeyAndCsr } from '../../../proxy/identity/csr';
+import { TD, idOf } from './harness';
+
+const HOUR = 3600_000;
+const closers: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+});
+
+/** A CA served over TLS (serving cert it issues itself, for 127.0.0.1) with renewal by certificate. */
+async function tlsCa(now?: () => number) {
+  const root = await generateRoot({ trustDomain: TD });
+  const ca = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: root.certPem, tlsKey: root.keyPem }, certificateTtlMs: HOUR, now });
+  const tokens = new BootstrapTokenAuthenticator();
+  const refused: string[] = [];
+  const server: CaServer = await startCaServer(ca, {
+    authenticator: tokens,
+    credentials: caServerCredentials(ca, { ipAddresses: ['127.0.0.1'], spiffeId: `spiffe://${TD}/ns/weft-system/sa/weft-control-plane` }),
+    certificateAuthentication: true,
+    onRefused: (code) => refused.push(code),
+  });
+  closers.push(() => server.close());
+  const dir = mkdtempSync(join(tmpdir(), 'weft-ca-tls-'));
+  closers.push(() => rmSync(dir, { recursive: true, force: true }));
+  const anchorFile = join(dir, 'root-cert.pem');
+  writeFileSync(anchorFile, ca.trustBundlePem());
+  return { ca, root, tokens, server, refused, anchorFile, dir };
+}
+
+function client(env: Awaited<ReturnType<typeof tlsCa>>, props: Partial<CaClientProps>) {
+  const c = new CaClientIdentityProvider({ address: env.server.address, trustDomain: TD, minRetryMs: 20, maxRetryMs: 100, requestTimeoutMs: 3000, ...props } as CaClientProps);
+  closers.push(() => c.close());
+  return c;
+}
+
+/** One raw IssueCertificate call presenting `clientCert` (PEM key + chain) with an empty credential. */
+async function rawIssue(address: string, anchorPem: string, clientCert: { keyPem: string; certChainPem: string }): Promise<string> {
+  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(CA_PROTO_PATH, { keepCase: true, longs: Number, defaults: true })) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const stub = new pkg.weft.ca.v1.CertificateAuthority(address, grpc.credentials.createSsl(Buffer.from(anchorPem), Buffer.from(clientCert.keyPem), Buffer.from(clientCert.certChainPem)));
+  const { csrPem } = await generateKeyAndCsr();
+  try {
+    return await new Promise<string>((resolve) => {
+      stub.IssueCertificate({ csr_pem: csrPem, credential: '' }, { deadline: new Date(Date.now() + 5000) }, (err: grpc.ServiceError | null) => {
+        resolve(err ? String(err.metadata?.get('weft-error')[0] ?? `grpc ${err.code}`) : 'issued');
+      });
+    });
+  } finally {
+    stub.close();
+  }
+}
+
+test('with the right anchor a proxy gets a certificate; with a wrong anchor it refuses the CA before sending its token', async () => {
+  const env = await tlsCa();
+  const good = client(env, { credential: env.tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), trustAnchor: { file: env.anchorFile } });
+  expect((await good.renewNow()).spiffeId).toBe(idOf('shop', 'cart'));
+
+  const stranger = await generateRoot({ trustDomain: TD });
+  const token = env.tokens.mint({ namespace: 'shop', serviceAccount: 'web' });
+  const before = env.tokens.outstanding;
+  const bad = client(env, { credential: token, trustAnchor: { pem: stranger.certPem }, requestTimeoutMs: 1500 });
+  await expect(bad.renewNow()).rejects.toMatchObject({ code: 'WEFT_ERR_IDENTITY_CA_UNTRUSTED' });
+  expect(env.tokens.outstanding).toBe(before); // the token never reached the CA
+  expect(bad.current()).toBeUndefined();
+
+  // An unreadable anchor is a coded failure too, not a silent fallback to plaintext.
+  const none = client(env, { credential: 'x', trustAnchor: { file: join(env.dir, 'missing.pem') } });
+  await expect(none.renewNow()).rejects.toMatchObject({ code: 'WEFT_ERR_TLS_NO_IDENTITY' });
+});
+
+test('renewal by the current certificate works after the one-time token is spent; without it the spent token is refused', async () => {
+  const env = await tlsCa();
+  const token = env.tokens.mint({ namespace: 'shop', serviceAccount: 'cart' });
+  // The credential is always the (spent after first use) bootstrap token: as if every renewal answer had been lost.
+  const byCert = client(env, { credential: token, trustAnchor: { file: env.anchorFile }, renewWithCertificate: true });
+  const first = await byCert.renewNow();
+  expect(env.tokens.outstanding).toBe(1); // bootstrap token spent, one renewal token minted
+  const second = await byCert.renewNow();
+  const third = await byCert.renewNow();
+  expect(second.spiffeId).toBe(idOf('shop', 'cart'));
+  expect(third.certChainPem).not.toBe(second.certChainPem);
+  expect(third.keyPem).not.toBe(first.keyPem); // a fresh key every time
+  expect(env.tokens.outstanding).toBe(1); // no token used by the renewals
+  expect(env.refused).toEqual([]);
+
+  // The same token without renewal by certificate: spent, refused.
+  const tokenOnly = client(env, { credential: token, trustAnchor: { file: env.anchorFile } });
+  await expect(tokenOnly.renewNow()).rejects.toMatchObject({ code: 'WEFT_ERR_CA_UNAUTHENTICATED' });
+});
+
+test('an expired certificate or one from another CA is refused for renewal, with its own code', async () => {
+  let now = Date.now();
+  const env = await tlsCa(() => now);
+  const p = client(env, { credential: env.tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), trustAnchor: { file: env.anchorFile } });
+  const held = await p.renewNow();
+  expect(await rawIssue(env.server.address, env.ca.trustBundlePem(), held)).toBe('issued');
+
+  // Another CA of the same trust domain: its certificate proves nothing here.
+  const other = await generateRoot({ trustDomain: TD });
+  const otherCa = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: other.certPem, tlsKey: other.keyPem } });
+  const { keyPem, csrPem } = await generateKeyAndCsr();
+  const foreign = await otherCa.issue(csrPem, { namespace: 'shop', serviceAccount: 'cart' });
+  expect(await rawIssue(env.server.address, env.ca.trustBundlePem(), { keyPem, certChainPem: foreign.certChainPem })).toBe('WEFT_ERR_CA_CERT_UNTRUSTED');
+
+  // The CA's clock passes the certificate's expiry (the TLS layer does not judge it; the CA does).
+  now = held.notAfter.getTime() + 1000;
+  expect(await rawIssue(env.server.address, env.ca.trustBundlePem(), held)).toBe('WEFT_ERR_CA_CERT_EXPIRED');
+  expect(env.refused).toEqual(['WEFT_ERR_CA_CERT_UNTRUSTED', 'WEFT_ERR_CA_CERT_EXPIRED']);
+});
+
+test('a CA that does not authenticate by certificate refuses an empty credential even with a valid client certificate', async () => {
+  const env = await tlsCa();
+  const p = client(env, { credential: env.tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), trustAnchor: { file: env.anchorFile } });
+  const held = await p.renewNow();
+  const strict = await startCaServer(env.ca, { authenticator: env.tokens, credentials: caServerCredentials(env.ca, { ipAddresses: ['127.0.0.1'] }) });
+  closers.push(() => strict.close());
+  expect(await rawIssue(strict.address, env.ca.trustBundlePem(), held)).toBe('WEFT_ERR_CA_UNAUTHENTICATED');
+});
