@@ -2,7 +2,8 @@
  * Authorization as a pure function, shared by the proxy's authz layer and the offline
  * `mayCall` helper so both always agree. Istio's order: AUDIT only records; a matching DENY wins;
  * no ALLOW rule means allow (or the mesh default); otherwise only a matching ALLOW lets through.
- * A rule that cannot be evaluated fails closed.
+ * A rule that cannot be evaluated fails closed. Opaque TCP connections (`authorizeTcp`) follow
+ * Istio's L4 rules: an ALLOW rule that needs HTTP fields never matches, a DENY/AUDIT rule drops them.
  */
 import { parseSpiffeId } from './names';
 import type { MeshSettings, PolicyModel, PolicyRuleModel } from './model';
@@ -19,6 +20,19 @@ export interface AuthzRequest {
   readonly path: string;
   /** HTTP method (gRPC: POST). */
   readonly method: string;
+}
+
+/**
+ * One opaque TCP connection as authorization sees it: it has no path and no method, so only the
+ * caller's identity and the destination service port can be judged (at connection time).
+ */
+export interface TcpAuthzRequest {
+  /** Verified SPIFFE ID of the caller (mTLS client certificate); undefined for a plaintext caller. */
+  readonly principal?: string;
+  /** The service being called; when given, only its policies apply. @default every policy given applies */
+  readonly destination?: { readonly service: string; readonly namespace: string };
+  /** Destination service port. */
+  readonly port: number;
 }
 
 /** Options of `authorize`. */
@@ -51,7 +65,10 @@ export interface Decision {
   readonly policy?: string;
   /** Ids of AUDIT rules that matched (log them; they never change the verdict). */
   readonly audited: readonly string[];
-  /** For `rule_error`: what is wrong with the rule. */
+  /**
+   * For `rule_error`: what is wrong with the rule. For a TCP `no_matching_allow`: which ALLOW rules
+   * were skipped because they need HTTP fields (`paths`, `methods`) a connection does not have.
+   */
   readonly detail?: string;
 }
 
@@ -64,6 +81,8 @@ interface NormalizedRequest {
   readonly port: number;
   readonly path: string;
   readonly method: string;
+  /** An opaque TCP connection: path and method do not exist (see `authorizeTcp`). */
+  readonly tcp?: boolean;
 }
 
 interface CompiledRule {
@@ -71,6 +90,8 @@ interface CompiledRule {
   readonly policy: string;
   readonly action: PolicyRuleModel['action'];
   readonly matches: Matcher;
+  /** Some operation of the rule needs HTTP fields (`paths` / `methods`). */
+  readonly httpOnly: boolean;
 }
 
 /** A rule that could not be compiled; carries why. */
@@ -140,7 +161,13 @@ function compilePeer(peer: unknown, what: string): Matcher {
   };
 }
 
-function compileOp(op: unknown, what: string): Matcher {
+/** A compiled operation; `http` says it constrains HTTP-only fields (paths, methods). */
+interface CompiledOp {
+  readonly matches: Matcher;
+  readonly http: boolean;
+}
+
+function compileOp(op: unknown, what: string): CompiledOp {
   const o = checkKeys(op, OP_KEYS, what);
   const paths = list(o.paths, `${what}.paths`).map((p, i) => {
     if (typeof p === 'string' && p !== '*' && !p.startsWith('/') && !p.startsWith('*')) throw new RuleError(`${what}.paths[${i}]: "${p}" must start with "/" or "*"`);
@@ -154,10 +181,14 @@ function compileOp(op: unknown, what: string): Matcher {
     if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 65535) throw new RuleError(`${what}.ports[${i}]: ${String(p)} is not a port`);
     return p;
   });
-  return (r) =>
-    (paths.length === 0 || paths.some((m) => m(r.path))) &&
-    (methods.length === 0 || methods.includes('*') || methods.includes(r.method)) &&
-    (ports.length === 0 || ports.includes(r.port));
+  return {
+    http: paths.length + methods.length > 0,
+    // on TCP the HTTP fields are dropped here; compileRule keeps an ALLOW that needs them from matching at all
+    matches: (r) =>
+      (r.tcp || paths.length === 0 || paths.some((m) => m(r.path))) &&
+      (r.tcp || methods.length === 0 || methods.includes('*') || methods.includes(r.method)) &&
+      (ports.length === 0 || ports.includes(r.port)),
+  };
 }
 
 function compileRule(rule: unknown, policy: string, index: number): CompiledRule {
@@ -168,11 +199,17 @@ function compileRule(rule: unknown, policy: string, index: number): CompiledRule
     if (typeof o.action !== 'string' || !ACTIONS.has(o.action)) throw new RuleError(`rule ${id}: unknown action "${String(o.action)}"`);
     const from = list(o.from, `rule ${id}.from`).map((p, i) => compilePeer(p, `rule ${id}.from[${i}]`));
     const to = list(o.to, `rule ${id}.to`).map((p, i) => compileOp(p, `rule ${id}.to[${i}]`));
+    const action = o.action as PolicyRuleModel['action'];
+    const httpOnly = to.some((t) => t.http);
+    // Istio on TCP: an ALLOW rule with HTTP-only fields is ignored (it cannot allow what it cannot
+    // check); a DENY or AUDIT rule drops those fields and matches on the rest (wider, fails closed).
+    const skipOnTcp = httpOnly && action === 'ALLOW';
     return {
       id,
       policy,
-      action: o.action as PolicyRuleModel['action'],
-      matches: (r) => (from.length === 0 || from.some((m) => m(r))) && (to.length === 0 || to.some((m) => m(r))),
+      action,
+      httpOnly,
+      matches: (r) => !(r.tcp && skipOnTcp) && (from.length === 0 || from.some((m) => m(r))) && (to.length === 0 || to.some((t) => t.matches(r))),
     };
   } catch (e) {
     throw Object.assign(e as Error, { id });
@@ -182,6 +219,8 @@ function compileRule(rule: unknown, policy: string, index: number): CompiledRule
 /** Policies compiled once; `authorize` on it is cheap per request. */
 export interface Authorizer {
   authorize(request: AuthzRequest): Decision;
+  /** The same policies for an opaque TCP connection (see `authorizeTcp`). */
+  authorizeTcp(request: TcpAuthzRequest): Decision;
 }
 
 /** Compiles `policies` (all of them, or only the destination's at request time) for repeated use. */
@@ -195,35 +234,42 @@ export function compilePolicies(policies: readonly PolicyModel[], options: Autho
     }
   });
   const deflt = options.defaultInboundPolicy ?? 'allow';
+  const decide = (request: AuthzRequest, tcp: boolean): Decision => {
+    const applicable = request.destination
+      ? compiled.filter((p) => p.service === request.destination!.service && p.namespace === request.destination!.namespace)
+      : compiled;
+    const broken = applicable.find((p) => p.error);
+    if (broken) return { allowed: false, reason: 'rule_error', policy: broken.error!.id, detail: broken.error!.detail, audited: [] };
+    const parsed = request.principal ? parseSpiffeId(request.principal) : undefined;
+    const q = request.path.indexOf('?');
+    const r: NormalizedRequest = {
+      principal: request.principal,
+      namespace: parsed?.namespace,
+      serviceAccount: parsed?.serviceAccount,
+      port: request.port,
+      path: q === -1 ? request.path : request.path.slice(0, q),
+      method: request.method.toUpperCase(),
+      tcp,
+    };
+    const rules = applicable.flatMap((p) => p.rules);
+    const audited = rules.filter((x) => x.action === 'AUDIT' && x.matches(r)).map((x) => x.id);
+    const deny = rules.find((x) => x.action === 'DENY' && x.matches(r));
+    if (deny) return { allowed: false, reason: 'denied_by_policy', policy: deny.id, audited };
+    const allows = rules.filter((x) => x.action === 'ALLOW');
+    if (allows.length === 0) {
+      return deflt === 'deny' ? { allowed: false, reason: 'default_deny', audited } : { allowed: true, reason: 'default_allow', audited };
+    }
+    const allow = allows.find((x) => x.matches(r));
+    if (allow) return { allowed: true, reason: 'allowed_by_policy', policy: allow.id, audited };
+    const skipped = tcp ? allows.filter((x) => x.httpOnly).map((x) => x.id) : [];
+    return {
+      allowed: false, reason: 'no_matching_allow', policy: [...new Set(allows.map((x) => x.policy))].join(','), audited,
+      ...(skipped.length ? { detail: `ALLOW rules that need HTTP fields (paths, methods) never match a TCP connection: ${skipped.join(', ')}` } : {}),
+    };
+  };
   return {
-    authorize(request: AuthzRequest): Decision {
-      const applicable = request.destination
-        ? compiled.filter((p) => p.service === request.destination!.service && p.namespace === request.destination!.namespace)
-        : compiled;
-      const broken = applicable.find((p) => p.error);
-      if (broken) return { allowed: false, reason: 'rule_error', policy: broken.error!.id, detail: broken.error!.detail, audited: [] };
-      const parsed = request.principal ? parseSpiffeId(request.principal) : undefined;
-      const q = request.path.indexOf('?');
-      const r: NormalizedRequest = {
-        principal: request.principal,
-        namespace: parsed?.namespace,
-        serviceAccount: parsed?.serviceAccount,
-        port: request.port,
-        path: q === -1 ? request.path : request.path.slice(0, q),
-        method: request.method.toUpperCase(),
-      };
-      const rules = applicable.flatMap((p) => p.rules);
-      const audited = rules.filter((x) => x.action === 'AUDIT' && x.matches(r)).map((x) => x.id);
-      const deny = rules.find((x) => x.action === 'DENY' && x.matches(r));
-      if (deny) return { allowed: false, reason: 'denied_by_policy', policy: deny.id, audited };
-      const allows = rules.filter((x) => x.action === 'ALLOW');
-      if (allows.length === 0) {
-        return deflt === 'deny' ? { allowed: false, reason: 'default_deny', audited } : { allowed: true, reason: 'default_allow', audited };
-      }
-      const allow = allows.find((x) => x.matches(r));
-      if (allow) return { allowed: true, reason: 'allowed_by_policy', policy: allow.id, audited };
-      return { allowed: false, reason: 'no_matching_allow', policy: [...new Set(allows.map((x) => x.policy))].join(','), audited };
-    },
+    authorize: (request) => decide(request, false),
+    authorizeTcp: (request) => decide({ ...request, path: '/', method: '' }, true),
   };
 }
 
@@ -240,12 +286,29 @@ const cache = new WeakMap<readonly PolicyModel[], Map<string, Authorizer>>();
  * compiled form is cached per policies array, so the proxy may call it per request.
  */
 export function authorize(policies: readonly PolicyModel[], request: AuthzRequest, options: AuthorizeOptions = {}): Decision {
+  return compiledFor(policies, options).authorize(request);
+}
+
+/** The cached compiled form of `policies` under `options`. */
+function compiledFor(policies: readonly PolicyModel[], options: AuthorizeOptions): Authorizer {
   let byOpt = cache.get(policies);
   if (!byOpt) cache.set(policies, (byOpt = new Map()));
   const key = options.defaultInboundPolicy ?? 'allow';
   let a = byOpt.get(key);
   if (!a) byOpt.set(key, (a = compilePolicies(policies, options)));
-  return a.authorize(request);
+  return a;
+}
+
+/**
+ * Decides whether an opaque TCP connection may pass `policies`, in Istio's order, at connection
+ * time. Only L4 facts exist (caller identity, service port), so, as Istio does for TCP: an ALLOW
+ * rule whose operations need `paths` or `methods` never matches (it still counts as an ALLOW, so
+ * with nothing else matching the connection is denied); a DENY or AUDIT rule ignores those fields
+ * and matches on its sources and ports (a DENY of `GET` on a TCP port denies every connection).
+ * A rule that cannot be evaluated denies (`rule_error`), as for HTTP.
+ */
+export function authorizeTcp(policies: readonly PolicyModel[], request: TcpAuthzRequest, options: AuthorizeOptions = {}): Decision {
+  return compiledFor(policies, options).authorizeTcp(request);
 }
 
 /** The `weft-error` header value for a denial: `<reason>; policy=<id>`. */

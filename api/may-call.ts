@@ -2,9 +2,10 @@
  * "May A call B?" answered offline, in a unit test, against the synthesized mesh — with exactly
  * the `authorize` the proxy runs, plus the one transport fact authz cannot see: a plaintext
  * caller never reaches a STRICT port. Closes Istio's "RBAC: access denied, but which policy?" gap.
+ * A `tcp` port is asked at connection level (`authorizeTcp`), as its sidecar decides it.
  */
 import { WeftError } from './errors';
-import { authorize, Decision } from './authz';
+import { authorize, authorizeTcp, Decision } from './authz';
 import { buildModel } from './build-model';
 import type { MeshModel, ServiceModel } from './model';
 import { API_VERSION, WeftResource } from './resources';
@@ -22,9 +23,9 @@ export interface MayCallQuery {
     /** Service port (number) or port name. @default the service's first port */
     readonly port?: number | string;
   };
-  /** @default 'GET' */
+  /** Ignored for a `tcp` port (a connection has no method). @default 'GET' */
   readonly method?: string;
-  /** @default '/' */
+  /** Ignored for a `tcp` port (a connection has no path). @default '/' */
   readonly path?: string;
 }
 
@@ -42,6 +43,11 @@ export interface MayCallDecision extends Decision {
   /** Effective mTLS mode of the destination port. */
   readonly mtlsMode: string;
   readonly port: number;
+  /**
+   * How the question was judged: `tcp` for an opaque TCP port (per connection: identity and port
+   * only, Istio's L4 rules), `http` otherwise (per request).
+   */
+  readonly protocol: 'http' | 'tcp';
 }
 
 const isModel = (m: unknown): m is MeshModel =>
@@ -82,20 +88,24 @@ export function mayCall(mesh: MeshInput, query: MayCallQuery): MayCallDecision {
   const caller = query.from === 'unmeshed' ? undefined : findService(model, query.from.service, query.from.namespace ?? 'default');
   // A meshed caller speaks mTLS unless the port disables it; then it arrives as plaintext too.
   const principal = caller && mtlsMode !== 'DISABLE' ? caller.identity : undefined;
-  const base = { mtlsMode, port: portModel.port, principal };
+  const protocol = portModel.protocol === 'tcp' ? 'tcp' : 'http';
+  const base = { mtlsMode, port: portModel.port, principal, protocol } as const;
   if (!caller && mtlsMode === 'STRICT') {
     return { ...base, allowed: false, reason: 'plaintext_refused', audited: [], detail: `port ${portModel.port} of ${dest.namespace}/${dest.name} is STRICT mTLS` };
   }
+  const destination = { service: dest.name, namespace: dest.namespace };
+  const options = { defaultInboundPolicy: model.mesh.defaultInboundPolicy };
+  if (protocol === 'tcp') {
+    // The sidecar takes opaque TCP only over mTLS (ALPN weft-tcp); plaintext bytes are read as HTTP.
+    if (principal === undefined) {
+      return { ...base, allowed: false, reason: 'plaintext_refused', audited: [], detail: `port ${portModel.port} of ${dest.namespace}/${dest.name} is opaque TCP, which a sidecar accepts only over mTLS` };
+    }
+    return { ...base, ...authorizeTcp(model.policies, { principal, destination, port: portModel.port }, options) };
+  }
   const decision = authorize(
     model.policies,
-    {
-      principal,
-      destination: { service: dest.name, namespace: dest.namespace },
-      port: portModel.port,
-      path: query.path ?? '/',
-      method: query.method ?? 'GET',
-    },
-    { defaultInboundPolicy: model.mesh.defaultInboundPolicy },
+    { principal, destination, port: portModel.port, path: query.path ?? '/', method: query.method ?? 'GET' },
+    options,
   );
   return { ...base, ...decision };
 }

@@ -12,9 +12,9 @@ import { ConfigCell, appPortOf, parseStaticResources, remapAppPorts } from './co
 import type { ListenerConfig } from './config/types';
 import { buildOutboundHandler } from './outbound/stack';
 import { buildInboundHandler, inboundChain, inboundListener } from './inbound/stack';
-import { dialTcp, relay } from './transport/tcp';
 import { OutboundTcpListeners } from './listeners/tcp';
-import { inboundTcpChain, servicePortOfServerName } from './listeners/inbound-tcp';
+import { inboundTcpHandler } from './listeners/inbound-tcp';
+import { tcpAuthorizer } from './listeners/tcp-authz';
 import type { Authorize } from './layers/authz';
 import { ProxyServer } from './http/server';
 import { OverloadManager } from './http/overload';
@@ -158,15 +158,14 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
     // STRICT when identity is required (plaintext refused); otherwise PERMISSIVE (mTLS or plaintext)
     tls: tls ? { options: () => tls.serverOptions(), permissive: !b.identity.required } : undefined,
     // opaque TCP from another sidecar goes to the app port (ports.app by chain name, else its destination port) of the TCP chain its SNI names (proxy/listeners/inbound-tcp.ts)
-    onTcp: (socket) => {
-      const chain = inboundTcpChain(inboundListener(cell.get()), servicePortOfServerName(socket.servername));
-      if (!chain || (appPortOf(chain.name, b.ports.app) ?? chain.destinationPort) === undefined) return void socket.destroy();
-      metrics.connectionsTotal.inc({ listener: 'inbound-tcp' });
-      dialTcp({ address: '127.0.0.1', port: appPortOf(chain.name, b.ports.app) ?? chain.destinationPort! }).then(
-        (up) => relay(socket, up, (direction, n) => metrics.tcpBytes.inc({ listener: 'inbound-tcp', direction }, n)),
-        () => socket.destroy(),
-      );
-    },
+    // and is authorized per connection by the caller's certificate and that chain's service port (proxy/listeners/tcp-authz.ts)
+    onTcp: inboundTcpHandler({
+      listener: () => inboundListener(cell.get()),
+      appPort: (chain) => appPortOf(chain.name, b.ports.app) ?? chain.destinationPort,
+      authorize: tcpAuthorizer({ node: b.node, registry, log }),
+      onConnection: () => metrics.connectionsTotal.inc({ listener: 'inbound-tcp' }),
+      count: (direction, n) => metrics.tcpBytes.inc({ listener: 'inbound-tcp', direction }, n),
+    }),
   });
   const outboundPort = (await outbound.listen(b.ports.outbound, bindLocal)).port;
   const inboundPort = (await inbound.listen(b.ports.inbound, bindInbound)).port;
