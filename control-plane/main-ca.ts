@@ -4,6 +4,7 @@
  * come from Kubernetes (Secret + TokenReview) or, locally, a state directory + one-time tokens.
  * The endpoint is TLS (a certificate the CA issues itself) unless `insecure` is asked for.
  */
+import { X509Certificate } from 'node:crypto';
 import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -13,6 +14,7 @@ import { BootstrapTokenAuthenticator, type Authenticator } from './ca/authn';
 import { CertificateAuthority, type CaMaterial } from './ca/authority';
 import { kubernetesCaApis, loadOrCreateSecretCa, TokenReviewAuthenticator } from './ca/kubernetes';
 import { caMaterialFromSecret, loadCaFromDirectory, loadOrCreateLocalCa, watchCaMaterial, type CaMaterialWatch } from './ca/material';
+import { splitPemCertificates } from './ca/pki';
 import { CaServer, caServerCredentials, startCaServer } from './ca/service';
 import { CA_ROOT_CONFIGMAP, CaRootPublisher, type ConfigMapApi } from './sources/ca-root-configmap';
 
@@ -146,9 +148,19 @@ export async function startCa(opts: CaWiringOptions): Promise<RunningCa> {
     ca.onTrustChange(() => void publisher!.sync());
   }
   // cert-manager renews the Secret (or files) in place: switch the signer, keep the old root trusted.
+  let current = material;
   const watch: CaMaterialWatch = watchCaMaterial(reload, async (m) => {
+    const sameSigner = m.tlsCrt === current.tlsCrt && m.tlsKey === current.tlsKey;
     await ca.rotateSigner(m);
-    opts.log('info', 'CA material changed: signing with the new certificate, previous root still trusted');
+    if (sameSigner) {
+      // Only ca.crt changed (rotation step 1 or 3): trust exactly the roots it lists now.
+      const listed = new Set(splitPemCertificates(m.caCrt ?? m.tlsCrt).map((p) => new X509Certificate(p).fingerprint256));
+      for (const r of splitPemCertificates(current.caCrt ?? '')) if (!listed.has(new X509Certificate(r).fingerprint256)) ca.removeTrustedRoot(r);
+      opts.log('info', 'CA roots changed (ca.crt): trust bundle updated');
+    } else {
+      opts.log('info', 'CA material changed: signing with the new certificate, previous root still trusted');
+    }
+    current = m;
   }, {
     initial: material,
     intervalMs: opts.materialWatchMs,

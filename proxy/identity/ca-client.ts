@@ -9,13 +9,12 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isIP } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { WeftError } from '../../api/errors';
 import { parseSpiffeId } from '../../api/names';
 import { Clock, systemClock } from './clock';
 import { generateKeyAndCsr } from './csr';
 import { TLS_ERRORS, TlsError } from './errors';
+import { probeCaTrust } from './ca-probe';
 import { spiffeIdOfCert } from './spiffe';
 import type { IdentityMaterial, IdentityProvider } from './types';
 
@@ -93,29 +92,6 @@ function caStub(address: string, creds: grpc.ChannelCredentials, options?: grpc.
     stubCtor = pkg.weft.ca.v1.CertificateAuthority;
   }
   return new stubCtor!(address, creds, options);
-}
-
-/** Verification errors of the CA's certificate that mean "wrong or missing trust anchor", not "down". */
-const UNTRUSTED_CODES = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_SIGNATURE_FAILURE|CERT_UNTRUSTED|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/;
-
-/**
- * After a failed call: one TLS handshake to the CA with the anchor, to tell an untrusted CA (the
- * verification error, returned) from an unreachable one (undefined). No credential is sent.
- */
-function probeCaTrust(address: string, anchorPem: string, servername?: string): Promise<string | undefined> {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address.replace(/^dns:(\/\/\/)?/, ''));
-  if (!m) return Promise.resolve(undefined);
-  const [, host, port] = m;
-  return new Promise((resolve) => {
-    const s = tlsConnect({ host, port: Number(port), ca: anchorPem, servername: servername ?? (isIP(host) ? undefined : host), ALPNProtocols: ['h2'], timeout: 3000 });
-    const done = (v: string | undefined) => {
-      s.destroy();
-      resolve(v);
-    };
-    s.once('secureConnect', () => done(undefined));
-    s.once('timeout', () => done(undefined));
-    s.once('error', (e: NodeJS.ErrnoException) => done(UNTRUSTED_CODES.test(String(e.code)) ? String(e.code) : undefined));
-  });
 }
 
 const pemBlocks = (pem: string): string[] => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];

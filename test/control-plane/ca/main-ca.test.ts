@@ -93,6 +93,32 @@ test('replaced CA files are picked up without a restart: new leaves chain to the
   expect((await proxy(running, onlyNew, 'web').renewNow()).spiffeId).toBe(`spiffe://${TD}/ns/shop/sa/web`);
 });
 
+test('the three rotation steps through the mounted files: trust both, sign with the new one, drop the old root', async () => {
+  running = await start({ materialWatchMs: 25 });
+  const r = running;
+  const dirCa = join(dir, 'ca');
+  const old = { crt: readFileSync(join(dirCa, 'tls.crt'), 'utf8'), key: readFileSync(join(dirCa, 'tls.key'), 'utf8') };
+  const next = await generateRoot({ trustDomain: TD });
+  const [fOld, fNew] = [fingerprints(old.crt)[0], fingerprints(next.certPem)[0]];
+  const until = (want: string[]) => new Promise<void>((resolve) => {
+    const check = () => { if ([...fingerprints(r.ca.trustBundlePem())].sort().join() === [...want].sort().join()) { off(); resolve(); } };
+    const off = r.ca.onTrustChange(check);
+    check();
+  });
+  writeCaDirectory(dirCa, { tlsCrt: old.crt, tlsKey: old.key, caCrt: old.crt + next.certPem }); // 1: trust both
+  await until([fOld, fNew]);
+  writeCaDirectory(dirCa, { tlsCrt: next.certPem, tlsKey: next.keyPem, caCrt: old.crt + next.certPem }); // 2: sign with the new root
+  const p = proxy(r, r.trustAnchorFile!, 'cart');
+  await new Promise<void>((resolve) => {
+    const off = r.ca.onTrustChange(() => { off(); resolve(); });
+  });
+  const leaf = new X509Certificate((await p.renewNow()).certChainPem);
+  expect(leaf.verify(new X509Certificate(next.certPem).publicKey)).toBe(true);
+  writeCaDirectory(dirCa, { tlsCrt: next.certPem, tlsKey: next.keyPem, caCrt: next.certPem }); // 3: drop the old root
+  await until([fNew]);
+  expect(fingerprints(readFileSync(r.trustAnchorFile!, 'utf8'))).toEqual([fNew]);
+});
+
 test('unreadable replacement material keeps the current signer and is reported', async () => {
   let reportedCode!: (code: string) => void;
   const reported = new Promise<string>((r) => (reportedCode = r));
