@@ -4,7 +4,10 @@
  * (STRICT mTLS, two tcp ports); callers dial it over real mTLS with their certificates and the SNI
  * their own sidecar would send (dialTcp, the code the caller's sidecar runs).
  */
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { buildModel } from '../../../api/build-model';
 import { mayCall, type MayCallQuery } from '../../../api/may-call';
@@ -17,9 +20,6 @@ import { tcpServerName } from '../../../proxy/listeners/inbound-tcp';
 import { dialTcp } from '../../../proxy/transport/tcp';
 import { makeCa, makeLeaf, type TestCa } from '../../support/certs';
 import { closeServer, listen } from '../http/util';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 
 const TD = 'weft.test';
 const spiffe = (ns: string, sa: string) => `spiffe://${TD}/ns/${ns}/sa/${sa}`;
@@ -188,7 +188,7 @@ describe.each(scenarios)('$name', (sc) => {
     const d = mayCall(model, q);
     expect(d.protocol).toBe('tcp');
     expect(d.reason).toBe(sc.expected[name]);
-    const port = (q.to.port as number);
+    const port = q.to.port as number;
     const app = port === 5432 ? 'pg' : 'redis';
     const before = accepted[app];
     const got = await call(proxy.ports.inbound, (q.from as { service: string }).service, port, 'hello');
