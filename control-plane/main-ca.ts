@@ -36,6 +36,8 @@ export interface CaWiringOptions {
   readonly secretNamespace: string;
   readonly secretName: string;
   readonly kubeconfig?: string;
+  /** Kubernetes: the client-node module and a ready KubeConfig, instead of loading them (tests). @default require('@kubernetes/client-node'), `kubeconfig` */
+  readonly kube?: { readonly client: typeof import('@kubernetes/client-node'); readonly config: KubeConfig };
   /** Serve the CA without TLS (testing only: the bootstrap credential then travels in the clear). @default false */
   readonly insecure?: boolean;
   /**
@@ -104,7 +106,7 @@ export async function startCa(opts: CaWiringOptions): Promise<RunningCa> {
   let reload: () => Promise<CaMaterial>;
   let configMaps: ConfigMapApi | undefined;
   if (opts.source === 'kubernetes') {
-    const apis = kubernetesCaApis(kubeConfigFrom(opts.kubeconfig));
+    const apis = opts.kube ? kubernetesCaApis(opts.kube.config, opts.kube.client) : kubernetesCaApis(kubeConfigFrom(opts.kubeconfig));
     configMaps = apis.configMaps;
     const where = { namespace: opts.secretNamespace, name: opts.secretName };
     ({ material } = await loadOrCreateSecretCa(apis.secrets, { ...where, trustDomain: opts.mesh.trustDomain }));
