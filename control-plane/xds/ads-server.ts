@@ -12,7 +12,8 @@ import { NackLedger } from './ledger';
 import { AdsMetrics } from './metrics';
 import { AdsStatus, ClientStatus } from './status';
 import { SendBudget, StreamWriter } from './send-queue';
-import { ADS_SERVICE, ConnectedNode, DiscoveryRequest, identifyNode, OutgoingResponse, outgoing } from './wire';
+import type { PlannedChunk } from './plan';
+import { ADS_SERVICE, ConnectedNode, DiscoveryRequest, encodeResponseHead, identifyNode, OutgoingResponse } from './wire';
 
 /** Options of the ADS server. */
 export interface AdsServerOptions {
@@ -59,6 +60,10 @@ export class AdsServer {
   readonly status: AdsStatus;
   private readonly streams = new Map<number, { stream: AdsStream; call: AdsCall }>();
   private readonly budget: SendBudget;
+  /** Server-wide nonce counter: a stream's nonces per type only ever grow, so they never repeat. */
+  private nonceCounter = 0;
+  /** The whole response of a shared plan chunk, with the nonce it was built with. */
+  private readonly messages = new WeakMap<PlannedChunk, { nonce: number; version: string; bytes: Buffer }>();
   private nextId = 1;
   private server: grpc.Server | undefined;
   private readonly unsubscribe: () => void;
@@ -128,17 +133,35 @@ export class AdsServer {
     }));
   }
 
+  /**
+   * The encoded response carrying `chunk`. A shared chunk's response (head included) is built once and
+   * reused by every stream whose last nonce of that type is older than the one it carries; otherwise
+   * a new nonce (and buffer) is drawn, so no stream ever sees a nonce twice.
+   */
+  private respond(typeUrl: string, version: string, chunk: PlannedChunk, after: number, shared: boolean): { nonce: number; bytes: Buffer } {
+    const hit = shared ? this.messages.get(chunk) : undefined;
+    if (hit && hit.version === version && hit.nonce > after) return hit;
+    const nonce = ++this.nonceCounter;
+    const head = encodeResponseHead(typeUrl, version, String(nonce), this.opts.controlPlaneId ?? 'weft-control-plane');
+    const m = { nonce, version, bytes: Buffer.concat([head, chunk.body], head.length + chunk.body.length) };
+    if (shared) this.messages.set(chunk, m);
+    return m;
+  }
+
   /** The stream handler, for adding the service to a grpc.Server of your own. */
   readonly handler = (call: AdsCall): void => {
     const id = this.nextId++;
-    const controlPlaneId = this.opts.controlPlaneId ?? 'weft-control-plane';
     const writer = new StreamWriter({ write: (r, cb) => call.write(r, cb) }, this.budget);
     const stream = new AdsStream(id, {
       cache: this.opts.cache,
       ledger: this.ledger,
       metrics: this.metrics,
       maxResponseBytes: this.opts.maxResponseBytes ?? 4 * 1024 * 1024 - 64 * 1024,
-      send: (t, version, nonce, body) => writer.send(outgoing(t, version, nonce, body, controlPlaneId)),
+      send: (t, version, chunk, after, shared) => {
+        const m = this.respond(t, version, chunk, after, shared);
+        writer.send({ typeUrl: t, version, bytes: m.bytes });
+        return m.nonce;
+      },
       identify: (req) => identifyNode(id, req),
       onConnected: (node) => {
         this.metrics.clients.inc({ kind: node.kind });

@@ -11,7 +11,7 @@ import type { SnapshotCache } from './cache';
 import { LedgerEntry, NackLedger, parseNackErrors } from './ledger';
 import { AdsMetrics } from './metrics';
 import { ReaddGuard } from './readd';
-import { entryList, namesWithin, planResponse, referencedIn, sharedPlan } from './plan';
+import { entryList, InternedNames, internNames, namesAreKeys, namesWithin, PlannedChunk, planResponse, referencedIn, sharedPlan } from './plan';
 import { Entry, mapVersion, REFERENCED_BY, versionOf } from './snapshot';
 import type { ConnectedNode, DiscoveryRequest } from './wire';
 
@@ -28,7 +28,10 @@ interface Sent {
 
 /** Per-type state of a stream (exposed read-only through the status API). */
 export interface TypeState {
-  names: Set<string>;
+  /** Subscribed names (an interned set, shared by streams with the same subscription: never mutated). */
+  names: ReadonlySet<string>;
+  /** resource_names of the last request as sent (interned; holding it keeps the shared entry alive). */
+  raw?: InternedNames;
   wildcard: boolean;
   subscribed: boolean;
   nonce?: string;
@@ -37,8 +40,6 @@ export interface TypeState {
   /** What the client runs now, by name (ACKed, or valid part of a NACKed response: gRFC A46). Replaced, never mutated. */
   applied: ReadonlyMap<string, Entry>;
   lastError?: string;
-  /** Memo: whether `names` are exactly the keys of the snapshot map `cur`. */
-  whole?: { readonly names: Set<string>; readonly cur: ReadonlyMap<string, Entry>; readonly yes: boolean };
 }
 
 const EMPTY: ReadonlyMap<string, Entry> = new Map();
@@ -57,21 +58,28 @@ export interface StreamDeps {
   readonly ledger: NackLedger;
   readonly metrics: AdsMetrics;
   readonly maxResponseBytes: number;
-  /** Queues one response; `body` is the encoded `resources` field (often shared with other streams). */
-  readonly send: (typeUrl: string, version: string, nonce: string, body: Buffer) => void;
+  /**
+   * Queues the response carrying `chunk` with a nonce above `after` (this stream's last of the type);
+   * `shared` when the chunk belongs to a plan other streams use too. Returns the nonce.
+   */
+  readonly send: (typeUrl: string, version: string, chunk: PlannedChunk, after: number, shared: boolean) => number;
   readonly identify: (req: DiscoveryRequest) => { node: ConnectedNode; client: ClientKind };
   readonly onConnected: (node: ConnectedNode) => void;
   readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void;
 }
 
-const setEq = (a: Set<string>, b: readonly string[]) => a.size === new Set(b).size && b.every((x) => a.has(x));
+const setEq = (a: ReadonlySet<string>, b: readonly string[]) => a.size === new Set(b).size && b.every((x) => a.has(x));
+const sameList = (a: readonly string[], b: readonly string[]) => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
 
 /** The state machine of one ADS stream. */
 export class AdsStream {
   node: ConnectedNode | undefined;
   client: ClientKind | undefined;
   readonly types = new Map<string, TypeState>();
-  private nonces = 0;
   private readonly readd = new ReaddGuard();
 
   constructor(readonly id: number, private readonly deps: StreamDeps) {}
@@ -101,7 +109,13 @@ export class AdsStream {
       this.answer(t, ts, req);
       answered = true;
     }
-    const names = (req.resource_names ?? []).filter((n) => n !== '*');
+    const raw = req.resource_names ?? [];
+    // The usual request (an ACK repeating the subscription): nothing to recompute.
+    if (ts.subscribed && ts.raw && sameList(raw, ts.raw.list)) {
+      if (answered) this.pushAll();
+      return;
+    }
+    const names = raw.filter((n) => n !== '*');
     const sotwWildcardType = t === LISTENER || t === CLUSTER;
     const wildcard = sotwWildcardType && ((req.resource_names ?? []).includes('*') || (names.length === 0 && (!ts.subscribed || ts.wildcard)));
     const changed = !ts.subscribed || wildcard !== ts.wildcard || !setEq(ts.names, names);
@@ -109,7 +123,10 @@ export class AdsStream {
     const grew = !ts.subscribed || wildcard !== ts.wildcard || names.some((n) => !ts!.names.has(n));
     ts.subscribed = true;
     ts.wildcard = wildcard;
-    if (changed) ts.names = new Set(names); // kept by identity otherwise (the whole-type memo)
+    const interned = internNames(raw);
+    ts.raw = interned;
+    // Shared by every stream with the same subscription, and kept by identity (the whole-type memo).
+    if (changed) ts.names = names.length === raw.length ? interned.set : new Set(names);
     if (changed && !wildcard && [...ts.applied.keys()].some((n) => !ts!.names.has(n))) {
       ts.applied = new Map([...ts.applied].filter(([n]) => ts!.names.has(n)));
     }
@@ -164,12 +181,7 @@ export class AdsStream {
   private coversWhole(ts: TypeState, cur: ReadonlyMap<string, Entry>): boolean {
     // Wildcard: candidates are cur ∪ what was sent; nothing to hold back when the sent names are all in cur.
     if (ts.wildcard) return !ts.sent || namesWithin(ts.sent.entries, cur);
-    const memo = ts.whole;
-    if (memo && memo.names === ts.names && memo.cur === cur) return memo.yes;
-    let yes = ts.names.size === cur.size;
-    if (yes) for (const n of ts.names) if (!cur.has(n)) { yes = false; break; }
-    ts.whole = { names: ts.names, cur, yes };
-    return yes;
+    return namesAreKeys(ts.names, cur);
   }
 
   private entriesFor(t: string, ts: TypeState): { entries: readonly Entry[]; version: string; shared?: ReadonlyMap<string, Entry> } | undefined {
@@ -217,8 +229,7 @@ export class AdsStream {
     }
     const map = shared ?? new Map(entries.map((e) => [e.name, e]));
     for (const chunk of plan.chunks) {
-      const nonce = String(++this.nonces);
-      this.deps.send(t, version, nonce, chunk.body);
+      const nonce = String(this.deps.send(t, version, chunk, Number(ts.nonce ?? 0), shared !== undefined));
       ts.nonce = nonce;
       ts.sent = { version, nonce, entries: map, order: chunk.order, answered: false, at: Date.now() };
       this.deps.metrics.responses.inc({ type: AdsMetrics.type(t) });

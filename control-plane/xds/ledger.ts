@@ -55,6 +55,8 @@ export function parseNackErrors(message: string, sentOrder: readonly string[]): 
  */
 export class NackLedger {
   private readonly errors = new Map<string, LedgerEntry>();
+  /** Standing errors per node + type: an ACK of a type with none touches nothing (1,000 nodes × 2,000 resources per ACK otherwise). */
+  private readonly counts = new Map<string, number>();
   private readonly history: NackRecord[] = [];
 
   constructor(private readonly historyLimit = 200) {}
@@ -65,13 +67,24 @@ export class NackLedger {
 
   /** Records the client's verdict on a response: `errors` maps the rejected resources to their text. */
   answered(nodeId: string, streamId: number, typeUrl: string, version: string, sent: ReadonlyMap<string, { hash: string }>, errors: ReadonlyMap<string, string>): void {
+    const countKey = `${nodeId}\u0000${typeUrl}`;
+    if (errors.size === 0 && !this.counts.get(countKey)) return;
     const at = new Date().toISOString();
+    let n = this.counts.get(countKey) ?? 0;
     for (const [name, e] of sent) {
       const key = this.k(nodeId, typeUrl, name);
       const error = errors.get(name);
-      if (error !== undefined) this.errors.set(key, { nodeId, streamId, typeUrl, name, state: 'NACKED', hash: e.hash, version, error, at });
-      else this.errors.delete(key);
+      const had = this.errors.has(key);
+      if (error !== undefined) {
+        this.errors.set(key, { nodeId, streamId, typeUrl, name, state: 'NACKED', hash: e.hash, version, error, at });
+        if (!had) n++;
+      } else if (had) {
+        this.errors.delete(key);
+        n--;
+      }
     }
+    if (n > 0) this.counts.set(countKey, n);
+    else this.counts.delete(countKey);
   }
 
   /** The standing NACK of one resource, if any. */
@@ -87,7 +100,14 @@ export class NackLedger {
 
   /** Forgets a stream's standing NACKs when it ends (history stays). */
   dropNode(nodeId: string, streamId: number): void {
-    for (const [key, e] of this.errors) if (e.nodeId === nodeId && e.streamId === streamId) this.errors.delete(key);
+    for (const [key, e] of this.errors) {
+      if (e.nodeId !== nodeId || e.streamId !== streamId) continue;
+      this.errors.delete(key);
+      const countKey = `${nodeId}\u0000${e.typeUrl}`;
+      const n = (this.counts.get(countKey) ?? 1) - 1;
+      if (n > 0) this.counts.set(countKey, n);
+      else this.counts.delete(countKey);
+    }
   }
 
   /** Resources currently NACKed by a connected node. */

@@ -79,6 +79,21 @@ export function namesWithin(a: ReadonlyMap<string, Entry>, b: ReadonlyMap<string
   return yes;
 }
 
+const keySets = new WeakMap<ReadonlySet<string>, WeakMap<ReadonlyMap<string, Entry>, boolean>>();
+
+/** Whether `names` are exactly the keys of `m` (memoized per pair: subscriptions are interned, maps shared). */
+export function namesAreKeys(names: ReadonlySet<string>, m: ReadonlyMap<string, Entry>): boolean {
+  let inner = keySets.get(names);
+  if (!inner) { inner = new WeakMap(); keySets.set(names, inner); }
+  let yes = inner.get(m);
+  if (yes === undefined) {
+    yes = names.size === m.size;
+    if (yes) for (const n of names) if (!m.has(n)) { yes = false; break; }
+    inner.set(m, yes);
+  }
+  return yes;
+}
+
 const refSets = new WeakMap<ReadonlyMap<string, Entry>, Map<string, ReadonlySet<string>>>();
 
 /** Names of type `t` that the entries of `m` reference (memoized per map). */
@@ -93,4 +108,29 @@ export function referencedIn(m: ReadonlyMap<string, Entry>, t: string): Readonly
     byType.set(t, s);
   }
   return s;
+}
+
+/** A subscription's names, shared by every stream that subscribes to exactly that list. */
+export interface InternedNames {
+  readonly list: readonly string[];
+  readonly set: ReadonlySet<string>;
+}
+
+const namePool = new Map<string, WeakRef<InternedNames>>();
+const namePoolCleanup = new FinalizationRegistry<string>((key) => {
+  if (!namePool.get(key)?.deref()) namePool.delete(key);
+});
+
+/**
+ * The interned form of a resource_names list: 1,000 sidecars subscribing to the same 2,000 EDS
+ * names hold one list and one Set, not 1,000 of each. Entries go when no stream holds them.
+ */
+export function internNames(list: readonly string[]): InternedNames {
+  const key = list.join('\u0000');
+  const hit = namePool.get(key)?.deref();
+  if (hit) return hit;
+  const n: InternedNames = { list: [...list], set: new Set(list) };
+  namePool.set(key, new WeakRef(n));
+  namePoolCleanup.register(n, key);
+  return n;
 }

@@ -1,13 +1,13 @@
 /**
  * Backpressure for ADS writes. Each stream writes one response at a time (the next waits for gRPC's
  * write callback, i.e. for HTTP/2 flow control to take the bytes), and a server-wide byte budget
- * caps how many responses are joined into wire buffers at once, so 1,000 streams pushed together
- * hold references to shared bodies instead of 1,000 private copies. A queued response the stream
+ * caps how many responses are being copied into gRPC frames at once, so 1,000 streams pushed together
+ * hold references to shared response bytes instead of 1,000 private copies. A queued response the stream
  * has since replaced with a newer version of the same type is dropped unsent.
  */
 import type { OutgoingResponse } from './wire';
 
-/** Server-wide budget of response bytes being written (joined and handed to HTTP/2). */
+/** Server-wide budget of response bytes being written (framed by gRPC and handed to HTTP/2). */
 export class SendBudget {
   private inFlight = 0;
   private readonly waiting: Array<{ size: number; grant: (release: () => void) => void }> = [];
@@ -110,7 +110,7 @@ export class StreamWriter {
     this.busy = true;
     // The grant is sized by the head of the queue now; if that response is replaced meanwhile the
     // accounting is off by the difference for one write, which is fine for a memory budget.
-    this.budget.acquire(this.queue[0].size, (release) => {
+    this.budget.acquire(this.queue[0].bytes.length, (release) => {
       const r = this.queue.shift();
       if (this.closed || !r) { this.busy = false; release(); return; }
       this.release = release;

@@ -59,19 +59,11 @@ export function identifyNode(streamId: number, req: DiscoveryRequest): { node: C
   return { node, client };
 }
 
-/**
- * A DiscoveryResponse ready for the wire, in two parts: `head` (version, type, nonce, control
- * plane: small, per stream) and `body` (the encoded `resources` field, shared by every stream that
- * is sent the same entries). Protobuf fields may come in any order, so head + body is the message.
- * Queued responses hold only references; the bytes are joined when gRPC writes them.
- */
+/** A whole encoded DiscoveryResponse queued for one stream (the bytes are often shared by many streams). */
 export interface OutgoingResponse {
   readonly typeUrl: string;
   readonly version: string;
-  readonly head: Buffer;
-  readonly body: Buffer;
-  /** head + body length. */
-  readonly size: number;
+  readonly bytes: Buffer;
 }
 
 function varintLength(n: number): number {
@@ -114,7 +106,10 @@ export function encodeResourcesBody(typeUrl: string, entries: readonly Entry[]):
   return out;
 }
 
-/** The per-stream part of a DiscoveryResponse: version_info (1), type_url (4), nonce (5), control_plane (6). */
+/**
+ * The fields of a DiscoveryResponse besides the resources: version_info (1), type_url (4), nonce (5),
+ * control_plane (6). Protobuf fields may come in any order, so head + resources body is the message.
+ */
 export function encodeResponseHead(typeUrl: string, version: string, nonce: string, controlPlaneId: string): Buffer {
   const v = Buffer.from(version);
   const t = Buffer.from(typeUrl);
@@ -133,20 +128,87 @@ export function encodeResponseHead(typeUrl: string, version: string, nonce: stri
   return out;
 }
 
-/** Builds an OutgoingResponse from a head and a (possibly shared) resources body. */
-export function outgoing(typeUrl: string, version: string, nonce: string, body: Buffer, controlPlaneId: string): OutgoingResponse {
-  const head = encodeResponseHead(typeUrl, version, nonce, controlPlaneId);
-  return { typeUrl, version, head, body, size: head.length + body.length };
-}
-
 /** Encodes a whole DiscoveryResponse around already-encoded resources. */
 export function encodeResponse(typeUrl: string, version: string, nonce: string, entries: readonly Entry[], controlPlaneId: string): Buffer {
-  const r = outgoing(typeUrl, version, nonce, encodeResourcesBody(typeUrl, entries), controlPlaneId);
-  return Buffer.concat([r.head, r.body], r.size);
+  return Buffer.concat([encodeResponseHead(typeUrl, version, nonce, controlPlaneId), encodeResourcesBody(typeUrl, entries)]);
 }
 
-/** Decodes a DiscoveryRequest (node metadata Struct → plain JSON). */
+/**
+ * Reads a varint at `pos`; returns [value, next position], or undefined when truncated or past 2^53
+ * (the caller then falls back to the full decoder, which reports the error properly).
+ */
+function readVarint(b: Uint8Array, pos: number): [number, number] | undefined {
+  let n = 0;
+  let mul = 1;
+  for (let i = 0; i < 8 && pos < b.length; i++) {
+    const x = b[pos++];
+    n += (x & 0x7f) * mul;
+    if (x < 0x80) return [n, pos];
+    mul *= 128;
+  }
+  return undefined;
+}
+
+/**
+ * Every length-delimited field of a message: [field number, start, end], or undefined if any field
+ * is not length-delimited, except varint field `varintField` (returned with start = value, end = -1).
+ */
+function lengthFields(b: Uint8Array, varintField = 0): Array<[number, number, number]> | undefined {
+  const out: Array<[number, number, number]> = [];
+  let pos = 0;
+  while (pos < b.length) {
+    const tag = readVarint(b, pos);
+    if (!tag) return undefined;
+    const field = Math.floor(tag[0] / 8);
+    const wire = tag[0] % 8;
+    const v = readVarint(b, tag[1]);
+    if (!v) return undefined;
+    if (wire === 0 && field === varintField) { out.push([field, v[0], -1]); pos = v[1]; continue; }
+    if (wire !== 2 || v[1] + v[0] > b.length) return undefined;
+    out.push([field, v[1], v[1] + v[0]]);
+    pos = v[1] + v[0];
+  }
+  return out;
+}
+
+const utf8 = (b: Uint8Array, start: number, end: number) => Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8');
+
+/**
+ * The common request (an ACK/NACK or a subscription change, no `node`) read straight off the wire:
+ * version_info (1), resource_names (3), type_url (4), response_nonce (5), error_detail (6: code,
+ * message). Anything else (node, error details, resource locators, odd encodings) returns undefined.
+ */
+function decodeRequestFast(b: Uint8Array): DiscoveryRequest | undefined {
+  const fields = lengthFields(b);
+  if (!fields) return undefined;
+  const r: { -readonly [K in keyof DiscoveryRequest]: DiscoveryRequest[K] } = {};
+  for (const [f, start, end] of fields) {
+    if (f === 1) r.version_info = utf8(b, start, end);
+    else if (f === 3) (r.resource_names ??= []).push(utf8(b, start, end));
+    else if (f === 4) r.type_url = utf8(b, start, end);
+    else if (f === 5) r.response_nonce = utf8(b, start, end);
+    else if (f === 6) {
+      const inner = lengthFields(b.subarray(start, end), 1);
+      if (!inner) return undefined;
+      const status: { code?: number; message?: string } = {};
+      for (const [g, s2, e2] of inner) {
+        if (g === 1 && e2 === -1 && s2 < 2 ** 31) status.code = s2;
+        else if (g === 2 && e2 !== -1) status.message = utf8(b, start + s2, start + e2);
+        else return undefined;
+      }
+      r.error_detail = status;
+    } else return undefined;
+  }
+  return r;
+}
+
+/** Decodes a DiscoveryRequest (node metadata Struct → plain JSON); requests without a node take a fast path. */
 export function decodeRequest(b: Buffer): DiscoveryRequest {
+  return decodeRequestFast(b) ?? (decodeResource(REQUEST, b) as DiscoveryRequest);
+}
+
+/** The full (protobufjs) decoder, for comparison in tests. */
+export function decodeRequestFull(b: Buffer): DiscoveryRequest {
   return decodeResource(REQUEST, b) as DiscoveryRequest;
 }
 
@@ -158,8 +220,8 @@ export const ADS_SERVICE: grpc.ServiceDefinition = {
     responseStream: true,
     requestSerialize: (b: Buffer) => b,
     requestDeserialize: decodeRequest,
-    // Pre-encoded: a Buffer, or an OutgoingResponse joined only now (when gRPC writes it).
-    responseSerialize: (r: Buffer | OutgoingResponse) => (Buffer.isBuffer(r) ? r : Buffer.concat([r.head, r.body], r.size)),
+    // Pre-encoded (grpc-js copies it into its frame; the bytes themselves may be shared by many streams).
+    responseSerialize: (r: Buffer | OutgoingResponse) => (Buffer.isBuffer(r) ? r : r.bytes),
     responseDeserialize: (b: Buffer) => b,
   },
 };

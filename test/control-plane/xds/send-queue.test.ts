@@ -2,7 +2,7 @@
 import { SendBudget, StreamWriter } from '../../../control-plane/xds/send-queue';
 import type { OutgoingResponse } from '../../../control-plane/xds/wire';
 
-const resp = (typeUrl: string, version: string, size: number): OutgoingResponse => ({ typeUrl, version, head: Buffer.alloc(0), body: Buffer.alloc(size), size });
+const resp = (typeUrl: string, version: string, size: number): OutgoingResponse => ({ typeUrl, version, bytes: Buffer.alloc(size) });
 
 /** A sink whose writes complete only when the test says so. */
 class Sink {

@@ -1,9 +1,9 @@
 /** The hand-written DiscoveryResponse encoder and the shared response plans, against protobufjs decoding. */
-import { lookupTypeUrl } from '../../../api/xds/protos';
-import { CLUSTER, LISTENER, ROUTE } from '../../../api/xds/protos';
+import { encodeResource, XdsObject } from '../../../api/xds/codec';
+import { CLUSTER, ENDPOINT, LISTENER, lookupTypeUrl, ROUTE } from '../../../api/xds/protos';
 import { namesWithin, planResponse, referencedIn, sharedPlan } from '../../../control-plane/xds/plan';
 import { Entry, hashBytes } from '../../../control-plane/xds/snapshot';
-import { encodeResponse, outgoing } from '../../../control-plane/xds/wire';
+import { decodeRequest, decodeRequestFull, encodeResponse } from '../../../control-plane/xds/wire';
 
 const RESP = lookupTypeUrl('type.googleapis.com/envoy.service.discovery.v3.DiscoveryResponse')!;
 const entry = (name: string, size: number, refs: [string, string[]][] = []): Entry => {
@@ -32,13 +32,6 @@ describe('encodeResponse', () => {
     expect(m.resources ?? []).toEqual([]);
   });
 
-  test('outgoing() keeps the shared body by reference and sizes head + body', () => {
-    const body = planResponse(CLUSTER, [entry('a', 10)], 1 << 20, false).chunks[0].body;
-    const r = outgoing(CLUSTER, 'v', '7', body, 'id');
-    expect(r.body).toBe(body);
-    expect(r.size).toBe(r.head.length + body.length);
-    expect(decode(Buffer.concat([r.head, r.body])).nonce).toBe('7');
-  });
 });
 
 describe('response plans', () => {
@@ -68,5 +61,34 @@ describe('response plans', () => {
     expect(namesWithin(b, a)).toBe(false);
     expect([...referencedIn(b, CLUSTER)]).toEqual(['c3']);
     expect([...referencedIn(a, CLUSTER)].sort()).toEqual(['c1', 'c2']);
+  });
+});
+
+describe('decodeRequest', () => {
+  const REQ = 'type.googleapis.com/envoy.service.discovery.v3.DiscoveryRequest';
+  const cases: XdsObject[] = [
+    {},
+    { type_url: CLUSTER },
+    { type_url: ROUTE, version_info: 'abc', response_nonce: '12', resource_names: ['a', 'b', 'ü-ñ', ''] },
+    { type_url: ROUTE, response_nonce: '3', error_detail: { code: 3, message: 'resource index 0: bad' } },
+    { type_url: ROUTE, response_nonce: '3', error_detail: { message: '' } },
+    { type_url: ROUTE, response_nonce: '3', error_detail: { code: 0 } },
+    { type_url: ROUTE, error_detail: { code: 2, message: 'x', details: [{ '@type': 'type.googleapis.com/google.protobuf.Duration', seconds: 1 }] } },
+    { node: { id: 'n1', user_agent_name: 'weft-proxy', metadata: { service: 's', endpoint: { address: '10.0.0.1', ports: { http: 1 } } } }, type_url: LISTENER, resource_names: [] },
+    { type_url: ENDPOINT, resource_names: Array.from({ length: 300 }, (_, i) => `svc-${i}.default|v1`) },
+  ];
+  test.each(cases.map((c, i) => [i, c]))('case %i: the fast path decodes exactly as the full decoder', (_i, c) => {
+    const bytes = Buffer.from(encodeResource(REQ, c as XdsObject));
+    expect(decodeRequest(bytes)).toEqual(decodeRequestFull(bytes));
+  });
+
+  test('malformed bytes fall back to the full decoder and fail with its codec error', () => {
+    const bytes = Buffer.from(encodeResource(REQ, { type_url: ROUTE, response_nonce: '123456' }));
+    const tagOnly = bytes.subarray(0, bytes.indexOf(0x2a) + 1); // a field tag with no length
+    expect(() => decodeRequestFull(tagOnly)).toThrow(expect.objectContaining({ code: 'WEFT_ERR_XDS_DECODE' }));
+    expect(() => decodeRequest(tagOnly)).toThrow(expect.objectContaining({ code: 'WEFT_ERR_XDS_DECODE' }));
+    // A length past the end: protobufjs reads strings leniently; the fast path must agree with it.
+    const short = bytes.subarray(0, bytes.length - 2);
+    expect(decodeRequest(short)).toEqual(decodeRequestFull(short));
   });
 });
