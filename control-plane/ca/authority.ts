@@ -184,10 +184,11 @@ export class CertificateAuthority {
       throw new CaError(CA_ERRORS.CERT_EXPIRED, `the presented client certificate is not valid now (${leaf.validFrom} .. ${leaf.validTo}); renew with the credential`);
     }
     if (leaf.ca) throw new CaError(CA_ERRORS.CERT_UNTRUSTED, 'the presented client certificate is a CA certificate');
-    const bundle = new Set(this.trustBundlePem() ? splitPemCertificates(this.trustBundlePem()).map((p) => new NodeX509(p).fingerprint256) : []);
+    const rootPems = splitPemCertificates(this.trustBundlePem());
+    const bundle = new Set(rootPems.map((p) => new NodeX509(p).fingerprint256));
     // Issuers: the signing certificates whose roots are still in the bundle, and the roots themselves.
     const signers = [this.signer, ...this.previousSigners].filter((sg) => sg.roots.some((r) => bundle.has(new NodeX509(r).fingerprint256)));
-    const issuers = [...signers.map((sg) => sg.chain[0]), ...splitPemCertificates(this.trustBundlePem())].map((p) => new NodeX509(p));
+    const issuers = [...signers.map((sg) => sg.chain[0]), ...rootPems].map((p) => new NodeX509(p));
     const signed = issuers.some((i) => {
       try {
         return leaf.checkIssued(i) && leaf.verify(i.publicKey);

@@ -1,7 +1,8 @@
 /**
  * The proxy's identity from the control plane's CA: make a key, send a CSR with the credential,
  * hold the certificate, renew at 70 % of its lifetime, retry with backoff while keeping the
- * current one, and fail closed (no identity) once it expires (linkerd2-proxy certify.rs).
+ * current one, and fail closed (no identity) once it expires (linkerd2-proxy certify.rs). The CA is
+ * dialed over TLS and verified against the bootstrap's trust anchor before any credential is sent.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';

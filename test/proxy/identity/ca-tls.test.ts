@@ -5,15 +5,17 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BootstrapTokenAuthenticator } from '../../../control-plane/ca/authn';
 import { CertificateAuthority } from '../../../control-plane/ca/authority';
-import { generateRoot } from '../../../control-plane/ca/pki';
+import { generateRoot, x509 } from '../../../control-plane/ca/pki';
 import { CA_PROTO_PATH, caServerCredentials, startCaServer, type CaServer } from '../../../control-plane/ca/service';
 import { CaClientIdentityProvider, type CaClientProps } from '../../../proxy/identity/ca-client';
 import { generateKeyAndCsr } from '../../../proxy/identity/csr';
+import { makeCa } from '../../support/certs';
 import { TD, idOf } from './harness';
 
 const HOUR = 3600_000;
@@ -129,4 +131,28 @@ test('a CA that does not authenticate by certificate refuses an empty credential
   const strict = await startCaServer(env.ca, { authenticator: env.tokens, credentials: caServerCredentials(env.ca, { ipAddresses: ['127.0.0.1'] }) });
   closers.push(() => strict.close());
   expect(await rawIssue(strict.address, env.ca.trustBundlePem(), held)).toBe('WEFT_ERR_CA_UNAUTHENTICATED');
+});
+
+test('bring your own CA (intermediate under a corporate root): the CA endpoint and renewals by certificate chain through the intermediate', async () => {
+  const corp = await makeCa('corp root');
+  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+  const inter = await x509.X509CertificateGenerator.create({
+    serialNumber: '0badcafe', subject: 'CN=weft intermediate', issuer: corp.cert.subject,
+    notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 30 * 86_400_000),
+    signingKey: corp.keys.privateKey, publicKey: keys.publicKey, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+  });
+  const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey), 'PRIVATE KEY');
+  const ca = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: inter.toString('pem'), tlsKey: keyPem, caCrt: corp.certPem } });
+  const tokens = new BootstrapTokenAuthenticator();
+  const server = await startCaServer(ca, { authenticator: tokens, credentials: caServerCredentials(ca, { ipAddresses: ['127.0.0.1'] }), certificateAuthentication: true });
+  closers.push(() => server.close());
+  const p = new CaClientIdentityProvider({ address: server.address, trustDomain: TD, credential: tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), trustAnchor: { pem: corp.certPem }, renewWithCertificate: true, requestTimeoutMs: 3000 });
+  closers.push(() => p.close());
+  const first = await p.renewNow();
+  expect(first.certChainPem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+  const outstanding = tokens.outstanding;
+  const renewed = await p.renewNow();
+  expect(renewed.spiffeId).toBe(idOf('shop', 'cart'));
+  expect(tokens.outstanding).toBe(outstanding); // renewed by certificate, no token used
 });
