@@ -84,6 +84,8 @@ test('a CA for a MeshConfig that does not exist refuses to start (it would mint 
 });
 
 test('the flag names the constructs use in the Deployment are accepted', () => {
+  expect(optionsFromFlags({ source: 'local', caPort: '0', caInsecure: true }).caInsecure).toBe(true);
+  expect(optionsFromFlags({ source: 'local', caPort: '0' }).caInsecure).toBeUndefined(); // TLS unless asked
   expect(optionsFromFlags({ source: 'kubernetes', meshConfig: 'mesh', xdsPort: '15010', caPort: '15012', adminPort: '15014' })).toMatchObject({
     port: 15010,
     statusPort: 15014,
