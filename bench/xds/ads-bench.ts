@@ -27,6 +27,8 @@ const ENDPOINTS = arg('endpoints', 100);
 const CHANNELS = arg('channels', 100);
 // HTTP/2 receive window of the client channels (grpc-node.flow_control_window); 0 = grpc-js's default (64 KiB).
 const WINDOW = arg('window', 0);
+// The control plane's maxBytesInFlight; 0 = its default (4 MiB).
+const BUDGET = arg('budget', 0);
 const strArg = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
 const CP_PROF = strArg('cp-prof');
 const CP_HEAP = strArg('cp-heap');
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
     buildSync({ entryPoints: [entry], outdir: out, bundle: true, platform: 'node', target: 'node20', packages: 'external', logLevel: 'error' });
     entry = path.join(out, 'cp-child.js');
   }
-  const child = fork(entry, [], { execArgv });
+  const child = fork(entry, BUDGET ? [String(BUDGET)] : [], { execArgv });
   const next = (cmd: string) => new Promise<Record<string, unknown>>((resolve) => {
     const on = (m: Record<string, unknown>) => { if (m.cmd === cmd) { child.off('message', on); resolve(m); } };
     child.on('message', on);
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
   const peak = (s: Record<string, unknown>) => Math.round((s.peakRss as number) / 1048576);
   const ms = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => Math.round((b.user + b.system - a.user - a.system) / 1000);
   console.log(JSON.stringify({
-    clients: CLIENTS, services: SERVICES, endpoints: ENDPOINTS, channels: CHANNELS, window: WINDOW || 'default', cpRuntime: useTsNode ? 'ts-node' : 'esbuild bundle',
+    clients: CLIENTS, services: SERVICES, endpoints: ENDPOINTS, channels: CHANNELS, window: WINDOW || 'default', budget: BUDGET || 'default', cpRuntime: useTsNode ? 'ts-node' : 'esbuild bundle',
     initialBuildMs: Math.round(b1.buildMs as number), rejectedResources: b1.rejected, connectAllMs: connectMs,
     // buildModel + setModel, which synchronously renders and queues the response on every stream.
     changeBuildAndPushMs: Math.round(b2.buildMs as number),

@@ -10,7 +10,9 @@ import { AdsServer } from '../../control-plane/xds/ads-server';
 import { SnapshotCache } from '../../control-plane/xds/cache';
 
 const cache = new SnapshotCache();
-const server = new AdsServer({ cache });
+// argv[2]: maxBytesInFlight in bytes (the server's default when absent).
+const budget = Number(process.argv[2] ?? 0);
+const server = new AdsServer({ cache, ...(budget ? { maxBytesInFlight: budget } : {}) });
 const profiler = new Session();
 // Peak RSS between two 'stats' requests (sampled every 50 ms).
 let peakRss = 0;

@@ -17,7 +17,7 @@ export class SendBudget {
    * @param stallMs after this long a grant whose write has not completed (a client not reading) stops
    *   counting, so one stuck peer cannot stall every other stream; it still holds its one response.
    */
-  constructor(readonly maxBytes: number, private readonly stallMs = 5000) {}
+  constructor(readonly maxBytes: number, private readonly stallMs = 1000) {}
 
   /** Bytes currently counted as in flight. */
   get bytesInFlight(): number {
