@@ -5,7 +5,9 @@
  *   npx ts-node --transpile-only bench/xds/ads-bench.ts --clients 1000 --services 10 --endpoints 100
  *   npx ts-node --transpile-only bench/xds/ads-bench.ts --clients 1000 --services 1000 --endpoints 10000
  * Clients share `--channels` HTTP/2 connections (default 100), as many sidecars behind few nodes would not; it keeps the
- * benchmark host's own cost down. The clients' CPU (this process) is reported apart from the control
+ * benchmark host's own cost down. By default the simulated clients speak gRPC over Node's HTTP/2
+ * directly (sim-client-h2.ts: responses scanned as they stream in); `--sim grpc` uses grpc-js clients
+ * (sim-client.ts). The clients' CPU (this process) is reported apart from the control
  * plane's. `--cp-prof <dir>` writes a CPU profile of the control-plane child, `--cp-prof-change <file>`
  * one of the change phase only; `--cp-node-args "<flags>"` passes node/V8 flags to it (`--client-prof-change <file>`: the same for the simulated clients); `--cp-heap <file>` a heap snapshot of it after the change.
  */
@@ -15,7 +17,17 @@ import { writeFileSync } from 'fs';
 import { buildSync } from 'esbuild';
 import { Session } from 'inspector';
 import * as path from 'path';
+import * as http2 from 'http2';
 import { SimClient } from './sim-client';
+import { SimClientH2 } from './sim-client-h2';
+
+/** A raw HTTP/2 session to the control plane (default settings, as grpc-js uses without options). */
+function h2session(port: number): http2.ClientHttp2Session {
+  const s = http2.connect(`http://127.0.0.1:${port}`, WINDOW ? { settings: { initialWindowSize: WINDOW } } : {});
+  s.on('error', () => undefined);
+  if (WINDOW) s.on('connect', () => s.setLocalWindowSize(WINDOW));
+  return s;
+}
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,7 +39,7 @@ const ENDPOINTS = arg('endpoints', 100);
 const CHANNELS = arg('channels', 100);
 // HTTP/2 receive window of the client channels (grpc-node.flow_control_window); 0 = grpc-js's default (64 KiB).
 const WINDOW = arg('window', 0);
-// The control plane's maxBytesInFlight; 0 = its default (4 MiB).
+// The control plane's maxBytesInFlight; 0 = its default (8 MiB).
 const BUDGET = arg('budget', 0);
 const strArg = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
 const CP_PROF = strArg('cp-prof');
@@ -83,10 +95,16 @@ async function main(): Promise<void> {
   child.send({ cmd: 'model', ...mesh(10) });
   const b1 = await built1;
   const base = await (async () => { const s = next('stats'); child.send({ cmd: 'stats' }); return s; })();
-  const channels = Array.from({ length: CHANNELS }, () => new grpc.Client(`127.0.0.1:${ready.port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, ...(WINDOW ? { 'grpc-node.flow_control_window': WINDOW } : {}) }));
+  const useGrpc = strArg('sim') === 'grpc';
+  const channels = Array.from({ length: CHANNELS }, () => (useGrpc
+    ? new grpc.Client(`127.0.0.1:${ready.port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, ...(WINDOW ? { 'grpc-node.flow_control_window': WINDOW } : {}) })
+    : h2session(Number(ready.port))));
   const t0 = Date.now();
   const clientCpu0 = process.cpuUsage();
-  const clients = Array.from({ length: CLIENTS }, (_, i) => new SimClient(channels[i % CHANNELS], `sim-${i}`, 'client'));
+  const clients: Array<SimClient | SimClientH2> = Array.from({ length: CLIENTS }, (_, i) => {
+    const ch = channels[i % CHANNELS];
+    return ch instanceof grpc.Client ? new SimClient(ch, `sim-${i}`, 'client') : new SimClientH2(ch, `sim-${i}`, 'client');
+  });
   const all = () => clients.every((c) => c.received.size === 4 && c.rdsAcks.size > 0);
   while (!all()) await new Promise((r) => setTimeout(r, 20));
   const connectMs = Date.now() - t0;
@@ -121,7 +139,7 @@ async function main(): Promise<void> {
   const peak = (s: Record<string, unknown>) => Math.round((s.peakRss as number) / 1048576);
   const ms = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => Math.round((b.user + b.system - a.user - a.system) / 1000);
   console.log(JSON.stringify({
-    clients: CLIENTS, services: SERVICES, endpoints: ENDPOINTS, channels: CHANNELS, window: WINDOW || 'default', budget: BUDGET || 'default', cpRuntime: useTsNode ? 'ts-node' : 'esbuild bundle',
+    clients: CLIENTS, sim: useGrpc ? 'grpc-js' : 'raw http2', services: SERVICES, endpoints: ENDPOINTS, channels: CHANNELS, window: WINDOW || 'default', budget: BUDGET || 'default', cpRuntime: useTsNode ? 'ts-node' : 'esbuild bundle',
     initialBuildMs: Math.round(b1.buildMs as number), rejectedResources: b1.rejected, connectAllMs: connectMs,
     // buildModel + setModel, which synchronously renders and queues the response on every stream.
     changeBuildAndPushMs: Math.round(b2.buildMs as number),

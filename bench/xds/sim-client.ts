@@ -58,12 +58,13 @@ function decodeEnvelope(b: Buffer): Resp {
 /** EDS names by CDS version, shared by every simulated client. */
 const edsByVersion = new Map<string, string[]>();
 
-function edsNamesOf(r: Resp): string[] {
-  let names = edsByVersion.get(r.version_info);
+/** EDS service names of the clusters of one CDS version (`anys`: the encoded Any of each resource), decoded once. */
+export function edsNamesOf(version: string, anys: () => Buffer[]): string[] {
+  let names = edsByVersion.get(version);
   if (!names) {
-    const clusters = r.resources.map((a) => decodeResource(CLUSTER, anyValue(a)));
+    const clusters = anys().map((a) => decodeResource(CLUSTER, anyValue(a)));
     names = clusters.filter((c) => c.type === 'EDS').map((c) => String((c.eds_cluster_config as XdsObject)?.service_name ?? c.name));
-    edsByVersion.set(r.version_info, names);
+    edsByVersion.set(version, names);
   }
   return names;
 }
@@ -102,7 +103,7 @@ export class SimClient {
     if (r.type_url === ENDPOINT) names = this.edsNames;
     this.call.write({ type_url: r.type_url, version_info: r.version_info, response_nonce: r.nonce, resource_names: names });
     if (r.type_url === CLUSTER) {
-      const eds = edsNamesOf(r);
+      const eds = edsNamesOf(r.version_info, () => r.resources);
       if (eds !== this.edsNames && eds.join() !== this.edsNames.join()) {
         this.edsNames = eds;
         this.call.write({ type_url: ENDPOINT, response_nonce: this.nonces.get(ENDPOINT) ?? '', resource_names: eds });

@@ -26,8 +26,8 @@ export interface AdsServerOptions {
    * Response bytes being written at once, over all streams (backpressure: the rest wait, queued as
    * references to shared response bytes). One response always goes when nothing else is in flight;
    * a write not completed within 1 s (a peer not reading) stops counting. Smaller budgets measured
-   * less GC and no slower pushes at 1,000 clients (docs/control-plane.md, Scale).
-   * @default 4 MiB
+   * less GC than 32 MiB with no slower pushes at 1,000 clients (docs/control-plane.md, Scale).
+   * @default 8 MiB
    */
   readonly maxBytesInFlight?: number;
   /** `control_plane.identifier` in every response. @default "weft-control-plane" */
@@ -76,7 +76,7 @@ export class AdsServer {
   constructor(private readonly opts: AdsServerOptions) {
     this.metrics = new AdsMetrics(opts.metricsRegistry, this.ledger);
     this.log = opts.log ?? (() => undefined);
-    this.budget = new SendBudget(opts.maxBytesInFlight ?? 4 * 1024 * 1024, 1000);
+    this.budget = new SendBudget(opts.maxBytesInFlight ?? 8 * 1024 * 1024, 1000);
     if (opts.onNodeConnected) this.connectedCbs.add(opts.onNodeConnected);
     if (opts.onNodeDisconnected) this.disconnectedCbs.add(opts.onNodeDisconnected);
     this.status = new AdsStatus(
