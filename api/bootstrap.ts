@@ -25,6 +25,10 @@ export const bootstrapSchema = s.object({
     xds: s.string({ minLength: 1 }),
     /** host:port of the CA; the xds address when omitted. */
     ca: s.optional(s.string({ minLength: 1 })),
+    /** Dial xDS in plaintext even though a trust anchor is set (a control plane run with --xds-insecure; tests). Default: TLS whenever identity.caTrustAnchorFile/Pem is set, verified against that anchor. */
+    xdsPlaintext: s.optional(s.boolean()),
+    /** SPIFFE ID the xDS server's certificate must carry. Default: spiffe://<identity.trustDomain>/ns/<any>/sa/weft-control-plane. */
+    xdsIdentity: s.optional(s.string({ minLength: 1 })),
   })),
   ports: s.object({
     inbound: s.integer({ minimum: 0, maximum: 65535 }),

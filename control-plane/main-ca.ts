@@ -5,7 +5,8 @@
  * The endpoint is TLS (a certificate the CA issues itself) unless `insecure` is asked for.
  */
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import type { ServerCredentials } from '@grpc/grpc-js';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { MeshSettings } from '../api/model';
@@ -68,6 +69,16 @@ export interface RunningCa {
   readonly rootPublisher?: CaRootPublisher;
   /** Local mode: the file holding the trust bundle (rewritten on every rotation) for the sidecars' bootstrap. */
   readonly trustAnchorFile?: string;
+  /** The endpoint's TLS credentials (self-issued certificate, re-issued on rotation); the ADS TLS port serves the same. Undefined when insecure. */
+  readonly credentials?: ServerCredentials;
+  /** The names the serving certificate carries. */
+  readonly servingNames: { dnsNames: string[]; ipAddresses: string[]; spiffeId: string };
+  /**
+   * Writes a serving certificate for `names` (default: the CA endpoint's) into `dir` as tls.crt,
+   * tls.key (0600) and ca.crt, and again on every signer or bundle change, for a control plane in
+   * another process (`weft up`'s child: `--xds-tls-dir`). Returns a function that stops rewriting.
+   */
+  writeServingCertificate(dir: string, names?: { dnsNames?: readonly string[]; ipAddresses?: readonly string[]; spiffeId?: string }): () => void;
   close(): Promise<void>;
 }
 
@@ -92,11 +103,20 @@ export function caServingNames(opts: Pick<CaWiringOptions, 'source' | 'host' | '
 }
 
 /** Writes `pem` to `file` (0644: sidecars of other users may read a public root) through a temp file and rename. */
-function writeTrustAnchor(file: string, pem: string): void {
+function writeTrustAnchor(file: string, pem: string, mode = 0o644): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, pem, { mode: 0o644 });
-  chmodSync(tmp, 0o644);
+  writeFileSync(tmp, pem, { mode });
+  chmodSync(tmp, mode);
   renameSync(tmp, file);
+}
+
+/** Issues a serving certificate for `names` and writes it to `dir` (key first, so a reader never pairs a new cert with an old key for long). */
+function writeServingFiles(ca: CertificateAuthority, dir: string, names: { dnsNames?: readonly string[]; ipAddresses?: readonly string[]; spiffeId?: string }): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const c = ca.issueServingCertificate(names);
+  writeTrustAnchor(join(dir, 'ca.crt'), c.trustBundlePem);
+  writeTrustAnchor(join(dir, 'tls.key'), c.keyPem, 0o600);
+  writeTrustAnchor(join(dir, 'tls.crt'), c.certChainPem);
 }
 
 /** Loads or creates the CA material, then serves IssueCertificate on `port` (TLS unless `insecure`). */
@@ -121,11 +141,12 @@ export async function startCa(opts: CaWiringOptions): Promise<RunningCa> {
   const ca = await CertificateAuthority.create({ trustDomain: opts.mesh.trustDomain, material, certificateTtlMs: opts.mesh.certificateTtlMs });
   const tls = !opts.insecure;
   const names = caServingNames(opts);
+  const credentials = tls ? caServerCredentials(ca, names) : undefined;
   const server = await startCaServer(ca, {
     authenticator,
     host: opts.host,
     port: opts.port,
-    ...(tls ? { credentials: caServerCredentials(ca, names) } : {}),
+    ...(credentials ? { credentials } : {}),
     // Locally the one-time token buys the first certificate; renewals present that certificate.
     // In Kubernetes renewals keep presenting the projected token (TokenReview sees a deleted ServiceAccount).
     certificateAuthentication: tls && opts.source === 'local',
@@ -170,9 +191,19 @@ export async function startCa(opts: CaWiringOptions): Promise<RunningCa> {
   });
   opts.log('info', 'CA serving', { port: server.port, trustDomain: opts.mesh.trustDomain, tls, ...(tls ? { names } : {}) });
   if (!tls) opts.log('warn', 'CA served WITHOUT TLS (--ca-insecure): bootstrap credentials travel in the clear; for tests only', { code: 'WEFT_ERR_CA_INSECURE' });
+  const servingWriters = new Set<() => void>();
   return {
-    server, ca, authenticator, tls, trustAnchorFile, rootPublisher: publisher,
+    server, ca, authenticator, tls, trustAnchorFile, rootPublisher: publisher, credentials, servingNames: names,
+    writeServingCertificate(dir, n = names) {
+      writeServingFiles(ca, dir, n);
+      const off = ca.onTrustChange(() => {
+        try { writeServingFiles(ca, dir, n); } catch (e) { opts.log('error', `cannot rewrite the xDS serving certificate in ${dir}: ${(e as Error).message}`); }
+      });
+      servingWriters.add(off);
+      return () => { off(); servingWriters.delete(off); };
+    },
     close: async () => {
+      for (const off of servingWriters) off();
       watch.close();
       publisher?.stop();
       await server.close();

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import pino from 'pino';
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { buildModel } from '../api/build-model';
 import { WeftError } from '../api/errors';
 import { RunningCa, startCa } from './main-ca';
@@ -17,6 +17,7 @@ import { ControlPlane, startControlPlane } from './server';
 import { InstrumentedSource } from './sources/instrument';
 import { KubernetesSource } from './sources/kubernetes';
 import { LocalSource } from './sources/local';
+import { directoryCertificates, serveAdsTls, type DirectoryCertificates, type NodeAuthOptions, type TlsAdsListener } from './xds-tls';
 
 export { addControlPlaneOptions, ControlPlaneUsageError, optionsFromFlags } from './options';
 export type { RunOptions, SourceKind } from './options';
@@ -45,16 +46,52 @@ export interface RunningControlPlane {
   readonly controlPlane: ControlPlane;
   readonly source: InstrumentedSource;
   readonly ca?: RunningCa;
+  /** The ADS port sidecars dial (`--port`): TLS when `xdsTls`. */
+  readonly xdsPort: number;
+  /** Whether `xdsPort` is TLS (with node authentication by client certificate). */
+  readonly xdsTls: boolean;
+  /** The extra plaintext ADS port (`--xds-plaintext-port`), for proxyless gRPC clients. */
+  readonly xdsPlaintextPort?: number;
   stop(): Promise<void>;
+}
+
+/** Node authentication against the mesh the source delivered (memoized per snapshot: a model build per stream would not scale). */
+function nodeAuthFor(source: InstrumentedSource, registry: Registry, log: Log): NodeAuthOptions {
+  const facts = new WeakMap<object, { trustDomain: string; accounts: Map<string, string> }>();
+  const current = () => {
+    const snap = source.lastSnapshot;
+    const key = (snap ?? source) as object;
+    let f = facts.get(key);
+    if (!f) {
+      const model = buildModel(snap?.resources ?? [], []).model;
+      f = { trustDomain: model.mesh.trustDomain, accounts: new Map(model.services.map((sv) => [`${sv.namespace}/${sv.name}`, sv.serviceAccount])) };
+      facts.set(key, f);
+    }
+    return f;
+  };
+  const counter = new Counter({ name: 'weft_xds_node_authentication_total', help: 'ADS streams on the TLS port by node authentication result', labelNames: ['result'], registers: [registry] });
+  return {
+    trustDomain: () => current().trustDomain,
+    serviceAccountOf: (ns, svc) => current().accounts.get(`${ns}/${svc}`),
+    onRefused: (code, message, fields) => {
+      counter.inc({ result: 'refused' });
+      log('warn', `ADS stream refused: ${message}`, { code, ...fields });
+    },
+    onAuthenticated: () => counter.inc({ result: 'authenticated' }),
+  };
 }
 
 /** Starts everything; resolves once the first snapshot is served (and the CA, when asked for, listens). */
 export async function runControlPlane(opts: RunOptions, log: Log = defaultLog()): Promise<RunningControlPlane> {
   const registry = new Registry();
   const source = makeSource(opts, registry, log);
+  // ADS on --port is TLS whenever a serving certificate exists: the CA's own (same process) or --xds-tls-dir.
+  const tls = !opts.xdsInsecure && ((opts.caPort !== undefined && !opts.caInsecure) || opts.xdsTlsDir !== undefined);
+  const plaintextPort = tls ? opts.xdsPlaintextPort : opts.port;
   const cp = await startControlPlane({
     source,
-    port: opts.port,
+    port: plaintextPort ?? 0,
+    listen: plaintextPort !== undefined,
     host: opts.host,
     statusPort: opts.statusPort,
     statusHost: opts.statusHost ?? opts.host,
@@ -62,7 +99,6 @@ export async function runControlPlane(opts: RunOptions, log: Log = defaultLog())
     controlPlaneId: `weft-control-plane/${hostname()}/${process.pid}`,
     log: (level, msg) => log(level, msg),
   });
-  log('info', 'control plane serving', { source: opts.source, xdsPort: cp.port, statusPort: cp.statusPort });
   const hasMeshConfig = (source.lastSnapshot?.resources ?? []).some((r) => r.kind === 'MeshConfig');
   if (opts.meshConfig && !hasMeshConfig) log('warn', `MeshConfig "${opts.meshConfig}" not found; serving with defaults until it appears`, { code: 'WEFT_ERR_CP_MESH_CONFIG_MISSING' });
   let ca: RunningCa | undefined;
@@ -84,13 +120,43 @@ export async function runControlPlane(opts: RunOptions, log: Log = defaultLog())
       throw e;
     }
   }
+  let tlsAds: TlsAdsListener | undefined;
+  let dirCerts: DirectoryCertificates | undefined;
+  if (tls) {
+    try {
+      if (opts.xdsTlsDir) {
+        dirCerts = directoryCertificates(opts.xdsTlsDir, {
+          onError: (e) => log('error', `${e.message}; keeping the current certificate`, { code: e.code }),
+          onChange: () => log('info', 'xDS serving certificate changed: new connections get it'),
+        });
+      }
+      // the CA endpoint's credentials: the same self-issued certificate, re-issued on every rotation (grpc-js swaps it in place)
+      const credentials = dirCerts?.credentials ?? ca!.credentials!;
+      tlsAds = await serveAdsTls(cp.ads, { host: opts.host, port: opts.port, credentials, nodeAuth: nodeAuthFor(source, registry, log) });
+    } catch (e) {
+      dirCerts?.close();
+      await ca?.close();
+      await cp.stop();
+      throw e;
+    }
+  } else if (!opts.xdsInsecure) {
+    log('warn', 'ADS served WITHOUT TLS: no serving certificate (no --ca-port, no --xds-tls-dir); pass --xds-insecure to say so', { code: 'WEFT_ERR_CP_XDS_PLAINTEXT' });
+  }
+  const xdsPort = tlsAds?.port ?? cp.port;
+  log('info', 'control plane serving', { source: opts.source, xdsPort, xdsTls: tls, ...(tls && plaintextPort !== undefined ? { xdsPlaintextPort: cp.port } : {}), statusPort: cp.statusPort });
   return {
     controlPlane: cp,
     source,
     ca,
+    xdsPort,
+    xdsTls: tls,
+    ...(tls && plaintextPort !== undefined ? { xdsPlaintextPort: cp.port } : {}),
     async stop() {
+      dirCerts?.close();
       await ca?.close();
+      // ADS streams end first (both listeners share the handler), then the listeners close
       await cp.stop();
+      await tlsAds?.close();
     },
   };
 }
@@ -129,7 +195,11 @@ export async function main(flags: Record<string, unknown>, log: Log = defaultLog
   const opts = optionsFromFlags(flags);
   const running = await runControlPlane(opts, log);
   const cp = running.controlPlane;
-  process.stdout.write(`${JSON.stringify({ ready: true, source: opts.source, xdsPort: cp.port, statusPort: cp.statusPort, ...(running.ca ? { caPort: running.ca.server.port, caTls: running.ca.tls } : {}) })}\n`);
+  process.stdout.write(`${JSON.stringify({
+    ready: true, source: opts.source, xdsPort: running.xdsPort, xdsTls: running.xdsTls, statusPort: cp.statusPort,
+    ...(running.xdsPlaintextPort !== undefined ? { xdsPlaintextPort: running.xdsPlaintextPort } : {}),
+    ...(running.ca ? { caPort: running.ca.server.port, caTls: running.ca.tls } : {}),
+  })}\n`);
   await stopOnSignal(running, log);
 }
 

@@ -39,6 +39,15 @@ export interface RunOptions {
   readonly caSecretName?: string;
   /** Serve the CA without TLS (testing only). @default false */
   readonly caInsecure?: boolean;
+  /**
+   * Serve ADS on `port` in plaintext. Without it `port` is TLS whenever a serving certificate exists
+   * (the CA of `caPort`, or `xdsTlsDir`), with node authentication by client certificate. @default false
+   */
+  readonly xdsInsecure?: boolean;
+  /** Also serve ADS in plaintext on this port, for proxyless gRPC clients (grpc-js-xds dials insecure only). @default none */
+  readonly xdsPlaintextPort?: number;
+  /** Serving certificate of the TLS ADS port when the CA runs elsewhere: `tls.crt`, `tls.key`, `ca.crt` (client roots), re-read every 10 s. @default none */
+  readonly xdsTlsDir?: string;
 }
 
 /** A bad flag value; exit code 2 like other usage errors. */
@@ -67,7 +76,10 @@ export function addControlPlaneOptions(cmd: Command): Command {
     .option('--mesh-config <name>', 'serve only this MeshConfig (default: the only one, else the first by name)')
     .option('--ca-port <port>', 'also serve the CA (IssueCertificate) on this port; 0 picks one (default: no CA)')
     .option('--ca-secret <namespace/name>', 'kubernetes: Secret holding the CA, created when absent (default: $POD_NAMESPACE/weft-ca)')
-    .option('--ca-insecure', 'serve the CA without TLS (testing only: bootstrap credentials travel in the clear)');
+    .option('--ca-insecure', 'serve the CA without TLS (testing only: bootstrap credentials travel in the clear)')
+    .option('--xds-insecure', 'serve ADS on --port without TLS (testing only; default: TLS with the CA\'s certificate or --xds-tls-dir)')
+    .option('--xds-plaintext-port <port>', 'also serve ADS in plaintext on this port, for proxyless gRPC clients; 0 picks one (default: none)')
+    .option('--xds-tls-dir <dir>', 'serving certificate of the TLS ADS port when the CA is not in this process: tls.crt, tls.key, ca.crt (re-read every 10 s)');
 }
 
 function port(flag: string, value: unknown): number {
@@ -83,6 +95,8 @@ export function optionsFromFlags(flags: Record<string, unknown>): RunOptions {
   const host = (flags.host as string | undefined) ?? (source === 'local' ? '127.0.0.1' : '0.0.0.0');
   const [secretNs, secretName] = ((flags.caSecret as string | undefined) ?? `${process.env.POD_NAMESPACE || 'weft-system'}/weft-ca`).split('/');
   if (!secretNs || !secretName) throw new ControlPlaneUsageError(`--ca-secret ${JSON.stringify(flags.caSecret)} must be <namespace>/<name>`);
+  if (flags.xdsInsecure && flags.xdsPlaintextPort !== undefined) throw new ControlPlaneUsageError('--xds-plaintext-port with --xds-insecure: --port is already plaintext; drop one of them');
+  if (flags.xdsInsecure && flags.xdsTlsDir) throw new ControlPlaneUsageError('--xds-tls-dir with --xds-insecure: pick TLS or plaintext for --port');
   return {
     source,
     dist: resolve((flags.dist as string | undefined) ?? 'dist'),
@@ -94,6 +108,9 @@ export function optionsFromFlags(flags: Record<string, unknown>): RunOptions {
     caSecretNamespace: secretNs,
     caSecretName: secretName,
     ...(flags.caInsecure ? { caInsecure: true } : {}),
+    ...(flags.xdsInsecure ? { xdsInsecure: true } : {}),
+    ...(flags.xdsPlaintextPort !== undefined ? { xdsPlaintextPort: port('xds-plaintext-port', flags.xdsPlaintextPort) } : {}),
+    ...(flags.xdsTlsDir ? { xdsTlsDir: resolve(flags.xdsTlsDir as string) } : {}),
     ...(flags.statusHost ? { statusHost: flags.statusHost as string } : {}),
     stateDir: resolve((flags.stateDir as string | undefined) ?? '.weft'),
     ...(flags.endpoints ? { endpointsFile: resolve(flags.endpoints as string) } : {}),

@@ -36,11 +36,13 @@ export interface ControlPlaneOptions {
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
   /** Model → resources per client; a seam for tests and experiments. @default translate */
   readonly render?: Renderer;
+  /** Bind the (plaintext) ADS port; false leaves serving to the caller (`ads.handler` on a TLS server of its own). @default true */
+  readonly listen?: boolean;
 }
 
 /** A running control plane. */
 export interface ControlPlane {
-  /** Bound ADS port. */
+  /** Bound ADS port (0 when `listen: false`). */
   readonly port: number;
   /** Bound HTTP status port, when one was asked for. */
   readonly statusPort?: number;
@@ -85,7 +87,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     onNodeConnected: opts.onNodeConnected, onNodeDisconnected: opts.onNodeDisconnected,
   });
   if (typeof (opts.source as Partial<AttachableSource>).attach === 'function') (opts.source as unknown as AttachableSource).attach(ads);
-  const port = await ads.listen(opts.port ?? 15010, opts.host ?? '127.0.0.1');
+  const port = opts.listen === false ? 0 : await ads.listen(opts.port ?? 15010, opts.host ?? '127.0.0.1');
   let statuses: readonly ResourceStatus[] = [];
   let lastReported = '';
   let httpServer: http.Server | undefined;

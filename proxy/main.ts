@@ -177,10 +177,14 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   // the ADS client starts once the inbound port is bound: it registers that port
   if (b.controlPlane) {
     const address = bindInbound === '0.0.0.0' ? '127.0.0.1' : bindInbound;
+    // TLS to xDS whenever the bootstrap has a trust anchor (the CA's), unless it says the server is plaintext;
+    // the workload certificate, once there, is presented so the control plane can authenticate the node
+    const anchor = b.identity.caTrustAnchorFile || b.identity.caTrustAnchorPem ? { file: b.identity.caTrustAnchorFile, pem: b.identity.caTrustAnchorPem } : undefined;
+    const xdsTls = anchor && !b.controlPlane.xdsPlaintext ? { trustAnchor: anchor, trustDomain: b.identity.trustDomain, expectedIdentity: b.controlPlane.xdsIdentity } : undefined;
     xds = new XdsClient({
-      server: b.controlPlane.xds, cell,
+      server: b.controlPlane.xds, cell, tls: xdsTls, identity,
       // self-registration: every app port is reached through the inbound listener
-      node: { id: nodeId, service: b.node.service, namespace: b.node.namespace, version: b.node.version, address, ports: Object.fromEntries(Object.keys(b.ports.app).map((name) => [name, inboundPort])) },
+      node: { id: nodeId, service: b.node.service, namespace: b.node.namespace, version: b.node.version, serviceAccount: b.node.serviceAccount, address, ports: Object.fromEntries(Object.keys(b.ports.app).map((name) => [name, inboundPort])) },
       onUpdate: (type, result, version, error) => {
         metrics.xdsUpdates.inc({ type, result });
         if (error) log('warn', `xDS ${type} ${version} rejected: ${error}`);

@@ -4,8 +4,10 @@
  * A46: valid resources apply, rejected ones keep their last good version); reconnect with jittered
  * backoff while the proxy keeps serving its last config.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { type ConfigCell, type ProxyConfig, type ResourceType, nackMessage, parseXdsResources } from '../config';
+import type { IdentityProvider } from '../identity/types';
+import { controlPlaneCheck, probeXdsTrust, readTrustAnchor, XDS_ERRORS, XdsError, xdsChannelCredentials, type XdsTlsOptions } from './tls';
 import { ADS_METHOD, type IncomingResponse, type OutgoingRequest, TYPE_OF, TYPE_URLS, adsChannel } from './wire';
 
 /** What the node tells the control plane (self-registration included). */
@@ -14,6 +16,8 @@ export interface XdsNode {
   readonly service: string;
   readonly namespace: string;
   readonly version: string;
+  /** ServiceAccount the proxy runs as (`metadata.serviceAccount`: checked against its certificate by the control plane). @default not sent */
+  readonly serviceAccount?: string;
   /** Address other sidecars reach this one on. */
   readonly address: string;
   /** Port name → port other sidecars dial (self-registration). */
@@ -35,6 +39,12 @@ export interface XdsClientOptions {
   readonly onUpdate?: (type: ResourceType, result: 'ack' | 'nack', version: string, error?: string) => void;
   /** Log sink. @default silent */
   readonly log?: (level: 'info' | 'warn', msg: string) => void;
+  /** TLS to the server (verified against the trust anchor and the control plane's SPIFFE ID). @default plaintext */
+  readonly tls?: XdsTlsOptions;
+  /** Workload certificate presented to the server over TLS (node authentication); the current one at each (re)connect. @default none */
+  readonly identity?: IdentityProvider;
+  /** Over TLS with `identity`: how long the first connection waits for the first certificate before dialing without one. @default 15000 */
+  readonly certificateWaitMs?: number;
 }
 
 /** Per-type subscription state. */
@@ -54,6 +64,12 @@ export interface XdsStatus {
   readonly versions: Readonly<Record<ResourceType, string>>;
   readonly lastErrors: Readonly<Partial<Record<ResourceType, string>>>;
   readonly reconnects: number;
+  /** Whether the channel is TLS. */
+  readonly tls: boolean;
+  /** SPIFFE ID of the certificate presented on the current channel (TLS only). */
+  readonly clientIdentity?: string;
+  /** Why the last stream failed (coded: WEFT_ERR_XDS_UNTRUSTED, a server refusal's `weft-error`, ...). */
+  readonly lastStreamError?: { readonly code: string; readonly message: string };
 }
 
 const ORDER: readonly ResourceType[] = ['listener', 'cluster', 'route', 'endpoint'];
@@ -62,7 +78,11 @@ const ORDER: readonly ResourceType[] = ['listener', 'cluster', 'route', 'endpoin
 export class XdsClient {
   readonly #opts: XdsClientOptions;
   readonly #state: Record<ResourceType, TypeState>;
-  readonly #client: grpc.Client;
+  #client: grpc.Client | undefined;
+  /** What the current channel was built from (anchor + client certificate); a change rebuilds it at the next (re)connect. */
+  #clientKey = '';
+  #clientIdentity: string | undefined;
+  #lastStreamError: XdsError | undefined;
   #call: grpc.ClientDuplexStream<OutgoingRequest, IncomingResponse> | undefined;
   #stopped = false;
   #connected = false;
@@ -79,20 +99,63 @@ export class XdsClient {
     const blank = (names: string[]): TypeState => ({ names, version: '', nonce: '', received: false });
     // LDS and CDS are wildcard subscriptions (Envoy's behaviour): an empty name list
     this.#state = { listener: blank([]), cluster: blank([]), route: blank([]), endpoint: blank([]) };
-    this.#client = adsChannel(opts.server);
     this.ready = new Promise((resolve) => (this.#readyResolve = resolve));
   }
 
-  /** Opens the stream (and keeps reopening it until stop()). */
+  /**
+   * Opens the stream (and keeps reopening it until stop()). Over TLS with an identity source, the
+   * first connection waits for the first certificate (up to `certificateWaitMs`), so the control
+   * plane can authenticate the node from its first request.
+   */
   start(): void {
-    this.#open();
+    const id = this.#opts.identity;
+    if (!this.#opts.tls || !id || id.current()) return this.#open();
+    let opened = false;
+    const open = () => {
+      if (opened) return;
+      opened = true;
+      off();
+      clearTimeout(this.#timer);
+      this.#open();
+    };
+    const off = id.onChange(open);
+    this.#timer = setTimeout(() => {
+      this.#opts.log?.('warn', `no workload certificate after ${this.#opts.certificateWaitMs ?? 15_000}ms: dialing xDS without one (no node authentication on this stream)`);
+      open();
+    }, this.#opts.certificateWaitMs ?? 15_000);
+    this.#timer.unref();
+  }
+
+  /** The channel for the next stream: rebuilt when the anchor (re-read) or the client certificate changed. */
+  #channel(): grpc.Client {
+    const tls = this.#opts.tls;
+    if (!tls) return (this.#client ??= adsChannel(this.#opts.server));
+    const anchor = readTrustAnchor(tls.trustAnchor);
+    const cert = this.#opts.identity?.current();
+    const key = `${anchor}\0${cert?.certChainPem ?? ''}`;
+    if (this.#client && key === this.#clientKey) return this.#client;
+    this.#client?.close();
+    this.#clientKey = key;
+    this.#clientIdentity = cert?.spiffeId;
+    this.#client = adsChannel(this.#opts.server, xdsChannelCredentials(anchor, controlPlaneCheck(tls), cert), tls.channelOptions);
+    return this.#client;
   }
 
   /** Current status. */
   status(): XdsStatus {
     const versions = Object.fromEntries(ORDER.map((t) => [t, this.#state[t].version])) as Record<ResourceType, string>;
     const lastErrors = Object.fromEntries(ORDER.filter((t) => this.#state[t].lastError).map((t) => [t, this.#state[t].lastError])) as Partial<Record<ResourceType, string>>;
-    return { connected: this.#connected, server: this.#opts.server, versions, lastErrors, reconnects: this.#reconnects };
+    const e = this.#lastStreamError;
+    return {
+      connected: this.#connected, server: this.#opts.server, versions, lastErrors, reconnects: this.#reconnects, tls: !!this.#opts.tls,
+      ...(this.#clientIdentity ? { clientIdentity: this.#clientIdentity } : {}),
+      ...(e ? { lastStreamError: { code: e.code, message: e.message } } : {}),
+    };
+  }
+
+  /** Why the last stream failed (coded), or undefined. */
+  lastStreamError(): XdsError | undefined {
+    return this.#lastStreamError;
   }
 
   #nodeProto(): Record<string, unknown> {
@@ -105,6 +168,7 @@ export class XdsClient {
       locality: {},
       metadata: {
         service: n.service, namespace: n.namespace, version: n.version, address: n.address, ports: { ...n.ports },
+        ...(n.serviceAccount ? { serviceAccount: n.serviceAccount } : {}),
         endpoint: { address: n.address, ports: { ...n.ports } },
       },
     };
@@ -112,9 +176,19 @@ export class XdsClient {
 
   #open(): void {
     if (this.#stopped) return;
-    const call = this.#client.makeBidiStreamRequest(ADS_METHOD.path, ADS_METHOD.serialize, ADS_METHOD.deserialize);
+    let client: grpc.Client;
+    try {
+      client = this.#channel();
+    } catch (e) {
+      // an unreadable anchor: nothing is dialed; retry with backoff (the file may appear)
+      this.#fail(e as XdsError);
+      this.#retry((e as Error).message);
+      return;
+    }
+    const call = client.makeBidiStreamRequest(ADS_METHOD.path, ADS_METHOD.serialize, ADS_METHOD.deserialize);
     this.#call = call;
     let first = true;
+    let answered = false;
     const send = (type: ResourceType, extra: Partial<OutgoingRequest> = {}): void => {
       const s = this.#state[type];
       const req: OutgoingRequest = {
@@ -125,8 +199,10 @@ export class XdsClient {
       call.write(req);
     };
     call.on('data', (resp: IncomingResponse) => {
+      answered = true;
       if (!this.#connected) {
         this.#connected = true;
+        this.#lastStreamError = undefined;
         this.#backoff = this.#opts.initialBackoffMs ?? 500;
       }
       this.#handle(resp, send);
@@ -135,16 +211,12 @@ export class XdsClient {
       if (this.#call !== call) return;
       this.#call = undefined;
       this.#connected = false;
-      if (this.#stopped) return;
-      this.#reconnects++;
-      // full jitter in [backoff/2, backoff*1.5) so restarted proxies do not stampede the control plane
-      const delay = Math.round(this.#backoff * (0.5 + Math.random()));
-      this.#backoff = Math.min(this.#backoff * 2, this.#opts.maxBackoffMs ?? 30_000);
-      this.#opts.log?.('warn', `ADS stream to ${this.#opts.server} lost (${why}); keeping the last config, retrying in ${delay}ms`);
-      this.#timer = setTimeout(() => this.#open(), delay);
-      this.#timer.unref();
+      this.#retry(why);
     };
-    call.on('error', (e: Error) => lost(e.message));
+    call.on('error', (e: grpc.ServiceError) => {
+      this.#classify(e, answered);
+      lost(e.message);
+    });
     call.on('end', () => lost('stream ended'));
     // every subscription is (re)sent on a new stream, with the versions we hold, nonce reset
     for (const t of ORDER) {
@@ -152,6 +224,41 @@ export class XdsClient {
       this.#state[t].nonce = '';
       send(t);
     }
+  }
+
+  /** Schedules the next stream with jittered backoff. */
+  #retry(why: string): void {
+    if (this.#stopped) return;
+    this.#reconnects++;
+    // full jitter in [backoff/2, backoff*1.5) so restarted proxies do not stampede the control plane
+    const delay = Math.round(this.#backoff * (0.5 + Math.random()));
+    this.#backoff = Math.min(this.#backoff * 2, this.#opts.maxBackoffMs ?? 30_000);
+    this.#opts.log?.('warn', `ADS stream to ${this.#opts.server} lost (${why}); keeping the last config, retrying in ${delay}ms`);
+    this.#timer = setTimeout(() => this.#open(), delay);
+    this.#timer.unref();
+  }
+
+  #fail(e: XdsError): void {
+    this.#lastStreamError = e;
+    this.#opts.log?.('warn', `xDS: ${e.code}: ${e.message}`);
+  }
+
+  /** Codes a failed stream: the server's `weft-error`, else (TLS, nothing received) a trust probe, else unavailable. */
+  #classify(e: grpc.ServiceError, answered: boolean): void {
+    if (e.code === grpc.status.CANCELLED && this.#stopped) return;
+    const coded = e.metadata?.get('weft-error')[0];
+    if (typeof coded === 'string') return this.#fail(new XdsError(coded, e.details || e.message, { cause: e }));
+    const unavailable = new XdsError(XDS_ERRORS.UNAVAILABLE, e.details || e.message, { cause: e });
+    const tls = this.#opts.tls;
+    if (!tls || answered || e.code !== grpc.status.UNAVAILABLE) return this.#fail(unavailable);
+    let anchor: string;
+    try {
+      anchor = readTrustAnchor(tls.trustAnchor);
+    } catch (err) {
+      return this.#fail(err as XdsError);
+    }
+    void probeXdsTrust(this.#opts.server, anchor, controlPlaneCheck(tls), tls.channelOptions?.['grpc.ssl_target_name_override'] as string | undefined)
+      .then((why) => { if (!this.#stopped) this.#fail(why ?? unavailable); }, () => this.#fail(unavailable));
   }
 
   #handle(resp: IncomingResponse, send: (type: ResourceType, extra?: Partial<OutgoingRequest>) => void): void {
@@ -219,6 +326,6 @@ export class XdsClient {
     if (this.#timer) clearTimeout(this.#timer);
     this.#call?.cancel();
     this.#call = undefined;
-    this.#client.close();
+    this.#client?.close();
   }
 }

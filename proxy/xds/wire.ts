@@ -66,11 +66,12 @@ export const ADS_METHOD = {
   deserialize: (b: Buffer) => decodeResponse(b),
 } as const;
 
-/** A client channel to the ADS server with keepalive (so a dead control plane is noticed). */
-export function adsChannel(target: string): grpc.Client {
-  return new grpc.Client(target, grpc.credentials.createInsecure(), {
+/** A client channel to the ADS server with keepalive (so a dead control plane is noticed); plaintext unless `credentials` say otherwise. */
+export function adsChannel(target: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), extra: grpc.ChannelOptions = {}): grpc.Client {
+  return new grpc.Client(target, credentials, {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    ...extra,
   });
 }

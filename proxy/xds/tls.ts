@@ -1,0 +1,113 @@
+/**
+ * TLS to the xDS server: the control plane is verified against the bootstrap's trust anchor (the
+ * one the CA client uses), by the name dialed and by its SPIFFE ID, before any node metadata is
+ * sent; the proxy's workload certificate, when it has one, is presented for node authentication.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from 'node:tls';
+import { WeftError } from '../../api/errors';
+import type { IdentityMaterial } from '../identity/types';
+
+/** Stable codes of the proxy's xDS connection. */
+export const XDS_ERRORS = {
+  /** The xDS server's certificate does not chain to the trust anchor, or does not name the address dialed: nothing was sent. */
+  UNTRUSTED: 'WEFT_ERR_XDS_UNTRUSTED',
+  /** The xDS server's certificate chains to the anchor but carries another SPIFFE ID than the control plane's. */
+  WRONG_IDENTITY: 'WEFT_ERR_XDS_WRONG_IDENTITY',
+  /** The trust anchor file cannot be read or holds no certificate. */
+  TRUST_ANCHOR: 'WEFT_ERR_XDS_TRUST_ANCHOR',
+  /** The stream failed for another reason (server down, reset); the code of a refusal (`weft-error`) is kept as is. */
+  UNAVAILABLE: 'WEFT_ERR_XDS_UNAVAILABLE',
+} as const;
+
+/** A coded xDS connection error. */
+export class XdsError extends WeftError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'XdsError';
+  }
+}
+
+/** ServiceAccount of the control plane (its serving certificate's SPIFFE ID ends in it). */
+export const CONTROL_PLANE_ACCOUNT = 'weft-control-plane';
+
+/** How the proxy verifies the xDS server. */
+export interface XdsTlsOptions {
+  /** Root(s) the server's certificate must chain to: inline PEM, or a file re-read at every connection attempt. */
+  readonly trustAnchor: { readonly file?: string; readonly pem?: string };
+  readonly trustDomain: string;
+  /** SPIFFE ID the server must present. @default `spiffe://<trustDomain>/ns/<any namespace>/sa/weft-control-plane` */
+  readonly expectedIdentity?: string;
+  /** Channel options (e.g. `grpc.ssl_target_name_override` when the address is not a name in the certificate). @default none */
+  readonly channelOptions?: grpc.ChannelOptions;
+}
+
+/** The anchor PEM; a coded error when the file is unreadable or holds no certificate. */
+export function readTrustAnchor(a: XdsTlsOptions['trustAnchor']): string {
+  if (a.pem) return a.pem;
+  try {
+    const pem = readFileSync(a.file!, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw Object.assign(new Error('no PEM certificate in the file'), { code: 'EBADPEM' });
+    return pem;
+  } catch (e) {
+    throw new XdsError(XDS_ERRORS.TRUST_ANCHOR, `cannot read the xDS trust anchor ${a.file}: ${(e as NodeJS.ErrnoException).code ?? e}`, { cause: e });
+  }
+}
+
+/** The SPIFFE IDs among a certificate's URI SANs. */
+function spiffeIds(cert: PeerCertificate): string[] {
+  return (cert.subjectaltname ?? '').split(/,\s*/).filter((s) => s.startsWith('URI:spiffe://')).map((s) => s.slice(4));
+}
+
+/** Whether `id` is the control plane's identity as `o` expects it. */
+export function isControlPlaneIdentity(id: string, o: Pick<XdsTlsOptions, 'trustDomain' | 'expectedIdentity'>): boolean {
+  if (o.expectedIdentity) return id === o.expectedIdentity;
+  const m = /^spiffe:\/\/([^/]+)\/ns\/[^/]+\/sa\/([^/]+)$/.exec(id);
+  return !!m && m[1] === o.trustDomain && m[2] === CONTROL_PLANE_ACCOUNT;
+}
+
+/** checkServerIdentity for the xDS server: the name dialed (DNS or IP SAN), then exactly one SPIFFE ID, the control plane's. */
+export function controlPlaneCheck(o: Pick<XdsTlsOptions, 'trustDomain' | 'expectedIdentity'>): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (host, cert) => {
+    const byName = checkServerIdentity(host, cert);
+    if (byName) return byName;
+    const ids = spiffeIds(cert);
+    if (ids.length === 1 && isControlPlaneIdentity(ids[0], o)) return undefined;
+    const want = o.expectedIdentity ?? `spiffe://${o.trustDomain}/ns/*/sa/${CONTROL_PLANE_ACCOUNT}`;
+    return new XdsError(XDS_ERRORS.WRONG_IDENTITY, `xDS server presented ${ids.join(', ') || 'no SPIFFE ID'}, expected ${want}`);
+  };
+}
+
+/** Channel credentials: TLS verified by `check` against `anchorPem`, with the workload certificate when given. */
+export function xdsChannelCredentials(anchorPem: string, check: ReturnType<typeof controlPlaneCheck>, cert?: IdentityMaterial): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(Buffer.from(anchorPem), cert ? Buffer.from(cert.keyPem) : null, cert ? Buffer.from(cert.certChainPem) : null, { checkServerIdentity: check });
+}
+
+const UNTRUSTED = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_SIGNATURE_FAILURE|CERT_UNTRUSTED|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/;
+
+/**
+ * grpc-js reports a failed handshake only as UNAVAILABLE: after a stream fails without a response,
+ * one TLS handshake with the same checks tells an untrusted or impostor server (a coded error) from
+ * an unreachable one (undefined). Nothing but the handshake is sent.
+ */
+export function probeXdsTrust(address: string, anchorPem: string, check: ReturnType<typeof controlPlaneCheck>, servername?: string): Promise<XdsError | undefined> {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address.replace(/^dns:(\/\/\/)?/, ''));
+  if (!m) return Promise.resolve(undefined);
+  const [, host, port] = m;
+  return new Promise((resolve) => {
+    const name = servername ?? host;
+    const s = tlsConnect({
+      host, port: Number(port), ca: anchorPem, servername: isIP(name) ? undefined : name, ALPNProtocols: ['h2'], timeout: 3000,
+      checkServerIdentity: (_h, cert) => check(name, cert),
+    });
+    const done = (v: XdsError | undefined) => { s.destroy(); resolve(v); };
+    s.once('secureConnect', () => done(undefined));
+    s.once('timeout', () => done(undefined));
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      if (WeftError.isWeftError(e)) return done(e as XdsError);
+      done(UNTRUSTED.test(String(e.code)) ? new XdsError(XDS_ERRORS.UNTRUSTED, `xDS server ${address} is not trusted: ${e.code} (check the trust anchor)`, { cause: e }) : undefined);
+    });
+  });
+}

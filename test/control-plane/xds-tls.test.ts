@@ -1,0 +1,157 @@
+/**
+ * ADS over TLS end to end: runControlPlane() with its CA serves --port over TLS (the CA's own serving
+ * certificate), the proxy's XdsClient verifies it against the trust anchor and presents its workload
+ * certificate from the real CA client; a wrong anchor, an impostor identity and a node claiming
+ * another identity are each refused with their code; --xds-plaintext-port still serves plaintext.
+ */
+import 'reflect-metadata';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import type { BootstrapTokenAuthenticator } from '../../control-plane/ca/authn';
+import { optionsFromFlags, runControlPlane, type RunningControlPlane } from '../../control-plane/main';
+import { ConfigCell } from '../../proxy/config';
+import { caClientFromBootstrap, type CaClientIdentityProvider } from '../../proxy/identity/ca-client';
+import { XdsClient, type XdsNode } from '../../proxy/xds/client';
+import type { XdsTlsOptions } from '../../proxy/xds/tls';
+import { makeCa } from '../support/certs';
+import { strictMeshConfigYaml, until } from '../support/waiting';
+
+const TD = 'tls.local';
+let root: string;
+let running: RunningControlPlane;
+const logs: { msg: string; code?: unknown }[] = [];
+const stops: (() => void)[] = [];
+
+const service = (name: string) => `apiVersion: weft.dev/v1alpha1
+kind: MeshService
+metadata: { name: ${name}, namespace: shop }
+spec:
+  serviceAccount: ${name}
+  ports: [{ name: http, port: 8080, protocol: http }]
+  versions: [{ name: v1, replicas: 1 }]
+  interception: explicit
+`;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'weft-xds-tls-'));
+  await mkdir(join(root, 'dist'));
+  await writeFile(join(root, 'dist', 'mesh.yaml'), [strictMeshConfigYaml(TD), service('reviews'), service('ratings')].join('---\n'));
+  running = await runControlPlane(
+    optionsFromFlags({ source: 'local', dist: join(root, 'dist'), port: '0', statusPort: '0', caPort: '0', xdsPlaintextPort: '0', stateDir: join(root, 'state'), meshConfig: 'mesh' }),
+    (_level, msg, fields) => logs.push({ msg, code: fields?.code }),
+  );
+});
+
+afterAll(async () => {
+  for (const s of stops) s();
+  await running?.stop();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** A real CA client holding a certificate for shop/<sa> (one-time token minted by the control plane's CA). */
+async function workload(sa: string): Promise<CaClientIdentityProvider> {
+  const token = (running.ca!.authenticator as BootstrapTokenAuthenticator).mint({ namespace: 'shop', serviceAccount: sa });
+  const id = caClientFromBootstrap(
+    { controlPlane: { xds: '', ca: `127.0.0.1:${running.ca!.server.port}` }, identity: { trustDomain: TD, caTrustAnchorFile: running.ca!.trustAnchorFile } },
+    { credential: token },
+  );
+  await id.start();
+  stops.push(() => id.close());
+  return id;
+}
+
+const node = (service: string, extra: Partial<XdsNode> = {}): XdsNode => ({ id: `${service}-0`, service, namespace: 'shop', version: 'v1', address: '127.0.0.1', ports: { http: 1 }, ...extra });
+
+function client(o: { node: XdsNode; tls?: Partial<XdsTlsOptions>; identity?: CaClientIdentityProvider; port?: number; plaintext?: boolean }): { xds: XdsClient; cell: ConfigCell } {
+  const cell = new ConfigCell();
+  const tls: XdsTlsOptions = { trustAnchor: { file: running.ca!.trustAnchorFile }, trustDomain: TD, ...o.tls };
+  const xds = new XdsClient({
+    server: `127.0.0.1:${o.port ?? running.xdsPort}`, node: o.node, cell, identity: o.identity, initialBackoffMs: 50, maxBackoffMs: 200,
+    ...(o.plaintext ? {} : { tls }),
+  });
+  xds.start();
+  stops.push(() => xds.stop());
+  return { xds, cell };
+}
+
+const connectedIds = () => running.controlPlane.ads.connectedNodes().map((n) => n.id);
+
+test('ADS is TLS on --port with the CA\'s serving certificate (SPIFFE ID + IP SAN)', async () => {
+  expect(running.xdsTls).toBe(true);
+  expect(running.xdsPlaintextPort).toBeGreaterThan(0);
+  const peer = await new Promise<{ uri: string; ip: string }>((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port: running.xdsPort, rejectUnauthorized: false, ALPNProtocols: ['h2'] }, () => {
+      const san = s.getPeerCertificate().subjectaltname ?? '';
+      s.destroy();
+      resolve({ uri: san, ip: san });
+    });
+    s.once('error', reject);
+  });
+  expect(peer.uri).toContain(`URI:spiffe://${TD}/ns/weft-system/sa/weft-control-plane`);
+  expect(peer.ip).toContain('IP Address:127.0.0.1');
+});
+
+test('a sidecar gets its config over TLS, presenting its workload certificate (node authenticated)', async () => {
+  const identity = await workload('reviews');
+  const { xds, cell } = client({ node: node('reviews', { serviceAccount: 'reviews' }), identity });
+  await xds.ready;
+  expect(cell.get().listeners.size).toBeGreaterThan(0);
+  expect(xds.status()).toMatchObject({ connected: true, tls: true, clientIdentity: `spiffe://${TD}/ns/shop/sa/reviews` });
+  expect(connectedIds()).toContain('reviews-0');
+  const metrics = await running.controlPlane.metricsRegistry.getSingleMetricAsString('weft_xds_node_authentication_total');
+  expect(metrics).toMatch(/result="authenticated"} [1-9]/);
+});
+
+test('a trust anchor of another CA: WEFT_ERR_XDS_UNTRUSTED, no config, no node at the server', async () => {
+  const other = await makeCa();
+  const { xds, cell } = client({ node: node('ratings', { id: 'untrusted-0' }), tls: { trustAnchor: { pem: other.certPem } } });
+  await until(async () => xds.status().lastStreamError?.code === 'WEFT_ERR_XDS_UNTRUSTED', 'untrusted refused');
+  expect(cell.get().listeners.size).toBe(0);
+  expect(xds.status().connected).toBe(false);
+  expect(connectedIds()).not.toContain('untrusted-0');
+});
+
+test('a server that is not the expected control plane identity: WEFT_ERR_XDS_WRONG_IDENTITY', async () => {
+  const { xds, cell } = client({ node: node('ratings', { id: 'impostor-0' }), tls: { expectedIdentity: `spiffe://${TD}/ns/elsewhere/sa/weft-control-plane` } });
+  await until(async () => xds.status().lastStreamError?.code === 'WEFT_ERR_XDS_WRONG_IDENTITY', 'wrong identity refused');
+  expect(cell.get().listeners.size).toBe(0);
+  expect(connectedIds()).not.toContain('impostor-0');
+});
+
+test('a node claiming an identity its certificate does not name is refused (coded, logged), not NACKed', async () => {
+  const identity = await workload('ratings');
+  // same namespace, but the mesh runs reviews as ServiceAccount reviews
+  const asReviews = client({ node: node('reviews', { id: 'liar-0' }), identity });
+  // another namespace
+  const otherNs = client({ node: node('ratings', { id: 'liar-1', namespace: 'payments' }), identity });
+  // another service account claimed outright
+  const otherSa = client({ node: node('ratings', { id: 'liar-2', serviceAccount: 'admin' }), identity });
+  for (const { xds } of [asReviews, otherNs, otherSa]) {
+    await until(async () => xds.status().lastStreamError?.code === 'WEFT_ERR_XDS_NODE_IDENTITY_MISMATCH', 'mismatch refused');
+    expect(xds.status().connected).toBe(false);
+  }
+  expect(asReviews.cell.get().listeners.size).toBe(0);
+  expect(connectedIds().filter((id) => id.startsWith('liar-'))).toEqual([]);
+  expect(logs.some((l) => l.code === 'WEFT_ERR_XDS_NODE_IDENTITY_MISMATCH' && /liar-0.*sa\/ratings.*claims service shop\/reviews/.test(l.msg))).toBe(true);
+  // the honest claim with the same certificate is served
+  const honest = client({ node: node('ratings', { id: 'honest-0', serviceAccount: 'ratings' }), identity });
+  await honest.xds.ready;
+  expect(connectedIds()).toContain('honest-0');
+});
+
+test('without a client certificate the node is served (requested, not required)', async () => {
+  const { xds } = client({ node: node('ratings', { id: 'anonymous-tls-0' }) });
+  await xds.ready;
+  expect(xds.status().clientIdentity).toBeUndefined();
+});
+
+test('--xds-plaintext-port serves the same ADS in plaintext; the TLS port refuses plaintext', async () => {
+  const plain = client({ node: node('ratings', { id: 'plain-0' }), port: running.xdsPlaintextPort, plaintext: true });
+  await plain.xds.ready;
+  expect(plain.xds.status().tls).toBe(false);
+  const wrongPort = client({ node: node('ratings', { id: 'plain-on-tls-0' }), plaintext: true });
+  await until(async () => wrongPort.xds.status().lastStreamError !== undefined, 'plaintext to the TLS port fails');
+  expect(wrongPort.cell.get().listeners.size).toBe(0);
+});
