@@ -9,7 +9,7 @@ import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Handler, Headers, ProxyRequest, ProxyResponse } from '../stack/types';
-import { fromNodeHeaders, hasBadValue } from './headers';
+import { forwardableTrailers, fromNodeHeaders, hasBadValue } from './headers';
 import { BadRequestError } from './wire-errors';
 import { ConnectFailureError, UpstreamResetError } from './errors';
 import { spiffeCheck } from '../transport/tls';
@@ -123,7 +123,23 @@ export class H1Endpoint {
         resolve({ status: 101, headers: fromNodeHeaders(res.headers, true), body: socket });
       });
       if (upgrade || !req.body) creq.end();
-      else {
+      else if (req.trailers && headers['content-length'] === undefined) {
+        // chunked: the request trailers go after the last chunk (ClientRequest.addTrailers)
+        const trailers = req.trailers;
+        req.body.on('error', (e) => creq.destroy(e));
+        req.body.once('end', () => {
+          void trailers.catch(() => undefined).then((t) => {
+            const ok = forwardableTrailers(t);
+            try {
+              if (ok) creq.addTrailers(ok as Record<string, string>);
+              creq.end();
+            } catch (e) {
+              creq.destroy(e as Error);
+            }
+          });
+        });
+        req.body.pipe(creq, { end: false });
+      } else {
         req.body.on('error', (e) => creq.destroy(e));
         req.body.pipe(creq);
       }

@@ -6,7 +6,7 @@
 import * as http2 from 'node:http2';
 import * as tls from 'node:tls';
 import type { Handler, Headers, ProxyRequest, ProxyResponse } from '../stack/types';
-import { fromNodeHeaders, hasBadValue } from './headers';
+import { forwardableTrailers, fromNodeHeaders, hasBadValue } from './headers';
 import { BadRequestError } from './wire-errors';
 import { ConnectFailureError, UpstreamResetError } from './errors';
 import { spiffeCheck } from '../transport/tls';
@@ -116,7 +116,8 @@ export class H2Endpoint {
     if (req.grpc) headers['te'] = 'trailers';
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = session.request(headers, { endStream: req.body === null });
+      // request trailers (gRPC clients, chunked HTTP/1.1) are sent once the body has ended
+      stream = session.request(headers, { endStream: req.body === null, waitForTrailers: req.body !== null && req.trailers !== undefined });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'ERR_HTTP2_INVALID_CONNECTION_HEADERS' || err.code === 'ERR_INVALID_CHAR' || err.code === 'ERR_HTTP2_INVALID_HEADER_VALUE') {
@@ -130,6 +131,16 @@ export class H2Endpoint {
     if (req.signal.aborted) onAbort();
     else req.signal.addEventListener('abort', onAbort, { once: true });
     if (req.body) {
+      const trailers = req.trailers;
+      if (trailers) {
+        stream.once('wantTrailers', () => {
+          void trailers.catch(() => undefined).then((t) => {
+            if (stream.destroyed) return;
+            // an empty set ends the stream with an empty DATA frame (Node's sendTrailers({}))
+            stream.sendTrailers((forwardableTrailers(t) ?? {}) as http2.OutgoingHttpHeaders);
+          });
+        });
+      }
       req.body.on('error', () => resetStream(stream, 'downstream body failed'));
       req.body.pipe(stream);
     }

@@ -22,6 +22,7 @@ export interface RequestParts {
   readonly scheme: 'http' | 'https';
   readonly headers: Headers;
   readonly body: ProxyRequest['body'];
+  readonly trailers?: ProxyRequest['trailers'];
   readonly httpVersion: '1.1' | '2';
   readonly peer: Peer;
   readonly grpc: boolean;

@@ -5,7 +5,7 @@
  */
 import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Handler, ProxyResponse } from '../stack/types';
+import type { Handler, Headers, ProxyResponse } from '../stack/types';
 import type { HttpLimits } from './limits';
 import type { OverloadManager } from './overload';
 import { checkRequestHeaders, fromNodeHeaders, isGrpcContentType, normalizeAuthority } from './headers';
@@ -68,7 +68,8 @@ function parseHead(req: http.IncomingMessage, deps: H1ServerDeps, upgrade: boole
   if (!authority) throw new BadRequestError('WEFT_ERR_BAD_REQUEST', 'missing Host header', 400);
   const headers = fromNodeHeaders(req.headers, upgrade);
   for (const d of drop) delete headers[d];
-  const hasBody = upgrade || req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  const hasBody = upgrade || chunked || (req.headers['content-length'] ?? '0') !== '0';
   return {
     method: req.method ?? 'GET',
     authority: normalizeAuthority(authority, scheme),
@@ -76,10 +77,23 @@ function parseHead(req: http.IncomingMessage, deps: H1ServerDeps, upgrade: boole
     scheme,
     headers,
     body: hasBody ? req : null,
+    // only a chunked body can end with a trailer section (RFC 9112 §7.1.2)
+    trailers: chunked && !upgrade ? requestTrailers(req) : undefined,
     httpVersion: '1.1',
     peer,
     grpc: isGrpcContentType(req.headers['content-type']),
   };
+}
+
+/** The trailer section of a chunked request (Node fills `req.trailers` before 'end'), or undefined. */
+function requestTrailers(req: http.IncomingMessage): Promise<Headers | undefined> {
+  return new Promise((resolve) => {
+    req.once('end', () => {
+      const t = fromNodeHeaders(req.trailers);
+      resolve(Object.keys(t).length > 0 ? t : undefined);
+    });
+    req.once('close', () => resolve(undefined));
+  });
 }
 
 /** Creates the (never listening) http.Server that the listener feeds connections to. */

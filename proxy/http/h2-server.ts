@@ -4,7 +4,7 @@
  * responses whose failed bodies become RST_STREAM rather than a clean END_STREAM.
  */
 import * as http2 from 'node:http2';
-import type { Handler, ProxyResponse } from '../stack/types';
+import type { Handler, Headers, ProxyResponse } from '../stack/types';
 import type { HttpLimits } from './limits';
 import type { OverloadManager } from './overload';
 import { checkRequestHeaders, fromNodeHeaders, isGrpcContentType, normalizeAuthority } from './headers';
@@ -52,17 +52,28 @@ function parseStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
   const scheme = peer.tls ? 'https' : 'http';
   const out = fromNodeHeaders(headers);
   for (const d of drop) delete out[d];
+  const hasBody = (flags & NGHTTP2_FLAG_END_STREAM) === 0;
   return {
     method,
     authority: normalizeAuthority(String(authority), scheme),
     path: normalizePath(String(headers[':path']), deps.limits),
     scheme,
     headers: out,
-    body: flags & NGHTTP2_FLAG_END_STREAM ? null : stream,
+    body: hasBody ? stream : null,
+    trailers: hasBody ? requestTrailers(stream) : undefined,
     httpVersion: '2',
     peer,
     grpc: isGrpcContentType(headers['content-type']),
   };
+}
+
+/** The request trailers of an HTTP/2 stream: its trailing HEADERS, or undefined once it ends without. */
+function requestTrailers(stream: http2.ServerHttp2Stream): Promise<Headers | undefined> {
+  return new Promise((resolve) => {
+    stream.once('trailers', (t: http2.IncomingHttpHeaders) => resolve(fromNodeHeaders(t)));
+    stream.once('end', () => resolve(undefined));
+    stream.once('close', () => resolve(undefined));
+  });
 }
 
 /** Connection-specific response headers HTTP/2 forbids (RFC 9113 §8.2.2). */

@@ -35,6 +35,26 @@ export function fromNodeHeaders(raw: Record<string, string | string[] | undefine
   return out;
 }
 
+/**
+ * Fields a trailer section must not carry (RFC 7230 §4.1.2: framing, routing, request modifiers,
+ * authentication, response control and payload processing), plus pseudo-headers.
+ */
+const TRAILER_FORBIDDEN = new Set([
+  'transfer-encoding', 'content-length', 'host', 'cache-control', 'expect', 'max-forwards', 'pragma', 'range', 'te',
+  'authorization', 'set-cookie', 'content-encoding', 'content-type', 'content-range', 'trailer',
+]);
+
+/** The fields of `t` that may be forwarded as trailers (undefined when none remain). */
+export function forwardableTrailers(t: Headers | undefined): Headers | undefined {
+  if (!t) return undefined;
+  let out: Headers | undefined;
+  for (const k in t) {
+    if (k.charCodeAt(0) === 58 /* ':' */ || TRAILER_FORBIDDEN.has(k) || hasBadValue(t[k])) continue;
+    (out ??= {})[k] = t[k];
+  }
+  return out;
+}
+
 // eslint-disable-next-line no-control-regex
 const BAD_VALUE = /[\r\n\u0000]/;
 

@@ -28,6 +28,11 @@ export interface ProxyRequest {
   readonly headers: Headers;
   /** The request body; `null` when there is none. */
   readonly body: Readable | null;
+  /**
+   * Request trailers, resolved when the body ends (undefined when none came). Present only when
+   * the request has a body that can carry them (HTTP/2, chunked HTTP/1.1). @default - none
+   */
+  readonly trailers?: Promise<Headers | undefined>;
   /** Whether this is gRPC (content-type application/grpc*), so errors become grpc-status. */
   readonly grpc: boolean;
   /** HTTP version the downstream spoke. */
