@@ -23,7 +23,10 @@ beforeAll(async () => {
     let trailers: Record<string, unknown> = {};
     stream.on('trailers', (t) => (trailers = { ...t }));
     stream.on('data', (c) => (body += c));
-    stream.on('end', () => stream.respond({ ':status': 200 }) || stream.end(JSON.stringify({ body, trailers })));
+    stream.on('end', () => {
+      stream.respond({ ':status': 200 });
+      stream.end(JSON.stringify({ body, trailers }));
+    });
   });
   h1App = http.createServer((req, res) => {
     let body = '';
