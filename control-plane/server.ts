@@ -30,6 +30,8 @@ export interface ControlPlaneOptions {
   readonly controlPlaneId?: string;
   /** Response size budget. @default 4 MiB − 64 KiB */
   readonly maxResponseBytes?: number;
+  /** Response bytes being written at once over all streams (see AdsServerOptions). @default 8 MiB */
+  readonly maxBytesInFlight?: number;
   readonly onNodeConnected?: (node: ConnectedNode) => void;
   readonly onNodeDisconnected?: (node: ConnectedNode) => void;
   /** Log sink. @default silent */
@@ -84,7 +86,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const cache = new SnapshotCache(opts.render);
   const ads = new AdsServer({
     cache, metricsRegistry: registry, log, controlPlaneId: opts.controlPlaneId, maxResponseBytes: opts.maxResponseBytes,
-    onNodeConnected: opts.onNodeConnected, onNodeDisconnected: opts.onNodeDisconnected,
+    maxBytesInFlight: opts.maxBytesInFlight, onNodeConnected: opts.onNodeConnected, onNodeDisconnected: opts.onNodeDisconnected,
   });
   if (typeof (opts.source as Partial<AttachableSource>).attach === 'function') (opts.source as unknown as AttachableSource).attach(ads);
   const port = opts.listen === false ? 0 : await ads.listen(opts.port ?? 15010, opts.host ?? '127.0.0.1');
