@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Handler, Headers, ProxyResponse } from '../stack/types';
 import type { HttpLimits } from './limits';
 import type { OverloadManager } from './overload';
-import { checkRequestHeaders, fromNodeHeaders, isGrpcContentType, normalizeAuthority } from './headers';
+import { checkRawHeaders, fromNodeHeaders, isGrpcContentType, normalizeAuthority } from './headers';
 import { normalizePath } from './path';
 import { BadRequestError, OverloadedError } from './wire-errors';
 import { type ErrorResponder, type RequestParts, startExchange } from './exchange';
@@ -35,15 +35,11 @@ const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
 /** Parses the request head into RequestParts, or throws a BadRequestError / OverloadedError. */
 function parseHead(req: http.IncomingMessage, deps: H1ServerDeps, upgrade: boolean): RequestParts {
   const raw = req.rawHeaders;
-  const names: string[] = [];
-  const values: string[] = [];
   let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) {
-    names.push(raw[i]);
-    values.push(raw[i + 1]);
     if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts++;
   }
-  const drop = checkRequestHeaders(names, values, deps.limits);
+  const drop = checkRawHeaders(raw, deps.limits);
   if (hosts > 1) throw new BadRequestError('WEFT_ERR_BAD_REQUEST', 'duplicate Host header', 400);
   const te = req.headers['transfer-encoding'];
   if (te !== undefined && (req.httpVersion === '1.0' || !/(^|,)\s*chunked\s*$/i.test(te) || /chunked\s*,/i.test(te))) {
@@ -67,7 +63,7 @@ function parseHead(req: http.IncomingMessage, deps: H1ServerDeps, upgrade: boole
   authority = authority ?? deps.defaultAuthority;
   if (!authority) throw new BadRequestError('WEFT_ERR_BAD_REQUEST', 'missing Host header', 400);
   const headers = fromNodeHeaders(req.headers, upgrade);
-  for (const d of drop) delete headers[d];
+  if (drop.size > 0) for (const d of drop) delete headers[d];
   const chunked = req.headers['transfer-encoding'] !== undefined;
   const hasBody = upgrade || chunked || (req.headers['content-length'] ?? '0') !== '0';
   return {

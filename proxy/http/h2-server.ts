@@ -7,7 +7,7 @@ import * as http2 from 'node:http2';
 import type { Handler, Headers, ProxyResponse } from '../stack/types';
 import type { HttpLimits } from './limits';
 import type { OverloadManager } from './overload';
-import { checkRequestHeaders, fromNodeHeaders, isGrpcContentType, normalizeAuthority } from './headers';
+import { checkRawHeaders, fromNodeHeaders, isGrpcContentType, normalizeAuthority } from './headers';
 import { normalizePath } from './path';
 import { BadRequestError, OverloadedError } from './wire-errors';
 import { type ErrorResponder, type RequestParts, startExchange } from './exchange';
@@ -32,13 +32,7 @@ export interface H2ServerDeps {
 }
 
 function parseStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[], deps: H2ServerDeps): RequestParts {
-  const names: string[] = [];
-  const values: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    names.push(raw[i]);
-    values.push(raw[i + 1]);
-  }
-  const drop = checkRequestHeaders(names, values, deps.limits);
+  const drop = checkRawHeaders(raw, deps.limits);
   const method = String(headers[':method'] ?? '');
   if (method === 'CONNECT') throw new BadRequestError('WEFT_ERR_BAD_REQUEST', 'CONNECT is not supported', 400);
   const authority = headers[':authority'] ?? headers['host'];
@@ -51,7 +45,7 @@ function parseStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHtt
   const peer = peerOf(stream.session!.socket);
   const scheme = peer.tls ? 'https' : 'http';
   const out = fromNodeHeaders(headers);
-  for (const d of drop) delete out[d];
+  if (drop.size > 0) for (const d of drop) delete out[d];
   const hasBody = (flags & NGHTTP2_FLAG_END_STREAM) === 0;
   return {
     method,

@@ -73,12 +73,13 @@ export interface HeaderCheckOptions {
  * Enforces the header count (431), CR/LF/NUL values (400) and the underscore policy on a
  * `rawHeaders`-style list. Returns the names to drop (underscore `drop` policy).
  */
-export function checkRequestHeaders(rawNames: readonly string[], rawValues: readonly string[], opts: HeaderCheckOptions): Set<string> {
-  const drop = new Set<string>();
-  const count = rawNames.filter((n) => !n.startsWith(':')).length;
+export function checkRequestHeaders(rawNames: readonly string[], rawValues: readonly string[], opts: HeaderCheckOptions): ReadonlySet<string> {
+  let count = 0;
+  for (let i = 0; i < rawNames.length; i++) if (rawNames[i].charCodeAt(0) !== 58 /* ':' */) count++;
   if (count > opts.maxHeadersCount) {
     throw new BadRequestError('WEFT_ERR_HEADERS_TOO_LARGE', `request has more than ${opts.maxHeadersCount} headers`, 431);
   }
+  let drop: Set<string> | undefined;
   for (let i = 0; i < rawNames.length; i++) {
     if (BAD_VALUE.test(rawValues[i] ?? '')) {
       throw new BadRequestError('WEFT_ERR_BAD_HEADER', `header ${JSON.stringify(rawNames[i])} holds CR, LF or NUL`, 400);
@@ -87,11 +88,39 @@ export function checkRequestHeaders(rawNames: readonly string[], rawValues: read
       if (opts.underscoreHeaders === 'reject') {
         throw new BadRequestError('WEFT_ERR_BAD_HEADER', `header name ${JSON.stringify(rawNames[i])} contains "_"`, 400);
       }
-      drop.add(rawNames[i].toLowerCase());
+      (drop ??= new Set()).add(rawNames[i].toLowerCase());
     }
   }
-  return drop;
+  return drop ?? NOTHING_TO_DROP;
 }
+
+/**
+ * checkRequestHeaders over Node's flat `rawHeaders` list (`[name, value, …]`), without splitting
+ * it into two arrays first.
+ */
+export function checkRawHeaders(raw: readonly string[], opts: HeaderCheckOptions): ReadonlySet<string> {
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].charCodeAt(0) !== 58 /* ':' */) count++;
+  if (count > opts.maxHeadersCount) {
+    throw new BadRequestError('WEFT_ERR_HEADERS_TOO_LARGE', `request has more than ${opts.maxHeadersCount} headers`, 431);
+  }
+  let drop: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (BAD_VALUE.test(raw[i + 1] ?? '')) {
+      throw new BadRequestError('WEFT_ERR_BAD_HEADER', `header ${JSON.stringify(raw[i])} holds CR, LF or NUL`, 400);
+    }
+    if (opts.underscoreHeaders !== 'allow' && raw[i].includes('_')) {
+      if (opts.underscoreHeaders === 'reject') {
+        throw new BadRequestError('WEFT_ERR_BAD_HEADER', `header name ${JSON.stringify(raw[i])} contains "_"`, 400);
+      }
+      (drop ??= new Set()).add(raw[i].toLowerCase());
+    }
+  }
+  return drop ?? NOTHING_TO_DROP;
+}
+
+/** The common answer of checkRequestHeaders (no allocation per request). */
+const NOTHING_TO_DROP: ReadonlySet<string> = new Set();
 
 /** Lower-cases and strips the default port from an authority (`Svc:80` → `svc`). */
 export function normalizeAuthority(authority: string, scheme: 'http' | 'https'): string {
