@@ -8,8 +8,8 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { clusterScoped } from './custom-resource';
 
-/** Ports the control plane listens on. */
-export const CONTROL_PLANE_PORTS = { xds: 15010, ca: 15012, admin: 15014 } as const;
+/** Ports the control plane listens on: xDS over TLS, plaintext xDS for proxyless clients (only when the mesh asks for it), CA, admin. */
+export const CONTROL_PLANE_PORTS = { xds: 15010, xdsPlaintext: 15011, ca: 15012, admin: 15014 } as const;
 
 /** The restricted container security context every weft container (except the iptables init) runs with. */
 export function restrictedContainer(uid: number): k8s.SecurityContext {
@@ -34,6 +34,8 @@ export interface ControlPlaneOptions {
   readonly replicas: number;
   readonly meshConfigName: string;
   readonly resources: k8s.ResourceRequirements;
+  /** Serve plaintext xDS on CONTROL_PLANE_PORTS.xdsPlaintext for proxyless gRPC clients. */
+  readonly xdsPlaintext: boolean;
 }
 
 /** @internal The control-plane install; a child of Mesh, not a public construct. */
@@ -109,13 +111,15 @@ export class ControlPlane extends Construct {
               image: o.image,
               imagePullPolicy: o.imagePullPolicy,
               args: ['control-plane', '--source=kubernetes', `--mesh-config=${o.meshConfigName}`,
-                `--xds-port=${CONTROL_PLANE_PORTS.xds}`, `--ca-port=${CONTROL_PLANE_PORTS.ca}`, `--admin-port=${CONTROL_PLANE_PORTS.admin}`],
+                `--xds-port=${CONTROL_PLANE_PORTS.xds}`, `--ca-port=${CONTROL_PLANE_PORTS.ca}`, `--admin-port=${CONTROL_PLANE_PORTS.admin}`,
+                ...(o.xdsPlaintext ? [`--xds-plaintext-port=${CONTROL_PLANE_PORTS.xdsPlaintext}`] : [])],
               env: [
                 { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                 { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
               ],
               ports: [
                 { name: 'grpc-xds', containerPort: CONTROL_PLANE_PORTS.xds, protocol: 'TCP' },
+                ...(o.xdsPlaintext ? [{ name: 'grpc-xds-plain', containerPort: CONTROL_PLANE_PORTS.xdsPlaintext, protocol: 'TCP' }] : []),
                 { name: 'grpc-ca', containerPort: CONTROL_PLANE_PORTS.ca, protocol: 'TCP' },
                 { name: 'admin', containerPort: CONTROL_PLANE_PORTS.admin, protocol: 'TCP' },
               ],
@@ -136,6 +140,7 @@ export class ControlPlane extends Construct {
         selector: { app: o.serviceName },
         ports: [
           { name: 'grpc-xds', port: CONTROL_PLANE_PORTS.xds, targetPort: k8s.IntOrString.fromString('grpc-xds'), appProtocol: 'grpc' },
+          ...(o.xdsPlaintext ? [{ name: 'grpc-xds-plain', port: CONTROL_PLANE_PORTS.xdsPlaintext, targetPort: k8s.IntOrString.fromString('grpc-xds-plain'), appProtocol: 'grpc' }] : []),
           { name: 'grpc-ca', port: CONTROL_PLANE_PORTS.ca, targetPort: k8s.IntOrString.fromString('grpc-ca'), appProtocol: 'grpc' },
           { name: 'http-admin', port: CONTROL_PLANE_PORTS.admin, targetPort: k8s.IntOrString.fromString('admin'), appProtocol: 'http' },
         ],

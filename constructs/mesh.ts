@@ -96,6 +96,14 @@ export interface MeshProps {
    * @default - the construct id
    */
   readonly name?: string;
+  /**
+   * Also serve xDS in plaintext on port 15011 (`xdsPlaintextAddress`) for proxyless gRPC clients:
+   * `@grpc/grpc-js-xds` dials the control plane with insecure credentials only. Sidecars keep using
+   * TLS on 15010. Anyone who reaches the port reads the mesh's config and may self-register, so
+   * leave it off unless the mesh has proxyless clients (docs/security.md, "xDS over TLS").
+   * @default false
+   */
+  readonly proxylessXds?: boolean;
 }
 
 const kMesh = Symbol.for('weft.constructs.mesh');
@@ -170,6 +178,7 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
       imagePullPolicy: this.imagePullPolicy,
       replicas,
       meshConfigName: this.name,
+      xdsPlaintext: props.proxylessXds ?? false,
       resources: {
         requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('128Mi') },
         limits: { memory: k8s.Quantity.fromString('512Mi') },
@@ -196,6 +205,16 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
   /** `host:port` of the control plane's xDS server, as proxies dial it. */
   public get xdsAddress(): string {
     return `${this.controlPlaneService}.${this.namespace}.svc:${CONTROL_PLANE_PORTS.xds}`;
+  }
+
+  /** `host:port` of the plaintext xDS port for proxyless gRPC clients (served only with `proxylessXds: true`). */
+  public get xdsPlaintextAddress(): string {
+    return `${this.controlPlaneService}.${this.namespace}.svc:${CONTROL_PLANE_PORTS.xdsPlaintext}`;
+  }
+
+  /** SPIFFE ID of the control plane's serving certificate (xDS and CA), which sidecars check. */
+  public get controlPlaneIdentity(): string {
+    return `spiffe://${this.trustDomain}/ns/${this.namespace}/sa/${this.controlPlaneService}`;
   }
 
   /** `host:port` of the CA. */

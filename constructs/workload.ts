@@ -83,7 +83,8 @@ export class VersionWorkload extends Construct {
     const svc = this.o.service;
     const candidate = {
       node: { id: this.name, service: svc.serviceName, namespace: svc.namespace, version: this.o.version, serviceAccount: svc.serviceAccountName },
-      controlPlane: { xds: svc.mesh.xdsAddress, ca: svc.mesh.caAddress },
+      // xDS over TLS (the trust anchor below), checked against the control plane's SPIFFE ID
+      controlPlane: { xds: svc.mesh.xdsAddress, ca: svc.mesh.caAddress, xdsIdentity: svc.mesh.controlPlaneIdentity },
       ports: { ...RESERVED_PORTS, app: Object.fromEntries(svc.ports.map((p) => [p.name, p.targetPort ?? p.port])) },
       // the kubelet probes /ready and /live on the pod IP; /config_dump and /shutdown answer loopback peers only
       adminBindAddress: '0.0.0.0',

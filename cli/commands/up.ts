@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .option('--props <json>', 'JSON object passed as the mesh function\'s second argument (e.g. \'{"replicas":{"ratings":2}}\')')
     .option('--no-stat', 'do not print the live metrics table')
     .option('--ready-timeout <ms>', 'time each process gets to become ready', '60000')
-    .option('--ca-insecure', 'serve the CA without TLS (testing only: bootstrap tokens travel in the clear)', false)
+    .option('--ca-insecure', 'serve the CA and the xDS endpoint without TLS (testing only: bootstrap tokens and config travel in the clear, no node authentication)', false)
     .addHelpText('after', `
 Examples:
   weft up --expose productpage=9080           bookinfo, productpage on http://127.0.0.1:9080

@@ -131,7 +131,11 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
 
     const endpoints = new EndpointsFile(join(stateDir, 'endpoints.json'));
     await endpoints.delete(''); // writes the empty list the control plane starts from
-    const cpFlags = { source: 'local', dist: distDir, port: xdsPort, statusPort, host: hostAddr, stateDir, endpoints: endpoints.file };
+    // ADS is TLS too: the CA writes the control-plane child a serving certificate (the CA endpoint's names) and
+    // rewrites it on every rotation; the child re-reads it (--xds-tls-dir). --ca-insecure makes both plaintext.
+    const xdsTls = ca.tls ? { xdsTlsDir: join(stateDir, 'xds-tls') } : { xdsInsecure: true };
+    if (ca.tls) ca.writeServingCertificate(xdsTls.xdsTlsDir!); // stops with ca.close()
+    const cpFlags = { source: 'local', dist: distDir, port: xdsPort, statusPort, host: hostAddr, stateDir, endpoints: endpoints.file, ...xdsTls };
     await writeFile(join(stateDir, 'control-plane.json'), JSON.stringify(cpFlags));
     let cp!: Child;
     const startCp = async () => {

@@ -95,6 +95,9 @@ describe('weft up as a process', () => {
     const dump = await weft(['config-dump', 'productpage', '--state-dir', state], ROOT);
     expect(dump.code).toBe(0);
     expect(JSON.parse(dump.stdout)).toMatchObject({ node: { id: 'productpage-v1-0', service: 'productpage' } });
+    // xDS over TLS too, with the workload certificate presented (node authentication), from the serving cert weft up wrote
+    expect(JSON.parse(dump.stdout).xds).toMatchObject({ connected: true, tls: true, clientIdentity: expect.stringMatching(/^spiffe:\/\/bookinfo.local\/ns\/[a-z-]+\/sa\/productpage$/) });
+    expect(readFileSync(join(state, 'xds-tls', 'tls.crt'), 'utf8')).toContain('BEGIN CERTIFICATE');
     const unknown = await weft(['config-dump', 'nosuch', '--state-dir', state], ROOT);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/WEFT_ERR_UP_UNKNOWN_PROXY/);

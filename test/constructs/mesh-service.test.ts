@@ -94,7 +94,8 @@ test('the bootstrap parses with the proxy\'s own parser and uses the reserved po
   const boot = parseBootstrap(JSON.parse(find(objs, 'ConfigMap', 'reviews-v2-weft').data['bootstrap.json']));
   expect(boot.node).toEqual({ id: 'reviews-v2', service: 'reviews', namespace: 'shop', version: 'v2', serviceAccount: 'reviews' });
   expect(boot.ports).toEqual({ ...RESERVED_PORTS, app: { http: 9080 } });
-  expect(boot.controlPlane).toEqual({ xds: 'weft-control-plane.weft-system.svc:15010', ca: 'weft-control-plane.weft-system.svc:15012' });
+  // xDS over TLS (the bootstrap has a trust anchor), checked against the control plane's SPIFFE ID
+  expect(boot.controlPlane).toEqual({ xds: 'weft-control-plane.weft-system.svc:15010', ca: 'weft-control-plane.weft-system.svc:15012', xdsIdentity: 'spiffe://shop.local/ns/weft-system/sa/weft-control-plane' });
   // PERMISSIVE (the mesh default): the proxy may serve before it holds a certificate.
   expect(boot.identity).toMatchObject({ trustDomain: 'shop.local', required: false });
 });

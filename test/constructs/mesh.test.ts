@@ -127,3 +127,21 @@ test('bad mesh props are rejected with codes', () => {
   const c2 = new Chart(new App({ outdir: '/nonexistent' }), 'c');
   expect(() => new Mesh(c2, 'm', { certificateTtl: 'a day' })).toThrow(expect.objectContaining({ code: 'WEFT_ERR_INVALID_PROP' }));
 });
+
+test('proxylessXds: a plaintext xDS port (15011) for proxyless gRPC clients, off by default; sidecars keep TLS on 15010', () => {
+  const plain = (objs: ReturnType<typeof synth>) => ({
+    args: find(objs, 'Deployment', 'weft-control-plane').spec.template.spec.containers[0].args as string[],
+    ports: (find(objs, 'Service', 'weft-control-plane').spec.ports as { name: string; port: number }[]).map((p) => `${p.name}:${p.port}`),
+  });
+  const off = plain(synth(fixture().chart));
+  expect(off.args.some((a) => a.startsWith('--xds-plaintext-port'))).toBe(false);
+  expect(off.ports).not.toContain('grpc-xds-plain:15011');
+  const app = Testing.app();
+  const chart = new Chart(app, 'c');
+  const mesh = new Mesh(chart, 'mesh', { proxylessXds: true });
+  const on = plain(synth(chart));
+  expect(on.args).toContain('--xds-plaintext-port=15011');
+  expect(on.ports).toContain('grpc-xds-plain:15011');
+  expect(mesh.xdsPlaintextAddress).toBe('weft-control-plane.weft-system.svc:15011');
+  for (const o of synth(chart)) expect(objectProblems(o)).toEqual([]);
+});
