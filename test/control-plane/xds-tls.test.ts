@@ -5,16 +5,18 @@
  * another identity are each refused with their code; --xds-plaintext-port still serves plaintext.
  */
 import 'reflect-metadata';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import type { BootstrapTokenAuthenticator } from '../../control-plane/ca/authn';
 import { optionsFromFlags, runControlPlane, type RunningControlPlane } from '../../control-plane/main';
 import { ConfigCell } from '../../proxy/config';
 import { caClientFromBootstrap, type CaClientIdentityProvider } from '../../proxy/identity/ca-client';
 import { XdsClient, type XdsNode } from '../../proxy/xds/client';
 import type { XdsTlsOptions } from '../../proxy/xds/tls';
+import { directoryCertificates, serveAdsTls } from '../../control-plane/xds-tls';
 import { makeCa } from '../support/certs';
 import { strictMeshConfigYaml, until } from '../support/waiting';
 
@@ -75,6 +77,16 @@ function client(o: { node: XdsNode; tls?: Partial<XdsTlsOptions>; identity?: CaC
   stops.push(() => xds.stop());
   return { xds, cell };
 }
+
+/** The serving certificate (DER fingerprint) on `port`, unverified. */
+const servedFingerprint = (port: number) => new Promise<string>((resolve, reject) => {
+  const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['h2'] }, () => {
+    const f = s.getPeerCertificate().fingerprint256;
+    s.destroy();
+    resolve(f);
+  });
+  s.once('error', reject);
+});
 
 const connectedIds = () => running.controlPlane.ads.connectedNodes().map((n) => n.id);
 
@@ -154,4 +166,58 @@ test('--xds-plaintext-port serves the same ADS in plaintext; the TLS port refuse
   const wrongPort = client({ node: node('ratings', { id: 'plain-on-tls-0' }), plaintext: true });
   await until(async () => wrongPort.xds.status().lastStreamError !== undefined, 'plaintext to the TLS port fails');
   expect(wrongPort.cell.get().listeners.size).toBe(0);
+});
+
+test('rotation: the CA re-issues the TLS ADS certificate in place (same port); the open stream stays, new connections get the new one', async () => {
+  const identity = await workload('ratings');
+  const open = client({ node: node('ratings', { id: 'rotating-0', serviceAccount: 'ratings' }), identity });
+  await open.xds.ready;
+  const streamBefore = running.controlPlane.ads.connectedNodes().find((n) => n.id === 'rotating-0')!.streamId;
+  const before = await servedFingerprint(running.xdsPort);
+  const extra = await makeCa('an added root');
+  running.ca!.ca.addTrustedRoot(extra.certPem); // any trust change re-issues the serving certificate
+  await until(async () => (await servedFingerprint(running.xdsPort)) !== before, 'new serving certificate on the same port');
+  // a fresh sidecar verifies the new certificate with the rewritten anchor (both roots)
+  const fresh = client({ node: node('ratings', { id: 'after-rotation-0', serviceAccount: 'ratings' }), identity });
+  await fresh.xds.ready;
+  expect(running.controlPlane.ads.connectedNodes().find((n) => n.id === 'rotating-0')?.streamId).toBe(streamBefore);
+  expect(open.xds.status()).toMatchObject({ connected: true, reconnects: 0 });
+  running.ca!.ca.removeTrustedRoot(extra.certPem);
+});
+
+test('refused streams leave nothing behind in the ADS server', async () => {
+  const identity = await workload('ratings');
+  const before = (running.controlPlane.ads as unknown as { streams: Map<number, unknown> }).streams.size;
+  const liar = client({ node: node('reviews', { id: 'liar-leak-0' }), identity });
+  await until(async () => (liar.xds.status().reconnects ?? 0) >= 3, 'three refused attempts');
+  liar.xds.stop();
+  await until(async () => (running.controlPlane.ads as unknown as { streams: Map<number, unknown> }).streams.size <= before, 'refused streams released');
+});
+
+test('--xds-tls-dir: files re-read in place; a bad rewrite keeps the current certificate (coded)', async () => {
+  const dir = join(root, 'xds-tls');
+  const stopWriting = running.ca!.writeServingCertificate(dir);
+  const errors: string[] = [];
+  const certs = directoryCertificates(dir, { reloadMs: 60_000, onError: (e) => errors.push(e.code) });
+  const listener = await serveAdsTls(running.controlPlane.ads, { host: '127.0.0.1', port: 0, credentials: certs.credentials, nodeAuth: { trustDomain: () => TD } });
+  try {
+    const first = await servedFingerprint(listener.port);
+    expect(first).toBe(new X509Certificate(await readFile(join(dir, 'tls.crt'))).fingerprint256);
+    const extra = await makeCa('another added root');
+    running.ca!.ca.addTrustedRoot(extra.certPem); // the writer rewrites tls.crt/tls.key/ca.crt
+    expect(certs.reload()).toBe(true);
+    const second = await servedFingerprint(listener.port);
+    expect(second).not.toBe(first);
+    const { xds } = client({ node: node('ratings', { id: 'dir-0' }), port: listener.port });
+    await xds.ready;
+    await writeFile(join(dir, 'tls.key'), 'not a key');
+    expect(certs.reload()).toBe(false);
+    expect(errors).toEqual(['WEFT_ERR_XDS_BAD_SERVING_CERT']);
+    expect(await servedFingerprint(listener.port)).toBe(second);
+    running.ca!.ca.removeTrustedRoot(extra.certPem);
+  } finally {
+    stopWriting();
+    certs.close();
+    await listener.close();
+  }
 });
