@@ -7,6 +7,7 @@ import type { Handler, Headers, Peer, ProxyRequest, ProxyResponse } from '../sta
 import { TimeoutError } from './errors';
 import { errorResponse } from './respond';
 import { parseGrpcTimeout } from './grpc';
+import { RequestAbort } from '../stack/signal';
 
 /** Maps an error a Handler threw to the response the client gets. */
 export type ErrorResponder = (err: unknown, req: ProxyRequest | undefined) => ProxyResponse;
@@ -31,7 +32,7 @@ export interface RequestParts {
 /** A request in flight: the ProxyRequest plus the controller the server aborts on disconnect. */
 export interface Exchange {
   readonly req: ProxyRequest;
-  readonly abort: AbortController;
+  readonly abort: { abort(reason?: unknown): void };
   /** Runs the handler; never rejects (errors become responses). */
   run(handler: Handler, onError: ErrorResponder): Promise<ProxyResponse>;
   /** Stops the deadline timer once the response is complete. */
@@ -40,7 +41,7 @@ export interface Exchange {
 
 /** Builds the ProxyRequest and arms the gRPC deadline. */
 export function startExchange(parts: RequestParts): Exchange {
-  const abort = new AbortController();
+  const abort = new RequestAbort();
   const req: ProxyRequest = { ...parts, signal: abort.signal, meta: new Map() };
   const timeoutMs = parts.grpc ? parseGrpcTimeout(parts.headers['grpc-timeout']) : undefined;
   let timer: NodeJS.Timeout | undefined;
