@@ -221,3 +221,24 @@ test('--xds-tls-dir: files re-read in place; a bad rewrite keeps the current cer
     await listener.close();
   }
 });
+
+test('--xds-insecure: ADS plaintext on --port even with a CA; contradictory flags are usage errors', async () => {
+  expect(() => optionsFromFlags({ source: 'local', xdsInsecure: true, xdsPlaintextPort: '0' })).toThrow(expect.objectContaining({ code: 'WEFT_ERR_CP_USAGE', exitCode: 2 }));
+  expect(() => optionsFromFlags({ source: 'local', xdsInsecure: true, xdsTlsDir: '/x' })).toThrow(expect.objectContaining({ code: 'WEFT_ERR_CP_USAGE' }));
+  const insecure = await runControlPlane(
+    optionsFromFlags({ source: 'local', dist: join(root, 'dist'), port: '0', statusPort: '0', caPort: '0', xdsInsecure: true, stateDir: join(root, 'state-insecure'), meshConfig: 'mesh' }),
+    () => undefined,
+  );
+  try {
+    expect(insecure.xdsTls).toBe(false);
+    expect(insecure.xdsPlaintextPort).toBeUndefined();
+    const cell = new ConfigCell();
+    const xds = new XdsClient({ server: `127.0.0.1:${insecure.xdsPort}`, node: node('ratings', { id: 'insecure-0' }), cell });
+    xds.start();
+    stops.push(() => xds.stop());
+    await xds.ready;
+    expect(xds.status().tls).toBe(false);
+  } finally {
+    await insecure.stop();
+  }
+});
