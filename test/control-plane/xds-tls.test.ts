@@ -242,3 +242,34 @@ test('--xds-insecure: ADS plaintext on --port even with a CA; contradictory flag
     await insecure.stop();
   }
 });
+
+test('certificate first: the first xDS connection waits for the first certificate, then presents it', async () => {
+  const token = (running.ca!.authenticator as BootstrapTokenAuthenticator).mint({ namespace: 'shop', serviceAccount: 'ratings' });
+  const identity = caClientFromBootstrap(
+    { controlPlane: { xds: '', ca: `127.0.0.1:${running.ca!.server.port}` }, identity: { trustDomain: TD, caTrustAnchorFile: running.ca!.trustAnchorFile } },
+    { credential: token },
+  );
+  stops.push(() => identity.close());
+  const { xds } = client({ node: node('ratings', { id: 'waiting-0', serviceAccount: 'ratings' }), identity });
+  // no certificate yet: nothing dialed (a real ADS round trip on another stream shows the server is serving)
+  const probe = client({ node: node('ratings', { id: 'probe-0' }) });
+  await probe.xds.ready;
+  expect(connectedIds()).not.toContain('waiting-0');
+  expect(xds.status()).toMatchObject({ connected: false, reconnects: 0 });
+  await identity.start();
+  await xds.ready;
+  expect(xds.status()).toMatchObject({ connected: true, clientIdentity: `spiffe://${TD}/ns/shop/sa/ratings` });
+});
+
+test('certificate wait bounded: without a certificate after certificateWaitMs the client dials without one', async () => {
+  const identity = caClientFromBootstrap({ controlPlane: { xds: '', ca: '127.0.0.1:1' }, identity: { trustDomain: TD } }, { credential: 'never-started' });
+  const cell = new ConfigCell();
+  const xds = new XdsClient({
+    server: `127.0.0.1:${running.xdsPort}`, node: node('ratings', { id: 'no-cert-0' }), cell, identity, certificateWaitMs: 100,
+    tls: { trustAnchor: { file: running.ca!.trustAnchorFile }, trustDomain: TD },
+  });
+  xds.start();
+  stops.push(() => xds.stop());
+  await xds.ready;
+  expect(xds.status().clientIdentity).toBeUndefined();
+});
