@@ -150,7 +150,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     const ctx: ReplicaContext = {
       stateDir, projectDir, trustDomain: plan.mesh.trustDomain, xds: `${hostAddr}:${xdsPort}`, ca: `${hostAddr}:${caPort}`,
       mintToken: (id) => tokens.mint(id), sidecar: entries.sidecar, readyTimeoutMs,
-      ...(ca.tls && ca.trustAnchorFile ? { caTrustAnchorFile: ca.trustAnchorFile } : {}),
+      ...(ca.tls && ca.trustAnchorFile ? { caTrustAnchorFile: ca.trustAnchorFile, xdsIdentity: ca.servingNames.spiffeId } : {}),
     };
     const replicas: RunningReplica[] = [];
     const stopReplicas = async () => {

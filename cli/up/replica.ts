@@ -30,6 +30,8 @@ export interface ReplicaContext {
   readonly ca: string;
   /** The CA's trust bundle (PEM file): the sidecars dial the CA over TLS and renew by certificate. @default none (plaintext CA, `--ca-insecure`) */
   readonly caTrustAnchorFile?: string;
+  /** SPIFFE ID the control plane's xDS certificate carries (checked by each sidecar). @default any `…/sa/weft-control-plane` of the trust domain */
+  readonly xdsIdentity?: string;
   /** Mints a one-time CA token for this identity. */
   readonly mintToken: (identity: { namespace: string; serviceAccount: string }) => string;
   readonly sidecar: EntryCommand;
@@ -66,7 +68,7 @@ export async function writeBootstrap(ctx: ReplicaContext, plan: Pick<ReplicaPlan
   await writeFile(tokenPath, ctx.mintToken({ namespace: plan.namespace, serviceAccount: plan.serviceAccount }), { mode: 0o600 });
   const bootstrap: Bootstrap = {
     node: { id: plan.id, service: plan.service, namespace: plan.namespace, version: plan.version, serviceAccount: plan.serviceAccount },
-    controlPlane: { xds: ctx.xds, ca: ctx.ca },
+    controlPlane: { xds: ctx.xds, ca: ctx.ca, ...(ctx.xdsIdentity ? { xdsIdentity: ctx.xdsIdentity } : {}) },
     ports: { inbound: ports.inbound, outbound: ports.outbound, admin: ports.admin, app: { ...ports.app } },
     bindAddress: ctx.address ?? '127.0.0.1',
     interception: ctx.wrap ? 'iptables' : 'explicit',

@@ -84,6 +84,7 @@ describe('weft up as a process', () => {
     // The sidecars reached the CA over TLS: their bootstrap names the root weft up wrote, and renew by certificate.
     const boot = JSON.parse(readFileSync(join(state, 'proxies', 'productpage-v1-0', 'bootstrap.json'), 'utf8')) as { identity: Record<string, unknown> };
     expect(boot.identity).toMatchObject({ caTrustAnchorFile: join(state, 'ca-root.pem'), renewWithCertificate: true });
+    expect((boot as unknown as { controlPlane: Record<string, unknown> }).controlPlane).toMatchObject({ xdsIdentity: 'spiffe://bookinfo.local/ns/weft-system/sa/weft-control-plane' });
     expect(new X509Certificate(readFileSync(join(state, 'ca-root.pem'))).fingerprint256).toBe(new X509Certificate(readFileSync(join(state, 'ca', 'tls.crt'))).fingerprint256);
 
     const stat = await weft(['stat', '-o', 'json', '--state-dir', state], ROOT);
