@@ -85,7 +85,7 @@ function authorizer(b: Bootstrap): Authorize {
     const chain = inboundChain(listener, req);
     const port = chain?.servicePort ?? chain?.destinationPort ?? 0;
     const d = evaluate(p, { principal: req.peer.identity, port, path: req.path, method: req.method }, { defaultInboundPolicy: a.defaultPolicy });
-    return { allowed: d.allowed, policy: d.policy, action: d.reason };
+    return { allowed: d.allowed, policy: d.policy, action: d.reason, reason: d.reason, audited: d.audited, port, detail: d.detail };
   };
 }
 
@@ -132,7 +132,7 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   const clients = new EndpointClients({ tls, sidecarProtocol: opts.sidecarProtocol ?? DEFAULT_SIDECAR_PROTOCOL });
   cleanups.push(() => clients.close());
   const outboundStack = buildOutboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry });
-  const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, authorize: authorizer(b) });
+  const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, authorize: authorizer(b), authzLog: log });
   cleanups.push(() => outboundStack.close(), () => inboundStack.close());
   const logger = b.accessLog ? accessLogger() : undefined;
   const exporter = b.tracing?.otlpEndpoint ? new OtlpHttpExporter(b.tracing.otlpEndpoint, `${b.node.service}.${b.node.namespace}`) : undefined;

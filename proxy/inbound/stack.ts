@@ -8,7 +8,7 @@ import { Backends, clustersOfTables } from '../balance/backends';
 import { ConfigCell } from '../config/cell';
 import type { FilterChainConfig, ListenerConfig, ProxyConfig, RouteTable } from '../config/types';
 import { rescue } from '../http/respond';
-import { type Authorize, authz } from '../layers/authz';
+import { type Authorize, type AuthzLog, authz } from '../layers/authz';
 import { fault } from '../layers/fault';
 import { observe } from '../layers/observe';
 import { BucketSet, rateLimit } from '../layers/rate-limit';
@@ -25,6 +25,8 @@ import { mtlsMode } from './mtls-mode';
 export interface InboundDeps extends StackDeps {
   /** The authorization evaluator (api/authz.ts). @default - no authz layer (every request allowed) */
   readonly authorize?: Authorize;
+  /** Where authz denials (warn) and AUDIT matches (info) are logged. @default - not logged */
+  readonly authzLog?: AuthzLog;
   /** The inbound listener to serve. @default - the first INBOUND listener */
   readonly listener?: string;
 }
@@ -81,7 +83,7 @@ export function buildInboundHandler(config: ProxyConfig | ConfigCell, deps: Inbo
       return l?.rateLimit ? { bucket: buckets.get(`listener:${l.name}`, l.rateLimit), scope: `listener ${l.name}` } : undefined;
     }), // shed before spending effort on authz
     mtlsMode((req) => inboundChain(listenerOf(), req)), // plaintext never reaches a STRICT port (counted, like denials)
-    ...(deps.authorize ? [authz(deps.authorize, listenerOf)] : []), // before routing: a denied caller learns nothing about routes
+    ...(deps.authorize ? [authz(deps.authorize, listenerOf, undefined, deps.authzLog)] : []), // before routing: a denied caller learns nothing about routes
     route(cell, tableFor, random), // the chain's inline table: normally one route to the local app cluster
     timeout((req) => inboundChain(listenerOf(), req)?.maxStreamDurationMs),
     retry({ now, random, metrics: deps.metrics }),
