@@ -83,6 +83,8 @@ export class XdsClient {
   #clientKey = '';
   #clientIdentity: string | undefined;
   #lastStreamError: XdsError | undefined;
+  /** Stops waiting for the first certificate (stop() before it came). */
+  #unwait: (() => void) | undefined;
   #call: grpc.ClientDuplexStream<OutgoingRequest, IncomingResponse> | undefined;
   #stopped = false;
   #connected = false;
@@ -119,6 +121,7 @@ export class XdsClient {
       this.#open();
     };
     const off = id.onChange(open);
+    this.#unwait = off;
     this.#timer = setTimeout(() => {
       this.#opts.log?.('warn', `no workload certificate after ${this.#opts.certificateWaitMs ?? 15_000}ms: dialing xDS without one (no node authentication on this stream)`);
       open();
@@ -323,6 +326,7 @@ export class XdsClient {
   /** Closes the stream and stops reconnecting. */
   stop(): void {
     this.#stopped = true;
+    this.#unwait?.();
     if (this.#timer) clearTimeout(this.#timer);
     this.#call?.cancel();
     this.#call = undefined;
