@@ -31,7 +31,14 @@ export function writeH1Response(res: http.ServerResponse, resp: ProxyResponse, c
   }
   if (close || h['connection'] === 'close') head.push('connection', 'close');
   const trailers = resp.trailers;
-  res.writeHead(resp.status, head);
+  try {
+    res.writeHead(resp.status, head);
+  } catch {
+    // a value Node refuses to write (e.g. from a header mutation): never a crash, never a half-written head
+    body?.destroy();
+    res.destroy();
+    return;
+  }
   if (!body) return void finish(res, trailers, hasLength);
   res.on('close', () => {
     if (!body.readableEnded) body.destroy();
