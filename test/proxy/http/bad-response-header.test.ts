@@ -2,6 +2,7 @@
 import * as http from 'node:http';
 import { Readable } from 'node:stream';
 import { ProxyServer } from '../../../proxy/http/server';
+import type { ProxyResponse } from '../../../proxy/stack/types';
 import { get } from './util';
 
 let proxy: ProxyServer;
@@ -9,7 +10,7 @@ let port: number;
 
 beforeAll(async () => {
   proxy = new ProxyServer({
-    handler: async (req) => (req.path === '/bad'
+    handler: async (req): Promise<ProxyResponse> => (req.path === '/bad'
       ? { status: 200, headers: { 'x-bad': 'a\u0001b' }, body: Readable.from([Buffer.from('never sent')]) }
       : { status: 200, headers: { 'content-length': '2' }, body: Readable.from([Buffer.from('ok')]) }),
   });
