@@ -76,7 +76,7 @@ export class OutlierDetector {
   #sweep(all: readonly EndpointState[], now: number): void {
     const sr = this.config.successRate;
     if (sr) {
-      const candidates = all.filter((e) => e.outlier.successes + e.outlier.failures >= sr.requestVolume);
+      const candidates = all.filter((e) => hasVolume(e, sr.requestVolume));
       if (candidates.length >= sr.minimumHosts) {
         const rates = candidates.map((e) => e.outlier.successes / (e.outlier.successes + e.outlier.failures));
         const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
@@ -90,7 +90,7 @@ export class OutlierDetector {
     const fp = this.config.failurePercentage;
     if (fp) {
       // gRFC A50: only hosts with enough calls count, and only when enough hosts have them
-      const candidates = all.filter((e) => e.outlier.successes + e.outlier.failures >= fp.requestVolume);
+      const candidates = all.filter((e) => hasVolume(e, fp.requestVolume));
       if (candidates.length >= fp.minimumHosts) {
         for (const e of candidates) {
           const pct = (100 * e.outlier.failures) / (e.outlier.successes + e.outlier.failures);
@@ -111,6 +111,17 @@ export class OutlierDetector {
       s.failures = 0;
     }
   }
+}
+
+/**
+ * Whether `e` had enough calls this interval to be judged. A host with no calls has no rate
+ * (Envoy's accumulator gives none for an empty bucket), so request_volume 0 admits every host that
+ * had at least one call; it is never judged on 0/0. minimum_hosts 0 needs no check: with no
+ * candidate there is nothing to eject.
+ */
+function hasVolume(e: EndpointState, requestVolume: number): boolean {
+  const total = e.outlier.successes + e.outlier.failures;
+  return total > 0 && total >= requestVolume;
 }
 
 /** Classifies a response status or error kind for outlier detection. */

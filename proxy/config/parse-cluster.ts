@@ -9,8 +9,8 @@ import type { CircuitBreakers, ClusterConfig, EndpointConfig, EndpointSet, LbPol
 /** Envoy's circuit-breaker defaults. */
 export const DEFAULT_CIRCUIT_BREAKERS: CircuitBreakers = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024 };
 /**
- * Connections per endpoint when `per_host_thresholds` says nothing: the HTTP/1.1 pool's own socket
- * limit (proxy/http/client-h1.ts), so its hidden unbounded queue is never used; Envoy has no default.
+ * Connections per endpoint when `per_host_thresholds` says nothing (Envoy has no default). It is the
+ * only bound on the HTTP/1.1 pool (EndpointClients builds it unbounded), whatever the value.
  */
 export const DEFAULT_MAX_CONNECTIONS_PER_HOST = 256;
 /** linkerd2-proxy's retry budget: 20 % of requests, plus 10 retries/s, over a 10 s window. */
@@ -86,16 +86,17 @@ export function parseOutlierDetection(r: Reader): OutlierDetectionConfig {
     maxEjectionPercent: r.num('max_ejection_percent', { min: 0, max: 100 }) ?? 10,
     consecutive5xx: enforcing5xx > 0 ? r.num('consecutive_5xx', { min: 1, integer: true }) ?? 5 : undefined,
     consecutiveGatewayErrors: enforcingGw > 0 ? r.num('consecutive_gateway_failure', { min: 1, integer: true }) ?? 5 : undefined,
+    // minimum_hosts and request_volume may be 0 (Envoy, gRFC A50): see OutlierDetector for what 0 means
     successRate: enforcingSr > 0 ? {
-      minimumHosts: r.num('success_rate_minimum_hosts', { min: 1, integer: true }) ?? 5,
-      requestVolume: r.num('success_rate_request_volume', { min: 1, integer: true }) ?? 100,
+      minimumHosts: r.num('success_rate_minimum_hosts', { min: 0, integer: true }) ?? 5,
+      requestVolume: r.num('success_rate_request_volume', { min: 0, integer: true }) ?? 100,
       stdevFactor: (r.num('success_rate_stdev_factor', { min: 0 }) ?? 1900) / 1000,
       enforcingPercent: enforcingSr,
     } : undefined,
     failurePercentage: enforcingFp > 0 ? {
       threshold: r.num('failure_percentage_threshold', { min: 0, max: 100 }) ?? 85,
-      minimumHosts: r.num('failure_percentage_minimum_hosts', { min: 1, integer: true }) ?? 5,
-      requestVolume: r.num('failure_percentage_request_volume', { min: 1, integer: true }) ?? 50,
+      minimumHosts: r.num('failure_percentage_minimum_hosts', { min: 0, integer: true }) ?? 5,
+      requestVolume: r.num('failure_percentage_request_volume', { min: 0, integer: true }) ?? 50,
       enforcingPercent: enforcingFp,
     } : undefined,
   };

@@ -246,7 +246,7 @@ export interface CircuitBreakers {
   /**
    * Connections to any one endpoint (Envoy `per_host_thresholds.max_connections`): HTTP/1.1 requests
    * beyond it wait in the cluster's pending queue (`maxPendingRequests`), then are shed (503 overflow).
-   * The parser always sets it. @default 256 (DEFAULT_MAX_CONNECTIONS_PER_HOST: the HTTP/1.1 pool size)
+   * The parser always sets it. @default 256 (DEFAULT_MAX_CONNECTIONS_PER_HOST)
    */
   readonly maxConnectionsPerHost?: number;
 }

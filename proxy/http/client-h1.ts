@@ -22,7 +22,10 @@ export interface H1EndpointOptions {
   readonly tls?: { readonly context: () => tls.SecureContext | undefined; readonly expectedIdentity?: string };
   /** @default 5000 (Envoy connect_timeout) */
   readonly connectTimeoutMs?: number;
-  /** Pooled connections per endpoint. @default 256 */
+  /**
+   * Pooled connections per endpoint; past it Node's Agent queues requests without bound, so a
+   * caller with its own limit passes Infinity (EndpointClients does: the balancer caps). @default 256
+   */
   readonly maxSockets?: number;
   /** Idle pooled connections are closed after this (shorter than any server's keep-alive). @default 30000 */
   readonly idleTimeoutMs?: number;

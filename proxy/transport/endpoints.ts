@@ -52,7 +52,10 @@ export class EndpointClients {
     const h1 = (): Handler => {
       let c = this.#h1.get(key);
       if (!c) {
-        c = new H1Endpoint({ address: ep.address, port: ep.port, tls: tlsOpt, connectTimeoutMs: this.#opts.connectTimeoutMs });
+        // No pool bound: the balancer's per-host cap (per cluster, in front of this shared client)
+        // is the only one, so a request past it is queued as pending or shed, never parked in the
+        // Agent's own unbounded queue (docs/proxy.md, "Per-host connection cap").
+        c = new H1Endpoint({ address: ep.address, port: ep.port, tls: tlsOpt, connectTimeoutMs: this.#opts.connectTimeoutMs, maxSockets: Number.POSITIVE_INFINITY });
         this.#h1.set(key, c);
       }
       return c.handler;

@@ -131,3 +131,44 @@ describe('failure-percentage ejection (gRFC A50)', () => {
     expect(() => parseXds({ clusters: [cluster('c', { outlier_detection: { enforcing_failure_percentage: { value: 100 }, failure_percentage_threshold: { value: 101 } } })] })).toThrow();
   });
 });
+
+describe('outlier detection minimum_hosts / request_volume 0 (Envoy, gRFC A50 allow it)', () => {
+  const parse = (od: Record<string, unknown>) => parseXds({ clusters: [cluster('c', { outlier_detection: od })] }).clusters.get('c')!.outlierDetection!;
+
+  test('GIVEN the four fields at 0 THEN the cluster is accepted and keeps the 0s', () => {
+    const od = parse({
+      enforcing_failure_percentage: { value: 100 }, failure_percentage_minimum_hosts: { value: 0 }, failure_percentage_request_volume: { value: 0 },
+      success_rate_minimum_hosts: { value: 0 }, success_rate_request_volume: { value: 0 },
+    });
+    expect(od.failurePercentage).toMatchObject({ minimumHosts: 0, requestVolume: 0 });
+    expect(od.successRate).toMatchObject({ minimumHosts: 0, requestVolume: 0 });
+    expect(() => parse({ success_rate_request_volume: { value: -1 } })).toThrow();
+  });
+
+  const base: OutlierDetectionConfig = { intervalMs: 1000, baseEjectionTimeMs: 1000, maxEjectionTimeMs: 300_000, maxEjectionPercent: 100 };
+  /** `calls[i]` = [successes, failures] of endpoint i in one interval; returns availability after the sweep. */
+  const sweep = (config: OutlierDetectionConfig, calls: Array<[number, number]>) => {
+    const clock = new FakeClock(0);
+    const d = new OutlierDetector(config, clock.now, () => 0, { onEject: () => undefined, onUneject: () => undefined });
+    const eps = calls.map((_, i) => ep(i + 1));
+    calls.forEach(([ok, bad], i) => {
+      for (let k = 0; k < ok; k++) d.record(eps[i], 'success', eps);
+      for (let k = 0; k < bad; k++) d.record(eps[i], 'gateway', eps);
+    });
+    clock.advance(1000);
+    d.tick(eps);
+    return eps.map((e) => e.available);
+  };
+
+  test('GIVEN failure percentage with minimum_hosts 0 and request_volume 0 THEN one failing call is enough to judge a host; an idle host is never judged', () => {
+    const fp = { threshold: 50, minimumHosts: 0, requestVolume: 0, enforcingPercent: 100 };
+    expect(sweep({ ...base, failurePercentage: fp }, [[0, 1], [0, 0]])).toEqual([false, true]);
+    expect(sweep({ ...base, failurePercentage: fp }, [[0, 0], [0, 0]])).toEqual([true, true]);
+  });
+
+  test('GIVEN success rate with request_volume 0 THEN an idle host (no rate: 0/0) neither blocks the statistics nor is ejected', () => {
+    const sr = { minimumHosts: 0, requestVolume: 0, stdevFactor: 1, enforcingPercent: 100 };
+    // four hosts all successful, one at 50 %, one idle: the 50 % host is below mean − stdev
+    expect(sweep({ ...base, successRate: sr }, [[10, 0], [10, 0], [10, 0], [10, 0], [5, 5], [0, 0]])).toEqual([true, true, true, true, false, true]);
+  });
+});
