@@ -4,7 +4,6 @@
  * come from Kubernetes (Secret + TokenReview) or, locally, a state directory + one-time tokens.
  * The endpoint is TLS (a certificate the CA issues itself) unless `insecure` is asked for.
  */
-import { X509Certificate } from 'node:crypto';
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import type { ServerCredentials } from '@grpc/grpc-js';
 import { join } from 'node:path';
@@ -13,9 +12,9 @@ import type { MeshSettings } from '../api/model';
 import { spiffeId } from '../api/names';
 import { BootstrapTokenAuthenticator, type Authenticator } from './ca/authn';
 import { CertificateAuthority, type CaMaterial } from './ca/authority';
+import { CA_ERRORS } from './ca/errors';
 import { kubernetesCaApis, loadOrCreateSecretCa, TokenReviewAuthenticator } from './ca/kubernetes';
 import { caMaterialFromSecret, loadCaFromDirectory, loadOrCreateLocalCa, watchCaMaterial, type CaMaterialWatch } from './ca/material';
-import { splitPemCertificates } from './ca/pki';
 import { CaServer, caServerCredentials, startCaServer } from './ca/service';
 import { CA_ROOT_CONFIGMAP, CaRootPublisher, type ConfigMapApi } from './sources/ca-root-configmap';
 
@@ -138,7 +137,10 @@ export async function startCa(opts: CaWiringOptions): Promise<RunningCa> {
     authenticator = new BootstrapTokenAuthenticator({});
     reload = async () => loadCaFromDirectory(dir);
   }
-  const ca = await CertificateAuthority.create({ trustDomain: opts.mesh.trustDomain, material, certificateTtlMs: opts.mesh.certificateTtlMs });
+  const ca = await CertificateAuthority.create({
+    trustDomain: opts.mesh.trustDomain, material, certificateTtlMs: opts.mesh.certificateTtlMs,
+    onListenerError: (e) => opts.log('error', `after a CA trust change: ${(e as Error)?.message ?? e}`, { code: (e as { code?: string })?.code }),
+  });
   const tls = !opts.insecure;
   const names = caServingNames(opts);
   const credentials = tls ? caServerCredentials(ca, names) : undefined;
@@ -157,7 +159,14 @@ export async function startCa(opts: CaWiringOptions): Promise<RunningCa> {
   if (opts.source === 'local') {
     const file = join(opts.stateDir, LOCAL_TRUST_ANCHOR_FILE);
     writeTrustAnchor(file, ca.trustBundlePem());
-    ca.onTrustChange(() => writeTrustAnchor(file, ca.trustBundlePem()));
+    // The CA has switched already: a failed write is logged (sidecars keep the old bundle until the next change), never thrown.
+    ca.onTrustChange(() => {
+      try {
+        writeTrustAnchor(file, ca.trustBundlePem());
+      } catch (e) {
+        opts.log('error', `cannot write the trust bundle to ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { code: CA_ERRORS.TRUST_ANCHOR_WRITE });
+      }
+    });
     trustAnchorFile = file;
   }
   let publisher: CaRootPublisher | undefined;
@@ -174,13 +183,12 @@ export async function startCa(opts: CaWiringOptions): Promise<RunningCa> {
   let current = material;
   const watch: CaMaterialWatch = watchCaMaterial(reload, async (m) => {
     const sameSigner = m.tlsCrt === current.tlsCrt && m.tlsKey === current.tlsKey;
-    await ca.rotateSigner(m);
     if (sameSigner) {
-      // Only ca.crt changed (rotation step 1 or 3): trust exactly the roots it lists now.
-      const listed = new Set(splitPemCertificates(m.caCrt ?? m.tlsCrt).map((p) => new X509Certificate(p).fingerprint256));
-      for (const r of splitPemCertificates(current.caCrt ?? '')) if (!listed.has(new X509Certificate(r).fingerprint256)) ca.removeTrustedRoot(r);
+      // Only ca.crt changed (rotation step 1 or 3): trust exactly the roots it lists now; the signer is not rotated.
+      await ca.updateRoots(m);
       opts.log('info', 'CA roots changed (ca.crt): trust bundle updated');
     } else {
+      await ca.rotateSigner(m);
       opts.log('info', 'CA material changed: signing with the new certificate, previous root still trusted');
     }
     current = m;

@@ -50,6 +50,11 @@ export interface CertificateAuthorityProps {
   readonly certificateTtlMs?: number;
   /** Clock, for tests. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Told when an `onTrustChange` listener throws (or its promise rejects). The CA has switched
+   * already; the other listeners still run. @default one line on stderr
+   */
+  readonly onListenerError?: (error: unknown) => void;
 }
 
 const issueChannel = channel('weft:ca:issue');
@@ -63,6 +68,8 @@ interface Signer {
   readonly roots: string[];
   /** tls.crt's certificates (signer first), to check leaves presented for renewal. */
   readonly chain: readonly string[];
+  /** SHA-256 fingerprint of the signing certificate: one signer, however often its material is re-read. */
+  readonly fingerprint: string;
 }
 
 async function loadSigner(m: CaMaterial, now: number): Promise<Signer> {
@@ -94,7 +101,7 @@ async function loadSigner(m: CaMaterial, now: number): Promise<Signer> {
     await x509.AuthorityKeyIdentifierExtension.create(cert.publicKey),
   ].map((e) => Buffer.from(e.rawData));
   const der: DerSigner = { key, alg: sigAlgFor(key), issuer: subjectOfCertificate(chain[0]), fixedExtensions };
-  return { der, notAfter: new Date(head.validTo), chainPem, roots, chain };
+  return { der, notAfter: new Date(head.validTo), chainPem, roots, chain, fingerprint: head.fingerprint256 };
 }
 
 const uniq = (pems: string[]): string[] => {
@@ -118,7 +125,8 @@ export class CertificateAuthority {
   private extraRoots: string[];
   /** Signers replaced by rotateSigner: their leaves stay renewable while their roots are trusted. */
   private previousSigners: Signer[] = [];
-  private readonly signerListeners = new Set<() => void>();
+  private readonly signerListeners = new Set<() => void | Promise<void>>();
+  private readonly onListenerError: (error: unknown) => void;
   private issuedCount = 0;
 
   private constructor(props: CertificateAuthorityProps, signer: Signer) {
@@ -126,6 +134,7 @@ export class CertificateAuthority {
     this.certificateTtlMs = props.certificateTtlMs ?? 24 * 3600_000;
     this.now = props.now ?? Date.now;
     this.signer = signer;
+    this.onListenerError = props.onListenerError ?? ((e) => process.stderr.write(`weft CA: a trust-change listener failed: ${(e as Error)?.message ?? e}\n`));
     this.extraRoots = uniq([...(props.extraTrustedRoots ?? [])].flatMap(splitPemCertificates));
   }
 
@@ -146,7 +155,7 @@ export class CertificateAuthority {
   /** Rotation step 1/3: trust `rootPem` as well (proxies pick it up on their next renewal). */
   public addTrustedRoot(rootPem: string): void {
     this.extraRoots = uniq([...this.extraRoots, ...splitPemCertificates(rootPem)]);
-    for (const l of this.signerListeners) l();
+    this.notify();
   }
 
   /**
@@ -156,13 +165,48 @@ export class CertificateAuthority {
   public async rotateSigner(material: CaMaterial): Promise<void> {
     const next = await loadSigner(material, this.now());
     this.extraRoots = uniq([...this.extraRoots, ...this.signer.roots]);
-    this.previousSigners = [this.signer, ...this.previousSigners].slice(0, 4);
+    // One entry per signer: the same signer again (material re-read) or a return to a previous one
+    // must not push out the signers whose leaves still need renewing.
+    const previous = next.fingerprint === this.signer.fingerprint ? this.previousSigners : [this.signer, ...this.previousSigners];
+    this.previousSigners = previous.filter((sg) => sg.fingerprint !== next.fingerprint).slice(0, 4);
     this.signer = next;
-    for (const l of this.signerListeners) l();
+    this.notify();
   }
 
-  /** Called after each rotateSigner/addTrustedRoot/removeTrustedRoot (re-issue serving certificates, republish the bundle). */
-  public onTrustChange(listener: () => void): () => void {
+  /**
+   * Rotation steps 1/3 and 3/3 from the material: same signer (`tls.crt`/`tls.key`), new `ca.crt`.
+   * The signer's roots become exactly those `ca.crt` lists (checked as at start: the signer must
+   * still chain to one); a root it listed before and lists no more leaves the bundle. Nothing else
+   * changes (no previous signer is recorded). WEFT_ERR_CA_BAD_MATERIAL when `tls.crt` names another signer.
+   */
+  public async updateRoots(material: CaMaterial): Promise<void> {
+    const next = await loadSigner(material, this.now());
+    if (next.fingerprint !== this.signer.fingerprint) throw new CaError(CA_ERRORS.BAD_CA_MATERIAL, 'tls.crt is another signer: use rotateSigner');
+    const listed = new Set(next.roots.map((p) => new NodeX509(p).fingerprint256));
+    const dropped = new Set(this.signer.roots.map((p) => new NodeX509(p).fingerprint256).filter((f) => !listed.has(f)));
+    this.extraRoots = this.extraRoots.filter((p) => !dropped.has(new NodeX509(p).fingerprint256));
+    this.signer = next;
+    this.notify();
+  }
+
+  /** Runs every trust-change listener; one that throws is reported and does not stop the others. */
+  private notify(): void {
+    for (const l of this.signerListeners) {
+      try {
+        const r = l();
+        if (r && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).catch(this.onListenerError);
+      } catch (e) {
+        this.onListenerError(e);
+      }
+    }
+  }
+
+  /**
+   * Called after each rotateSigner/updateRoots/addTrustedRoot/removeTrustedRoot (re-issue serving
+   * certificates, republish the bundle), after the change took effect. A listener that throws is
+   * reported (`onListenerError`) and does not undo the change or stop the other listeners.
+   */
+  public onTrustChange(listener: () => void | Promise<void>): () => void {
     this.signerListeners.add(listener);
     return () => this.signerListeners.delete(listener);
   }
@@ -213,7 +257,7 @@ export class CertificateAuthority {
       const f = new NodeX509(p).fingerprint256;
       return !gone.has(f) || own.has(f);
     });
-    for (const l of this.signerListeners) l();
+    this.notify();
   }
 
   /**

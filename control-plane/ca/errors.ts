@@ -26,6 +26,8 @@ export const CA_ERRORS = {
   CERT_EXPIRED: 'WEFT_ERR_CA_CERT_EXPIRED',
   /** A client certificate presented for renewal was not issued by this mesh's CA, or names no workload. */
   CERT_UNTRUSTED: 'WEFT_ERR_CA_CERT_UNTRUSTED',
+  /** The trust bundle could not be written where the sidecars read it (`<stateDir>/ca-root.pem`); the CA itself has changed. */
+  TRUST_ANCHOR_WRITE: 'WEFT_ERR_CA_TRUST_ANCHOR_WRITE',
   /** The CA could not be reached, or answered something the client cannot use. */
   UNAVAILABLE: 'WEFT_ERR_CA_UNAVAILABLE',
 } as const;

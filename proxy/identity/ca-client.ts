@@ -2,7 +2,8 @@
  * The proxy's identity from the control plane's CA: make a key, send a CSR with the credential,
  * hold the certificate, renew at 70 % of its lifetime, retry with backoff while keeping the
  * current one, and fail closed (no identity) once it expires (linkerd2-proxy certify.rs). The CA is
- * dialed over TLS and verified against the bootstrap's trust anchor before any credential is sent.
+ * dialed over TLS and verified against the bootstrap's trust anchor, by the name dialed and by the
+ * control plane's SPIFFE ID, before any credential is sent.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -15,7 +16,7 @@ import { parseSpiffeId } from '../../api/names';
 import { Clock, systemClock } from './clock';
 import { generateKeyAndCsr } from './csr';
 import { TLS_ERRORS, TlsError } from './errors';
-import { probeCaTrust } from './ca-probe';
+import { caServerCheck, probeCaTrust } from './ca-probe';
 import { spiffeIdOfCert } from './spiffe';
 import type { IdentityMaterial, IdentityProvider } from './types';
 
@@ -52,6 +53,12 @@ export interface CaClientProps {
    * (WEFT_ERR_IDENTITY_CA_UNTRUSTED) before the credential is sent. @default none
    */
   readonly trustAnchor?: { readonly file?: string; readonly pem?: string };
+  /**
+   * SPIFFE ID the CA endpoint's certificate must carry (only with `trustAnchor`; bootstrap
+   * `controlPlane.xdsIdentity`). Another ID is refused (WEFT_ERR_IDENTITY_CA_WRONG_IDENTITY) before
+   * the credential is sent. @default any `spiffe://<trustDomain>/ns/<ns>/sa/weft-control-plane`
+   */
+  readonly expectedCaIdentity?: string;
   /**
    * Renew by presenting the current certificate (mTLS to the CA) with no credential, so the one-time
    * bootstrap token buys only the first certificate (`weft up`). Needs `trustAnchor`. Falls back to
@@ -126,6 +133,8 @@ export class CaClientIdentityProvider implements IdentityProvider {
   /** Resolves with the first certificate; rejects only when closed before one arrives. */
   public readonly ready: Promise<IdentityMaterial>;
   private readonly clock: Clock;
+  /** The CA endpoint's name + SPIFFE ID check; one function, so grpc-js can share subchannels of equal credentials. */
+  private readonly caCheck: ReturnType<typeof caServerCheck>;
   /** Channels by (anchor, client certificate); replaced when either changes. */
   private stubs = new Map<string, CaStub>();
   private certRenewalRefused = false;
@@ -148,6 +157,7 @@ export class CaClientIdentityProvider implements IdentityProvider {
       throw new TlsError(TLS_ERRORS.NO_IDENTITY, 'CaClientIdentityProvider needs credential or tokenPath');
     }
     this.clock = props.clock ?? systemClock;
+    this.caCheck = caServerCheck({ trustDomain: props.trustDomain, expectedIdentity: props.expectedCaIdentity });
     this.retryMs = props.minRetryMs ?? 1000;
     this.ready = new Promise((res, rej) => {
       this.resolveReady = res;
@@ -294,7 +304,7 @@ export class CaClientIdentityProvider implements IdentityProvider {
     if (stub) return stub;
     const creds = anchor === undefined
       ? this.props.channelCredentials ?? grpc.credentials.createInsecure()
-      : grpc.credentials.createSsl(Buffer.from(anchor), cert ? Buffer.from(cert.keyPem) : null, cert ? Buffer.from(cert.certChainPem) : null);
+      : grpc.credentials.createSsl(Buffer.from(anchor), cert ? Buffer.from(cert.keyPem) : null, cert ? Buffer.from(cert.certChainPem) : null, { checkServerIdentity: this.caCheck });
     // Keep one base channel (no client certificate) and one certificate channel; close what they replace.
     for (const [k, old] of this.stubs) {
       if (k.endsWith('\0') === !cert || k === 'explicit') {
@@ -330,17 +340,21 @@ export class CaClientIdentityProvider implements IdentityProvider {
         const code = err.metadata?.get('weft-error')[0];
         if (typeof code === 'string') return reject(new TlsError(code, `CA: ${err.details || err.message}`, { cause: err }));
         // grpc-js reports a failed handshake as a plain timeout: ask TLS itself whether the CA is untrusted.
-        const fail = (why?: string) => reject(why
-          ? new TlsError(TLS_ERRORS.CA_UNTRUSTED, `CA ${this.props.address} is not trusted: ${why} (check the trust anchor ${this.props.trustAnchor?.file ?? ''})`, { cause: err })
-          : new TlsError(TLS_ERRORS.CA_UNAVAILABLE, `CA: ${err.details || err.message}`, { cause: err }));
+        const fail = (why?: string | WeftError) => reject(typeof why === 'object'
+          ? why
+          : why
+            ? new TlsError(TLS_ERRORS.CA_UNTRUSTED, `CA ${this.props.address} is not trusted: ${why} (check the trust anchor ${this.props.trustAnchor?.file ?? ''})`, { cause: err })
+            : new TlsError(TLS_ERRORS.CA_UNAVAILABLE, `CA: ${err.details || err.message}`, { cause: err }));
         if (anchor === undefined) return fail();
-        probeCaTrust(this.props.address, anchor, this.props.channelOptions?.['grpc.ssl_target_name_override'] as string | undefined).then(fail, () => fail());
+        probeCaTrust(this.props.address, anchor, this.caCheck, this.props.channelOptions?.['grpc.ssl_target_name_override'] as string | undefined).then(fail, () => fail());
       });
     }).catch((e: WeftError) => {
+      // Nothing reached the CA when it was down or not the one we trust: the credential and the certificate stay good.
+      const notSent = e.code === TLS_ERRORS.CA_UNAVAILABLE || e.code === TLS_ERRORS.CA_UNTRUSTED || e.code === TLS_ERRORS.CA_WRONG_IDENTITY;
       // A refused renewal token is spent; fall back to the base credential next time.
-      if (usedRenewal && e.code !== TLS_ERRORS.CA_UNAVAILABLE && e.code !== TLS_ERRORS.CA_UNTRUSTED) this.renewalCredential = undefined;
+      if (usedRenewal && !notSent) this.renewalCredential = undefined;
       // A refused certificate (expired, root dropped): the next attempt presents the credential.
-      if (byCert && e.code !== TLS_ERRORS.CA_UNAVAILABLE && e.code !== TLS_ERRORS.CA_UNTRUSTED) this.certRenewalRefused = true;
+      if (byCert && !notSent) this.certRenewalRefused = true;
       throw e;
     });
     this.certRenewalRefused = false;
@@ -374,7 +388,7 @@ export class CaClientIdentityProvider implements IdentityProvider {
  * trust anchor (TLS to the CA; plaintext only when none is given) and renewal by certificate.
  */
 export function caClientFromBootstrap(
-  b: { readonly controlPlane?: { readonly xds: string; readonly ca?: string }; readonly identity: { readonly trustDomain: string; readonly tokenPath?: string; readonly caTrustAnchorFile?: string; readonly caTrustAnchorPem?: string; readonly renewWithCertificate?: boolean } },
+  b: { readonly controlPlane?: { readonly xds: string; readonly ca?: string; readonly xdsIdentity?: string }; readonly identity: { readonly trustDomain: string; readonly tokenPath?: string; readonly caTrustAnchorFile?: string; readonly caTrustAnchorPem?: string; readonly renewWithCertificate?: boolean } },
   extra: Partial<CaClientProps> = {},
 ): CaClientIdentityProvider {
   const id = b.identity;
@@ -383,7 +397,8 @@ export function caClientFromBootstrap(
     address: b.controlPlane?.ca ?? b.controlPlane?.xds ?? '',
     trustDomain: id.trustDomain,
     tokenPath: id.tokenPath,
-    ...(anchor ? { trustAnchor: anchor, renewWithCertificate: id.renewWithCertificate === true } : {}),
+    // The CA runs in the control plane, so it presents the control plane's identity (the xDS server's).
+    ...(anchor ? { trustAnchor: anchor, renewWithCertificate: id.renewWithCertificate === true, expectedCaIdentity: b.controlPlane?.xdsIdentity } : {}),
     ...extra,
   });
 }

@@ -1,29 +1,73 @@
 /**
- * Why a TLS call to the CA failed: grpc-js reports a failed handshake as a plain timeout, so after a
- * failure the CA client asks TLS itself whether the CA's certificate verifies against the anchor.
+ * Who the CA endpoint must be, and why a TLS call to it failed: the CA is checked like the xDS
+ * server (anchor, name dialed, the control plane's SPIFFE ID) before any credential is sent, and
+ * since grpc-js reports a failed handshake as a plain timeout, the client asks TLS itself after one.
  */
 import { isIP } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from 'node:tls';
+import { WeftError } from '../../api/errors';
+import { TLS_ERRORS, TlsError } from './errors';
+
+/** ServiceAccount of the control plane: the CA's serving certificate names `…/sa/weft-control-plane`. */
+export const CA_SERVICE_ACCOUNT = 'weft-control-plane';
+
+/** Whose certificate the CA endpoint must present. */
+export interface CaIdentityOptions {
+  readonly trustDomain: string;
+  /** The exact SPIFFE ID (bootstrap `controlPlane.xdsIdentity`). @default any `spiffe://<trustDomain>/ns/<ns>/sa/weft-control-plane` */
+  readonly expectedIdentity?: string;
+}
+
+/** Whether `id` is the control plane's SPIFFE ID as `o` expects it. */
+export function isCaIdentity(id: string, o: CaIdentityOptions): boolean {
+  if (o.expectedIdentity) return id === o.expectedIdentity;
+  const m = /^spiffe:\/\/([^/]+)\/ns\/[^/]+\/sa\/([^/]+)$/.exec(id);
+  return !!m && m[1] === o.trustDomain && m[2] === CA_SERVICE_ACCOUNT;
+}
+
+/**
+ * checkServerIdentity for the CA endpoint: the name dialed (DNS or IP SAN), then exactly one SPIFFE
+ * ID, the control plane's. Without the second check any certificate the anchor's root issued for
+ * the CA's name (a corporate root used as the anchor) would receive the credential.
+ */
+export function caServerCheck(o: CaIdentityOptions): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (host, cert) => {
+    const byName = checkServerIdentity(host, cert);
+    if (byName) return byName;
+    const ids = (cert.subjectaltname ?? '').split(/,\s*/).filter((s) => s.startsWith('URI:spiffe://')).map((s) => s.slice(4));
+    if (ids.length === 1 && isCaIdentity(ids[0], o)) return undefined;
+    const want = o.expectedIdentity ?? `spiffe://${o.trustDomain}/ns/*/sa/${CA_SERVICE_ACCOUNT}`;
+    return new TlsError(TLS_ERRORS.CA_WRONG_IDENTITY, `CA endpoint presented ${ids.join(', ') || 'no SPIFFE ID'}, expected ${want}: the credential was not sent`);
+  };
+}
 
 /** Verification errors of the CA's certificate that mean "wrong or missing trust anchor", not "down". */
 const UNTRUSTED_CODES = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_SIGNATURE_FAILURE|CERT_UNTRUSTED|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/;
 
 /**
- * After a failed call: one TLS handshake to the CA with the anchor, to tell an untrusted CA (the
- * verification error, returned) from an unreachable one (undefined). No credential is sent.
+ * After a failed call: one TLS handshake to the CA with the anchor and `check`, to tell an untrusted
+ * CA (the verification error code) or an impostor (the coded error of `check`) from an unreachable
+ * one (undefined). No credential is sent.
  */
-export function probeCaTrust(address: string, anchorPem: string, servername?: string): Promise<string | undefined> {
+export function probeCaTrust(address: string, anchorPem: string, check: ReturnType<typeof caServerCheck>, servername?: string): Promise<string | WeftError | undefined> {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address.replace(/^dns:(\/\/\/)?/, ''));
   if (!m) return Promise.resolve(undefined);
   const [, host, port] = m;
   return new Promise((resolve) => {
-    const s = tlsConnect({ host, port: Number(port), ca: anchorPem, servername: servername ?? (isIP(host) ? undefined : host), ALPNProtocols: ['h2'], timeout: 3000 });
-    const done = (v: string | undefined) => {
+    const name = servername ?? host;
+    const s = tlsConnect({
+      host, port: Number(port), ca: anchorPem, servername: isIP(name) ? undefined : name, ALPNProtocols: ['h2'], timeout: 3000,
+      checkServerIdentity: (_h, cert) => check(name, cert),
+    });
+    const done = (v: string | WeftError | undefined) => {
       s.destroy();
       resolve(v);
     };
     s.once('secureConnect', () => done(undefined));
     s.once('timeout', () => done(undefined));
-    s.once('error', (e: NodeJS.ErrnoException) => done(UNTRUSTED_CODES.test(String(e.code)) ? String(e.code) : undefined));
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      if (WeftError.isWeftError(e)) return done(e);
+      done(UNTRUSTED_CODES.test(String(e.code)) ? String(e.code) : undefined);
+    });
   });
 }

@@ -28,6 +28,8 @@ export const TLS_ERRORS = {
   CA_UNAVAILABLE: 'WEFT_ERR_CA_UNAVAILABLE',
   /** The CA endpoint's certificate does not verify against the proxy's trust anchor (or names another host): nothing was sent. */
   CA_UNTRUSTED: 'WEFT_ERR_IDENTITY_CA_UNTRUSTED',
+  /** The CA endpoint's certificate verifies and names the host dialed, but carries another SPIFFE ID than the control plane's: nothing was sent. */
+  CA_WRONG_IDENTITY: 'WEFT_ERR_IDENTITY_CA_WRONG_IDENTITY',
 } as const;
 
 export type TlsErrorCode = (typeof TLS_ERRORS)[keyof typeof TLS_ERRORS];

@@ -169,3 +169,83 @@ async function intermediate(root: Awaited<ReturnType<typeof makeCa>>) {
   const der = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
   return { certPem: cert.toString('pem') + '\n', keyPem: x509.PemConverter.encode(der, 'PRIVATE KEY') };
 }
+
+describe('trust changes', () => {
+  const leafOf = async (ca: CertificateAuthority) => {
+    const { csrPem } = await generateKeyAndCsr();
+    return (await ca.issue(csrPem, ID)).certChainPem;
+  };
+
+  test('a listener that throws (or rejects) neither undoes the rotation nor stops the listeners after it; it is reported', async () => {
+    const reported: unknown[] = [];
+    const { ca, root: a } = await rootCa({ onListenerError: (e) => reported.push(e) });
+    const b = await generateRoot({ trustDomain: TD });
+    const ran: string[] = [];
+    ca.onTrustChange(() => { ran.push('throws'); throw new Error('disk full'); });
+    ca.onTrustChange(async () => { ran.push('rejects'); throw new Error('api down'); });
+    ca.onTrustChange(() => { ran.push('publisher'); });
+    await ca.rotateSigner({ tlsCrt: b.certPem, tlsKey: b.keyPem }); // resolves: the switch happened
+    await new Promise((r) => setImmediate(r)); // the rejected promise is reported on a later tick
+    expect(ran).toEqual(['throws', 'rejects', 'publisher']);
+    expect(reported.map((e) => (e as Error).message).sort()).toEqual(['api down', 'disk full']);
+    expect(new X509Certificate(await leafOf(ca)).verify(new X509Certificate(b.certPem).publicKey)).toBe(true);
+    expect(splitPemCertificates(ca.trustBundlePem()).sort()).toEqual([a.certPem, b.certPem].sort());
+    ca.addTrustedRoot((await generateRoot({ trustDomain: TD })).certPem);
+    ca.removeTrustedRoot(a.certPem);
+    expect(ran.filter((r) => r === 'publisher')).toHaveLength(3);
+  });
+
+  test('rotating to the same signer again (material re-read) never pushes the real previous signer out', async () => {
+    // Intermediates under their roots (cert-manager): a leaf of A verifies only through A's signer, not a root.
+    const [rootA, rootB] = await Promise.all([makeCa('root a'), makeCa('root b')]);
+    const [a, b] = await Promise.all([intermediate(rootA), intermediate(rootB)]);
+    const both = rootA.certPem + rootB.certPem;
+    const ca = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: a.certPem, tlsKey: a.keyPem, caCrt: both } });
+    const fromA = (await leafOf(ca)).split('-----END CERTIFICATE-----')[0] + '-----END CERTIFICATE-----\n';
+    await ca.rotateSigner({ tlsCrt: b.certPem, tlsKey: b.keyPem, caCrt: both });
+    expect(ca.verifyWorkloadCertificate(fromA)).toEqual(ID);
+    for (let i = 0; i < 5; i++) await ca.rotateSigner({ tlsCrt: b.certPem, tlsKey: b.keyPem, caCrt: both });
+    // A's leaves are still renewable by certificate: A is remembered (only four previous signers are kept).
+    expect(ca.verifyWorkloadCertificate(fromA)).toEqual(ID);
+    // Back to A and forth to B again, five times over: still one entry each.
+    for (let i = 0; i < 5; i++) {
+      await ca.rotateSigner({ tlsCrt: a.certPem, tlsKey: a.keyPem, caCrt: both });
+      await ca.rotateSigner({ tlsCrt: b.certPem, tlsKey: b.keyPem, caCrt: both });
+    }
+    expect(ca.verifyWorkloadCertificate(fromA)).toEqual(ID);
+  });
+
+  test('updateRoots: same signer, roots exactly as ca.crt lists them; no previous signer recorded; another signer refused', async () => {
+    const { ca, root: a } = await rootCa();
+    const b = await generateRoot({ trustDomain: TD });
+    const c = await generateRoot({ trustDomain: TD });
+    await ca.rotateSigner({ tlsCrt: b.certPem, tlsKey: b.keyPem, caCrt: a.certPem + b.certPem });
+    const fromA = await (async () => {
+      const old = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: a.certPem, tlsKey: a.keyPem } });
+      return leafOf(old);
+    })();
+    let changes = 0;
+    ca.onTrustChange(() => void changes++);
+    for (let i = 0; i < 5; i++) await ca.updateRoots({ tlsCrt: b.certPem, tlsKey: b.keyPem, caCrt: a.certPem + b.certPem + (i % 2 ? c.certPem : '') });
+    expect(changes).toBe(5);
+    expect(ca.verifyWorkloadCertificate(fromA)).toEqual(ID); // A still a previous signer
+    await ca.updateRoots({ tlsCrt: b.certPem, tlsKey: b.keyPem, caCrt: b.certPem }); // step 3: drop A
+    expect(splitPemCertificates(ca.trustBundlePem())).toEqual([b.certPem]);
+    expect(() => ca.verifyWorkloadCertificate(fromA)).toThrow(expect.objectContaining({ code: 'WEFT_ERR_CA_CERT_UNTRUSTED' }));
+    expect(await codeOf(ca.updateRoots({ tlsCrt: c.certPem, tlsKey: c.keyPem }))).toBe('WEFT_ERR_CA_BAD_MATERIAL');
+    expect(await codeOf(ca.updateRoots({ tlsCrt: b.certPem, tlsKey: b.keyPem, caCrt: c.certPem }))).toBe('WEFT_ERR_CA_BAD_MATERIAL'); // B no longer anchored
+    expect(splitPemCertificates(ca.trustBundlePem())).toEqual([b.certPem]);
+  });
+
+  test('unit check of verifyWorkloadCertificate with an injected clock: a leaf past its notAfter on the CA\'s clock is CERT_EXPIRED', async () => {
+    // Over TLS a really expired client certificate never reaches this check (OpenSSL rejects it by the
+    // real clock and grpc-js exposes no peer certificate: CERT_UNTRUSTED, see test/proxy/identity/ca-tls.test.ts).
+    // CERT_EXPIRED is what the CA says when its own clock is past the leaf's notAfter while the TLS layer's is not.
+    let now = Date.now();
+    const { ca } = await rootCa({ now: () => now, certificateTtlMs: 3600_000 });
+    const leaf = await leafOf(ca);
+    expect(ca.verifyWorkloadCertificate(leaf)).toEqual(ID);
+    now = Date.parse(new X509Certificate(leaf).validTo) + 1000;
+    expect(() => ca.verifyWorkloadCertificate(leaf)).toThrow(expect.objectContaining({ code: 'WEFT_ERR_CA_CERT_EXPIRED' }));
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * The CA endpoint over real TLS: a proxy verifies it against its trust anchor before sending its
  * token, and renews by presenting its current certificate (mTLS), so a spent bootstrap token does
- * not cost it its identity; expired and foreign-CA certificates are refused with their codes.
+ * not cost it its identity; expired and foreign-CA certificates are refused with their codes; a CA
+ * endpoint that chains to the anchor and names the host but is not the control plane gets nothing.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -9,16 +10,17 @@ import { webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BootstrapTokenAuthenticator } from '../../../control-plane/ca/authn';
+import { BootstrapTokenAuthenticator, type Authenticator } from '../../../control-plane/ca/authn';
 import { CertificateAuthority } from '../../../control-plane/ca/authority';
 import { generateRoot, x509 } from '../../../control-plane/ca/pki';
 import { CA_PROTO_PATH, caServerCredentials, startCaServer, type CaServer } from '../../../control-plane/ca/service';
-import { CaClientIdentityProvider, type CaClientProps } from '../../../proxy/identity/ca-client';
+import { CaClientIdentityProvider, caClientFromBootstrap, type CaClientProps } from '../../../proxy/identity/ca-client';
 import { generateKeyAndCsr } from '../../../proxy/identity/csr';
 import { makeCa } from '../../support/certs';
 import { TD, idOf } from './harness';
 
 const HOUR = 3600_000;
+const CP_ID = `spiffe://${TD}/ns/weft-system/sa/weft-control-plane`;
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
@@ -104,7 +106,7 @@ test('renewal by the current certificate works after the one-time token is spent
   await expect(tokenOnly.renewNow()).rejects.toMatchObject({ code: 'WEFT_ERR_CA_UNAUTHENTICATED' });
 });
 
-test('an expired certificate or one from another CA is refused for renewal, with its own code', async () => {
+test('a really expired certificate or one from another CA is refused for renewal over TLS: both are CERT_UNTRUSTED', async () => {
   let now = Date.now();
   const env = await tlsCa(() => now);
   const p = client(env, { credential: env.tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), trustAnchor: { file: env.anchorFile } });
@@ -118,10 +120,17 @@ test('an expired certificate or one from another CA is refused for renewal, with
   const foreign = await otherCa.issue(csrPem, { namespace: 'shop', serviceAccount: 'cart' });
   expect(await rawIssue(env.server.address, env.ca.trustBundlePem(), { keyPem, certChainPem: foreign.certChainPem })).toBe('WEFT_ERR_CA_CERT_UNTRUSTED');
 
-  // The CA's clock passes the certificate's expiry (the TLS layer does not judge it; the CA does).
-  now = held.notAfter.getTime() + 1000;
-  expect(await rawIssue(env.server.address, env.ca.trustBundlePem(), held)).toBe('WEFT_ERR_CA_CERT_EXPIRED');
-  expect(env.refused).toEqual(['WEFT_ERR_CA_CERT_UNTRUSTED', 'WEFT_ERR_CA_CERT_EXPIRED']);
+  // A leaf of this very CA that expired an hour ago by the real clock. OpenSSL judges the client
+  // certificate at the handshake (real time) and grpc-js then exposes no peer certificate, so the CA
+  // never sees it: the refusal is CERT_UNTRUSTED, not CERT_EXPIRED (that one is only reachable when
+  // the CA's clock runs ahead of the TLS layer's; see verifyWorkloadCertificate in authority.test.ts).
+  const old = await generateKeyAndCsr();
+  now = Date.now() - 3 * HOUR; // issued three hours ago for one hour
+  const expired = await env.ca.issue(old.csrPem, { namespace: 'shop', serviceAccount: 'cart' });
+  now = Date.now();
+  expect(expired.notAfter.getTime()).toBeLessThan(now - HOUR);
+  expect(await rawIssue(env.server.address, env.ca.trustBundlePem(), { keyPem: old.keyPem, certChainPem: expired.certChainPem })).toBe('WEFT_ERR_CA_CERT_UNTRUSTED');
+  expect(env.refused).toEqual(['WEFT_ERR_CA_CERT_UNTRUSTED', 'WEFT_ERR_CA_CERT_UNTRUSTED']);
 });
 
 test('a CA that does not authenticate by certificate refuses an empty credential even with a valid client certificate', async () => {
@@ -145,7 +154,7 @@ test('bring your own CA (intermediate under a corporate root): the CA endpoint a
   const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey), 'PRIVATE KEY');
   const ca = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: inter.toString('pem'), tlsKey: keyPem, caCrt: corp.certPem } });
   const tokens = new BootstrapTokenAuthenticator();
-  const server = await startCaServer(ca, { authenticator: tokens, credentials: caServerCredentials(ca, { ipAddresses: ['127.0.0.1'] }), certificateAuthentication: true });
+  const server = await startCaServer(ca, { authenticator: tokens, credentials: caServerCredentials(ca, { ipAddresses: ['127.0.0.1'], spiffeId: CP_ID }), certificateAuthentication: true });
   closers.push(() => server.close());
   const p = new CaClientIdentityProvider({ address: server.address, trustDomain: TD, credential: tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), trustAnchor: { pem: corp.certPem }, renewWithCertificate: true, requestTimeoutMs: 3000 });
   closers.push(() => p.close());
@@ -155,4 +164,71 @@ test('bring your own CA (intermediate under a corporate root): the CA endpoint a
   const renewed = await p.renewNow();
   expect(renewed.spiffeId).toBe(idOf('shop', 'cart'));
   expect(tokens.outstanding).toBe(outstanding); // renewed by certificate, no token used
+});
+
+/** A CA endpoint serving `names`' certificate, recording every credential that reaches it. */
+async function recordingCa(ca: CertificateAuthority, names: { ipAddresses?: string[]; spiffeId?: string }, serving?: { certChainPem: string; keyPem: string }) {
+  const tokens = new BootstrapTokenAuthenticator();
+  const seen: string[] = [];
+  const authenticator: Authenticator = { authenticate: (credential, ctx) => (seen.push(credential), tokens.authenticate(credential, ctx)) };
+  const credentials = serving
+    ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(serving.certChainPem), private_key: Buffer.from(serving.keyPem) }], false)
+    : caServerCredentials(ca, names);
+  const server = await startCaServer(ca, { authenticator, credentials });
+  closers.push(() => server.close());
+  return { server, tokens, seen };
+}
+
+test('a CA endpoint that chains to the anchor and names the host dialed but is not the control plane never receives the token', async () => {
+  // The anchor is a corporate root (bring your own CA): anything it issued chains to it.
+  const corp = await makeCa('corp root');
+  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+  const inter = await x509.X509CertificateGenerator.create({
+    serialNumber: '0badcafe', subject: 'CN=weft intermediate', issuer: corp.cert.subject,
+    notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 30 * 86_400_000),
+    signingKey: corp.keys.privateKey, publicKey: keys.publicKey, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+  });
+  const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey), 'PRIVATE KEY');
+  const ca = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: inter.toString('pem'), tlsKey: keyPem, caCrt: corp.certPem } });
+  const anchor = { pem: corp.certPem };
+  const refusedBy = async (env: Awaited<ReturnType<typeof recordingCa>>, extra: Partial<CaClientProps> = {}) => {
+    const p = new CaClientIdentityProvider({ address: env.server.address, trustDomain: TD, credential: env.tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), trustAnchor: anchor, requestTimeoutMs: 1500, ...extra });
+    closers.push(() => p.close());
+    return p.renewNow().then(() => 'issued', (e: { code: string }) => e.code);
+  };
+
+  // Another server certificate of the same root, for 127.0.0.1, with no SPIFFE ID (a plain corporate TLS certificate).
+  const ipLeaf = ca.issueServingCertificate({ ipAddresses: ['127.0.0.1'] });
+  const plain = await recordingCa(ca, {}, ipLeaf);
+  expect(await refusedBy(plain)).toBe('WEFT_ERR_IDENTITY_CA_WRONG_IDENTITY');
+  expect(plain.seen).toEqual([]);
+
+  // A workload identity of the mesh, for 127.0.0.1: chains and names the host, but is not the control plane.
+  const impostor = await recordingCa(ca, { ipAddresses: ['127.0.0.1'], spiffeId: `spiffe://${TD}/ns/shop/sa/weft-control-plane-not` });
+  expect(await refusedBy(impostor)).toBe('WEFT_ERR_IDENTITY_CA_WRONG_IDENTITY');
+  expect(impostor.seen).toEqual([]);
+
+  // The control plane's account in another trust domain is not it either.
+  const foreignTd = await recordingCa(ca, { ipAddresses: ['127.0.0.1'], spiffeId: 'spiffe://other.local/ns/weft-system/sa/weft-control-plane' });
+  expect(await refusedBy(foreignTd)).toBe('WEFT_ERR_IDENTITY_CA_WRONG_IDENTITY');
+  expect(foreignTd.seen).toEqual([]);
+
+  // The bootstrap's xdsIdentity pins the namespace too: weft-control-plane of another namespace is refused.
+  const otherNs = await recordingCa(ca, { ipAddresses: ['127.0.0.1'], spiffeId: `spiffe://${TD}/ns/elsewhere/sa/weft-control-plane` });
+  const fromBootstrap = caClientFromBootstrap(
+    { controlPlane: { xds: otherNs.server.address, xdsIdentity: CP_ID }, identity: { trustDomain: TD, caTrustAnchorPem: corp.certPem, tokenPath: '/nonexistent' } },
+    { credential: otherNs.tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), requestTimeoutMs: 1500 },
+  );
+  closers.push(() => fromBootstrap.close());
+  await expect(fromBootstrap.renewNow()).rejects.toMatchObject({ code: 'WEFT_ERR_IDENTITY_CA_WRONG_IDENTITY' });
+  expect(otherNs.seen).toEqual([]);
+  // ...which is the right one without the pin (any namespace's weft-control-plane of the trust domain).
+  expect(await refusedBy(otherNs)).toBe('issued');
+  expect(otherNs.seen).toHaveLength(1);
+
+  // The control plane itself gets the token.
+  const real = await recordingCa(ca, { ipAddresses: ['127.0.0.1'], spiffeId: CP_ID });
+  expect(await refusedBy(real, { expectedCaIdentity: CP_ID })).toBe('issued');
+  expect(real.seen).toHaveLength(1);
 });
