@@ -3,15 +3,17 @@
  * a serving certificate it issues itself, the bundle written for the sidecars, and CA material that
  * is re-read so a cert-manager renewal takes effect without a restart.
  */
-import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate, webcrypto } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateRoot, splitPemCertificates } from '../../../control-plane/ca/pki';
+import { generateRoot, splitPemCertificates, x509 } from '../../../control-plane/ca/pki';
 import { writeCaDirectory } from '../../../control-plane/ca/material';
 import { RunningCa, caServingNames, startCa } from '../../../control-plane/main-ca';
 import { CaClientIdentityProvider } from '../../../proxy/identity/ca-client';
 import type { BootstrapTokenAuthenticator } from '../../../control-plane/ca/authn';
+import { generateKeyAndCsr } from '../../../proxy/identity/csr';
+import { makeCa } from '../../support/certs';
 
 const TD = 'shop.local';
 const mesh = { trustDomain: TD, certificateTtlMs: 3600_000 } as never;
@@ -129,4 +131,95 @@ test('unreadable replacement material keeps the current signer and is reported',
   writeCaDirectory(join(dir, 'ca'), { tlsCrt: other.certPem, tlsKey: stranger.keyPem });
   expect(await reported).toBe('WEFT_ERR_CA_BAD_MATERIAL');
   expect(running.ca.trustBundlePem()).toBe(root);
+});
+
+/** Log lines as they come, and a promise for the next one matching `re` (bounded, so a missing line fails the test with a message). */
+function logRecorder() {
+  const lines: { level: string; msg: string; code?: string }[] = [];
+  const waiters: { re: RegExp; n: number; resolve: () => void }[] = [];
+  const count = (re: RegExp) => lines.filter((l) => re.test(l.msg)).length;
+  const log = (level: string, msg: string, fields?: Record<string, unknown>) => {
+    lines.push({ level, msg, code: fields?.code as string | undefined });
+    for (const w of [...waiters]) if (count(w.re) >= w.n) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+  };
+  const seen = (re: RegExp, n = count(re) + 1) => new Promise<void>((resolve, reject) => {
+    if (count(re) >= n) return resolve();
+    const t = setTimeout(() => reject(new Error(`log line ${re} (#${n}) never came; log: ${lines.map((l) => l.msg).join(' | ')}`)), 8000);
+    waiters.push({ re, n, resolve: () => { clearTimeout(t); resolve(); } });
+  });
+  return { lines, log, count, seen };
+}
+
+/** An intermediate CA under `root` (cert-manager's tls.crt with the corporate root in ca.crt). */
+async function intermediate(root: Awaited<ReturnType<typeof makeCa>>) {
+  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: '0a1b2c', subject: 'CN=weft intermediate', issuer: root.cert.subject,
+    notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 30 * 86_400_000),
+    signingKey: root.keys.privateKey, publicKey: keys.publicKey, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+  });
+  const der = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
+  return { certPem: cert.toString('pem') + '\n', keyPem: x509.PemConverter.encode(der, 'PRIVATE KEY') };
+}
+
+const MATERIAL_CHANGED = /^CA material changed/;
+const ROOTS_CHANGED = /^CA roots changed/;
+const KEPT = /keeping the current signer/;
+
+test('a trust-bundle file that cannot be written is logged; the rotation completes once, the other listeners run, the next change is processed', async () => {
+  const rec = logRecorder();
+  running = await start({ materialWatchMs: 25, log: rec.log });
+  const r = running;
+  const dirCa = join(dir, 'ca');
+  const old = { crt: readFileSync(join(dirCa, 'tls.crt'), 'utf8'), key: readFileSync(join(dirCa, 'tls.key'), 'utf8') };
+  const xdsDir = join(dir, 'xds-tls');
+  r.writeServingCertificate(xdsDir); // registered after the trust-bundle writer
+  // <stateDir>/ca-root.pem can no longer be replaced (a directory sits where the file was).
+  rmSync(r.trustAnchorFile!);
+  mkdirSync(r.trustAnchorFile!);
+
+  const [next, extra] = await Promise.all([generateRoot({ trustDomain: TD }), generateRoot({ trustDomain: TD })]);
+  writeCaDirectory(dirCa, { tlsCrt: next.certPem, tlsKey: next.keyPem, caCrt: old.crt + next.certPem }); // step 2
+  await rec.seen(MATERIAL_CHANGED);
+  // The xDS serving certificate (a later listener) was rewritten under the new signer.
+  const served = new X509Certificate(readFileSync(join(xdsDir, 'tls.crt'), 'utf8'));
+  expect(served.verify(new X509Certificate(next.certPem).publicKey)).toBe(true);
+
+  writeCaDirectory(dirCa, { tlsCrt: next.certPem, tlsKey: next.keyPem, caCrt: old.crt + next.certPem + extra.certPem }); // a root added
+  await rec.seen(ROOTS_CHANGED); // the watch moved on: the first change was recorded as done
+  expect(rec.count(MATERIAL_CHANGED)).toBe(1); // not repeated at every pass
+  expect(rec.count(KEPT)).toBe(0); // the signer did switch: nothing claims otherwise
+  expect(rec.lines.filter((l) => l.code === 'WEFT_ERR_CA_TRUST_ANCHOR_WRITE')).toHaveLength(2); // one per change, logged
+  expect(fingerprints(readFileSync(join(xdsDir, 'ca.crt'), 'utf8'))).toEqual(expect.arrayContaining(fingerprints(extra.certPem)));
+  expect(fingerprints(r.ca.trustBundlePem()).sort()).toEqual(fingerprints(old.crt + next.certPem + extra.certPem).sort());
+});
+
+test('ca.crt-only changes do not rotate the signer: a leaf of the previous intermediate still renews by certificate after many of them', async () => {
+  const [rootA, rootB, rootC] = await Promise.all([makeCa('root a'), makeCa('root b'), makeCa('root c')]);
+  const [a, b] = await Promise.all([intermediate(rootA), intermediate(rootB)]);
+  const dirCa = join(dir, 'ca');
+  const both = rootA.certPem + rootB.certPem;
+  writeCaDirectory(dirCa, { tlsCrt: a.certPem, tlsKey: a.keyPem, caCrt: both }); // cert-manager's Secret, before the start
+  const rec = logRecorder();
+  running = await start({ materialWatchMs: 25, log: rec.log });
+  const r = running;
+  const p = proxy(r, r.trustAnchorFile!, 'cart');
+  const held = await p.renewNow(); // a leaf of intermediate A
+  const { csrPem } = await generateKeyAndCsr();
+  const fromA = (await r.ca.issue(csrPem, { namespace: 'shop', serviceAccount: 'web' })).certChainPem;
+
+  writeCaDirectory(dirCa, { tlsCrt: b.certPem, tlsKey: b.keyPem, caCrt: both }); // sign with B
+  await rec.seen(MATERIAL_CHANGED);
+  for (let i = 0; i < 6; i++) {
+    writeCaDirectory(dirCa, { tlsCrt: b.certPem, tlsKey: b.keyPem, caCrt: both + (i % 2 === 0 ? rootC.certPem : '') });
+    await rec.seen(ROOTS_CHANGED, i + 1);
+  }
+  expect(rec.count(MATERIAL_CHANGED)).toBe(1);
+  expect(r.ca.verifyWorkloadCertificate(fromA)).toEqual({ namespace: 'shop', serviceAccount: 'web' });
+  // Over TLS: the proxy presents its leaf of A and gets one of B, with no refusal on the way.
+  const renewed = await p.renewNow();
+  expect(renewed.certChainPem).not.toBe(held.certChainPem);
+  expect(new X509Certificate(renewed.certChainPem).checkIssued(new X509Certificate(b.certPem))).toBe(true);
+  expect(rec.lines.filter((l) => l.code === 'WEFT_ERR_CA_CERT_UNTRUSTED')).toEqual([]);
 });
