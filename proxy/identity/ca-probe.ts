@@ -4,41 +4,21 @@
  * since grpc-js reports a failed handshake as a plain timeout, the client asks TLS itself after one.
  */
 import { isIP } from 'node:net';
-import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from 'node:tls';
+import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { WeftError } from '../../api/errors';
+import { controlPlaneServerCheck, type ControlPlaneIdentityOptions } from './control-plane-id';
 import { TLS_ERRORS, TlsError } from './errors';
 
-/** ServiceAccount of the control plane: the CA's serving certificate names `…/sa/weft-control-plane`. */
-export const CA_SERVICE_ACCOUNT = 'weft-control-plane';
-
-/** Whose certificate the CA endpoint must present. */
-export interface CaIdentityOptions {
-  readonly trustDomain: string;
-  /** The exact SPIFFE ID (bootstrap `controlPlane.xdsIdentity`). @default any `spiffe://<trustDomain>/ns/<ns>/sa/weft-control-plane` */
-  readonly expectedIdentity?: string;
-}
-
-/** Whether `id` is the control plane's SPIFFE ID as `o` expects it. */
-export function isCaIdentity(id: string, o: CaIdentityOptions): boolean {
-  if (o.expectedIdentity) return id === o.expectedIdentity;
-  const m = /^spiffe:\/\/([^/]+)\/ns\/[^/]+\/sa\/([^/]+)$/.exec(id);
-  return !!m && m[1] === o.trustDomain && m[2] === CA_SERVICE_ACCOUNT;
-}
+export { CONTROL_PLANE_ACCOUNT as CA_SERVICE_ACCOUNT, isControlPlaneIdentity as isCaIdentity } from './control-plane-id';
+/** Whose certificate the CA endpoint must present (the control plane's). */
+export type CaIdentityOptions = ControlPlaneIdentityOptions;
 
 /**
- * checkServerIdentity for the CA endpoint: the name dialed (DNS or IP SAN), then exactly one SPIFFE
- * ID, the control plane's. Without the second check any certificate the anchor's root issued for
- * the CA's name (a corporate root used as the anchor) would receive the credential.
+ * checkServerIdentity for the CA endpoint. Without the SPIFFE check any certificate the anchor's
+ * root issued for the CA's name (a corporate root used as the anchor) would receive the credential.
  */
 export function caServerCheck(o: CaIdentityOptions): (host: string, cert: PeerCertificate) => Error | undefined {
-  return (host, cert) => {
-    const byName = checkServerIdentity(host, cert);
-    if (byName) return byName;
-    const ids = (cert.subjectaltname ?? '').split(/,\s*/).filter((s) => s.startsWith('URI:spiffe://')).map((s) => s.slice(4));
-    if (ids.length === 1 && isCaIdentity(ids[0], o)) return undefined;
-    const want = o.expectedIdentity ?? `spiffe://${o.trustDomain}/ns/*/sa/${CA_SERVICE_ACCOUNT}`;
-    return new TlsError(TLS_ERRORS.CA_WRONG_IDENTITY, `CA endpoint presented ${ids.join(', ') || 'no SPIFFE ID'}, expected ${want}: the credential was not sent`);
-  };
+  return controlPlaneServerCheck(o, (presented, expected) => new TlsError(TLS_ERRORS.CA_WRONG_IDENTITY, `CA endpoint presented ${presented}, expected ${expected}: the credential was not sent`));
 }
 
 /** Verification errors of the CA's certificate that mean "wrong or missing trust anchor", not "down". */

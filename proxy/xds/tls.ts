@@ -6,8 +6,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from 'node:tls';
+import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { WeftError } from '../../api/errors';
+import { controlPlaneServerCheck } from '../identity/control-plane-id';
 import type { IdentityMaterial } from '../identity/types';
 
 /** Stable codes of the proxy's xDS connection. */
@@ -30,8 +31,7 @@ export class XdsError extends WeftError {
   }
 }
 
-/** ServiceAccount of the control plane (its serving certificate's SPIFFE ID ends in it). */
-export const CONTROL_PLANE_ACCOUNT = 'weft-control-plane';
+export { CONTROL_PLANE_ACCOUNT, isControlPlaneIdentity } from '../identity/control-plane-id';
 
 /** How the proxy verifies the xDS server. */
 export interface XdsTlsOptions {
@@ -56,28 +56,9 @@ export function readTrustAnchor(a: XdsTlsOptions['trustAnchor']): string {
   }
 }
 
-/** The SPIFFE IDs among a certificate's URI SANs. */
-function spiffeIds(cert: PeerCertificate): string[] {
-  return (cert.subjectaltname ?? '').split(/,\s*/).filter((s) => s.startsWith('URI:spiffe://')).map((s) => s.slice(4));
-}
-
-/** Whether `id` is the control plane's identity as `o` expects it. */
-export function isControlPlaneIdentity(id: string, o: Pick<XdsTlsOptions, 'trustDomain' | 'expectedIdentity'>): boolean {
-  if (o.expectedIdentity) return id === o.expectedIdentity;
-  const m = /^spiffe:\/\/([^/]+)\/ns\/[^/]+\/sa\/([^/]+)$/.exec(id);
-  return !!m && m[1] === o.trustDomain && m[2] === CONTROL_PLANE_ACCOUNT;
-}
-
 /** checkServerIdentity for the xDS server: the name dialed (DNS or IP SAN), then exactly one SPIFFE ID, the control plane's. */
 export function controlPlaneCheck(o: Pick<XdsTlsOptions, 'trustDomain' | 'expectedIdentity'>): (host: string, cert: PeerCertificate) => Error | undefined {
-  return (host, cert) => {
-    const byName = checkServerIdentity(host, cert);
-    if (byName) return byName;
-    const ids = spiffeIds(cert);
-    if (ids.length === 1 && isControlPlaneIdentity(ids[0], o)) return undefined;
-    const want = o.expectedIdentity ?? `spiffe://${o.trustDomain}/ns/*/sa/${CONTROL_PLANE_ACCOUNT}`;
-    return new XdsError(XDS_ERRORS.WRONG_IDENTITY, `xDS server presented ${ids.join(', ') || 'no SPIFFE ID'}, expected ${want}`);
-  };
+  return controlPlaneServerCheck(o, (presented, expected) => new XdsError(XDS_ERRORS.WRONG_IDENTITY, `xDS server presented ${presented}, expected ${expected}`));
 }
 
 /** Channel credentials: TLS verified by `check` against `anchorPem`, with the workload certificate when given. */
