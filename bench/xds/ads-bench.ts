@@ -20,6 +20,7 @@ import * as path from 'path';
 import * as http2 from 'http2';
 import { SimClient } from './sim-client';
 import { SimClientH2 } from './sim-client-h2';
+import { benchMesh } from './mesh';
 
 /** A raw HTTP/2 session to the control plane (default settings, as grpc-js uses without options). */
 function h2session(port: number): http2.ClientHttp2Session {
@@ -48,29 +49,8 @@ const CP_PROF_CHANGE = strArg('cp-prof-change');
 const CLIENT_PROF_CHANGE = strArg('client-prof-change');
 const session = new Session();
 const post = (method: string) => new Promise<unknown>((resolve, reject) => session.post(method, (err, r) => (err ? reject(err) : resolve(r))));
-const A = 'weft.dev/v1alpha1';
 
-function mesh(canaryWeight: number): { resources: object[]; endpoints: object[] } {
-  const resources: object[] = [{
-    apiVersion: A, kind: 'MeshService', metadata: { name: 'client', namespace: 'default' },
-    spec: { serviceAccount: 'client', interception: 'explicit', ports: [{ name: 'http', port: 8080, protocol: 'http' }], versions: [{ name: 'v1', replicas: 1 }] },
-  }];
-  for (let i = 0; i < SERVICES; i++) {
-    resources.push({
-      apiVersion: A, kind: 'MeshService', metadata: { name: `svc-${i}`, namespace: 'default' },
-      spec: { serviceAccount: `svc-${i}`, interception: 'explicit', ports: [{ name: 'http', port: 8080, protocol: 'http' }], versions: [{ name: 'v1', replicas: 1 }, { name: 'v2', replicas: 1 }] },
-    });
-  }
-  resources.push({
-    apiVersion: A, kind: 'CanaryRoute', metadata: { name: 'canary', namespace: 'default' },
-    spec: { service: { name: 'svc-0' }, routes: [{ backends: [{ version: 'v1', weight: 100 - canaryWeight }, { version: 'v2', weight: canaryWeight }] }] },
-  });
-  const endpoints = Array.from({ length: ENDPOINTS }, (_, i) => ({
-    service: `svc-${i % SERVICES}`, namespace: 'default', version: i % 2 ? 'v2' : 'v1', address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-    ports: { http: 15006 }, ready: true, instance: `ep-${i}`, meshed: true,
-  }));
-  return { resources, endpoints };
-}
+const mesh = (canaryWeight: number) => benchMesh(SERVICES, ENDPOINTS, canaryWeight);
 
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
@@ -143,6 +123,8 @@ async function main(): Promise<void> {
     initialBuildMs: Math.round(b1.buildMs as number), rejectedResources: b1.rejected, connectAllMs: connectMs,
     // buildModel + setModel, which synchronously renders and queues the response on every stream.
     changeBuildAndPushMs: Math.round(b2.buildMs as number),
+    // Parts of it: buildModel, translate (first client of the generation), buildSnapshot (the rest of that first render).
+    changeParts: { buildModelMs: Math.round(b2.buildModelMs as number), translateMs: Math.round(b2.translateMs as number), buildSnapshotMs: Math.round(b2.snapshotMs as number) },
     ackMs: { p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1] },
     cpCpuMs: { connect: Math.round(cpu(before) - cpu(base)), change: Math.round(cpu(after) - cpu(before)) },
     cpHeapMiB: { afterConnect: Math.round((before.mem as { heapUsed: number }).heapUsed / 1048576), afterChange: Math.round((after.mem as { heapUsed: number }).heapUsed / 1048576) },

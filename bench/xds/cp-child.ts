@@ -8,8 +8,24 @@ import { writeHeapSnapshot } from 'v8';
 import { buildModel } from '../../api/build-model';
 import { AdsServer } from '../../control-plane/xds/ads-server';
 import { SnapshotCache } from '../../control-plane/xds/cache';
+import { translate } from '../../api/translate';
 
-const cache = new SnapshotCache();
+// Per change: time in translate and in the first snapshot build (cache.get of a new generation).
+let translateMs = 0;
+let snapshotMs = 0;
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+const cache = new SnapshotCache((model, client) => { const t0 = process.hrtime.bigint(); const x = translate(model, client); translateMs += ms(t0); return x; });
+const get = cache.get.bind(cache);
+let rendered = -1;
+cache.get = (client) => {
+  if (rendered === cache.generation) return get(client);
+  rendered = cache.generation;
+  const t0 = process.hrtime.bigint();
+  const before = translateMs;
+  const snap = get(client);
+  snapshotMs += ms(t0) - (translateMs - before);
+  return snap;
+};
 // argv[2]: maxBytesInFlight in bytes (the server's default when absent).
 const budget = Number(process.argv[2] ?? 0);
 const server = new AdsServer({ cache, ...(budget ? { maxBytesInFlight: budget } : {}) });
@@ -22,8 +38,11 @@ process.on('message', (m: { cmd: string; resources?: never[]; endpoints?: never[
   if (m.cmd === 'model') {
     const t0 = process.hrtime.bigint();
     const { model, statuses } = buildModel(m.resources ?? [], m.endpoints ?? []);
+    const buildModelMs = ms(t0);
+    translateMs = 0;
+    snapshotMs = 0;
     cache.setModel(model);
-    process.send!({ cmd: 'model', buildMs: Number(process.hrtime.bigint() - t0) / 1e6, rejected: statuses.filter((s) => !s.accepted).length });
+    process.send!({ cmd: 'model', buildMs: ms(t0), buildModelMs, translateMs, snapshotMs, rejected: statuses.filter((s) => !s.accepted).length });
   } else if (m.cmd === 'stats') {
     const mem = process.memoryUsage();
     process.send!({ cmd: 'stats', cpu: process.cpuUsage(), mem, peakRss: Math.max(peakRss, mem.rss) });

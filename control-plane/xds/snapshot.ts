@@ -7,6 +7,8 @@ import { createHash } from 'crypto';
 import type { XdsResources } from '../../api/translate';
 import { encodeResource, XdsObject } from '../../api/xds/codec';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../api/xds/protos';
+import { ContentCache } from './content-cache';
+import { encodeRouteConfiguration, VirtualHostCache } from './route-parts';
 
 /** One encoded resource. */
 export interface Entry {
@@ -85,28 +87,39 @@ export function referencesOf(typeUrl: string, r: XdsObject): Map<string, string[
 /**
  * Encoded entries by content, shared by every client kind: a cluster rendered identically for 1,000
  * sidecar services is encoded once, and unchanged resources are not re-encoded after a change.
- * Keeps what the current and the previous model generation used.
+ * Keeps what the current and the previous model generation used. Keyed by name, then by the
+ * resource's JSON (content-cache.ts: no hash of the JSON), except route configurations: those are
+ * assembled from per-VirtualHost bytes (route-parts.ts) and keyed by the hash of those bytes, so a
+ * change to one service re-encodes one virtual host.
  */
 export class EncodeCache {
-  private cur = new Map<string, Entry>();
-  private prev = new Map<string, Entry>();
+  private readonly byType = new Map<string, ContentCache<Entry>>();
+  private readonly vhosts = new VirtualHostCache();
 
-  /** The entry of `obj` (encoded strictly on a miss). */
+  /** VirtualHosts encoded so far (cache misses); for tests and benchmarks. */
+  get virtualHostEncodes(): number {
+    return this.vhosts.encodes;
+  }
+
+  /** The entry of `obj` (encoded strictly on a miss; throws XdsCodecError like encodeResource). */
   entry(typeUrl: string, name: string, obj: XdsObject): Entry {
-    const key = createHash('sha1').update(typeUrl).update('\n').update(JSON.stringify(obj)).digest('base64');
-    let e = this.cur.get(key) ?? this.prev.get(key);
-    if (!e) {
-      const bytes = encodeResource(typeUrl, obj);
-      e = { name, bytes, hash: hashBytes(bytes), refs: referencesOf(typeUrl, obj) };
+    let c = this.byType.get(typeUrl);
+    if (!c) { c = new ContentCache(); this.byType.set(typeUrl, c); }
+    if (typeUrl === ROUTE) {
+      const bytes = encodeRouteConfiguration(obj, this.vhosts);
+      const hash = hashBytes(bytes);
+      return c.get(name, hash, () => ({ name, bytes, hash, refs: referencesOf(typeUrl, obj) }));
     }
-    this.cur.set(key, e);
-    return e;
+    return c.get(name, JSON.stringify(obj), () => {
+      const bytes = encodeResource(typeUrl, obj);
+      return { name, bytes, hash: hashBytes(bytes), refs: referencesOf(typeUrl, obj) };
+    });
   }
 
   /** Starts a new generation; entries unused for two generations are dropped. */
   rotate(): void {
-    this.prev = this.cur;
-    this.cur = new Map();
+    for (const c of this.byType.values()) c.rotate();
+    this.vhosts.rotate();
   }
 }
 
