@@ -6,7 +6,7 @@
  */
 import { encodeResource, XdsObject } from '../../api/xds/codec';
 import { ROUTE } from '../../api/xds/protos';
-import { ContentCache } from './content-cache';
+import { ContentCache, contentKey } from './content-cache';
 
 const VIRTUAL_HOST = 'type.googleapis.com/envoy.config.route.v3.VirtualHost';
 /** RouteConfiguration.virtual_hosts is field 2 (wire type 2): tag byte 0x12. */
@@ -68,7 +68,7 @@ export class VirtualHostCache {
 
   /** Bytes of `vh` (strict); throws the codec's error for an invalid one. */
   bytes(vh: XdsObject): Buffer {
-    return this.cache.get(String(vh.name), JSON.stringify(vh), () => {
+    return this.cache.get(String(vh.name), contentKey(JSON.stringify(vh)), () => {
       const b = encodeResource(VIRTUAL_HOST, vh);
       this.encodes++;
       return b;

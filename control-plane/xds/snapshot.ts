@@ -7,7 +7,7 @@ import { createHash } from 'crypto';
 import type { XdsResources } from '../../api/translate';
 import { encodeResource, XdsObject } from '../../api/xds/codec';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../api/xds/protos';
-import { ContentCache } from './content-cache';
+import { ContentCache, contentKey } from './content-cache';
 import { encodeRouteConfiguration, VirtualHostCache } from './route-parts';
 
 /** One encoded resource. */
@@ -87,8 +87,8 @@ export function referencesOf(typeUrl: string, r: XdsObject): Map<string, string[
 /**
  * Encoded entries by content, shared by every client kind: a cluster rendered identically for 1,000
  * sidecar services is encoded once, and unchanged resources are not re-encoded after a change.
- * Keeps what the current and the previous model generation used. Keyed by name, then by the
- * resource's JSON (content-cache.ts: no hash of the JSON), except route configurations: those are
+ * Keeps what the current and the previous model generation used. Keyed by name, then by a one-shot
+ * sha1 of the resource's JSON (content-cache.ts), except route configurations: those are
  * assembled from per-VirtualHost bytes (route-parts.ts) and keyed by the hash of those bytes, so a
  * change to one service re-encodes one virtual host.
  */
@@ -110,7 +110,7 @@ export class EncodeCache {
       const hash = hashBytes(bytes);
       return c.get(name, hash, () => ({ name, bytes, hash, refs: referencesOf(typeUrl, obj) }));
     }
-    return c.get(name, JSON.stringify(obj), () => {
+    return c.get(name, contentKey(JSON.stringify(obj)), () => {
       const bytes = encodeResource(typeUrl, obj);
       return { name, bytes, hash: hashBytes(bytes), refs: referencesOf(typeUrl, obj) };
     });
