@@ -5,9 +5,14 @@
  */
 import * as crypto from 'crypto';
 
-type OneShotHash = (algorithm: string, data: string, encoding: 'base64') => string;
+type OneShotHash = (algorithm: string, data: string, encoding: 'base64' | 'hex') => string;
 // crypto.hash() exists from Node 20.12; older 20.x (package.json allows >=20) fall back to createHash.
 const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
+
+/** sha256 of a string (utf8), hex. */
+export function sha256Hex(s: string): string {
+  return oneShot ? oneShot('sha256', s, 'hex') : crypto.createHash('sha256').update(s).digest('hex');
+}
 
 /** Content key of a JSON string: sha1, base64 (27 characters). */
 export function contentKey(json: string): string {

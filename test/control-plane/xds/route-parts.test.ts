@@ -1,7 +1,7 @@
 /**
  * RouteConfigurations encoded by parts (route-parts.ts) and the content cache: byte-equal to the
  * strict codec for translated and hand-made route configurations, the same coded errors for invalid
- * ones, and a CanaryRoute change re-encodes one virtual host.
+ * ones, a CanaryRoute change re-encodes one virtual host; and versionOf() keeps its digest.
  */
 import { buildModel } from '../../../api/build-model';
 import type { EndpointModel } from '../../../api/model';
@@ -10,7 +10,7 @@ import { translate, ClientKind } from '../../../api/translate';
 import { encodeResource, XdsCodecError, XdsObject } from '../../../api/xds/codec';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, TYPES } from '../../../api/xds/protos';
 import { encodeRouteConfiguration, splitAfterField, VirtualHostCache } from '../../../control-plane/xds/route-parts';
-import { buildSnapshot, EncodeCache, hashBytes } from '../../../control-plane/xds/snapshot';
+import { buildSnapshot, EncodeCache, hashBytes, versionOf } from '../../../control-plane/xds/snapshot';
 
 const A = 'weft.dev/v1alpha1';
 type R = WeftResource<unknown>;
@@ -175,5 +175,18 @@ describe('EncodeCache over model changes', () => {
     cache.rotate();
     cache.rotate();
     expect(cache.entry(CLUSTER, 'c', { ...c2 })).not.toBe(b);
+  });
+});
+
+describe('versionOf', () => {
+  test('one sha256 over the joined lines equals one update per piece (non-ASCII names too), order-independent', () => {
+    const { createHash } = require('crypto') as typeof import('crypto');
+    const cache = new EncodeCache();
+    const entries = ['b', 'a', 'é|v1', '服务', 'a|b'].map((n, i) => cache.entry(CLUSTER, n, { name: n, type: 'STATIC', connect_timeout: { seconds: i + 1 } }));
+    const h = createHash('sha256');
+    for (const e of [...entries].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) h.update(e.name).update('\0').update(e.hash).update('\n');
+    expect(versionOf(entries)).toBe(h.digest('hex').slice(0, 16));
+    expect(versionOf([...entries].reverse())).toBe(versionOf(entries));
+    expect(versionOf(entries.slice(1))).not.toBe(versionOf(entries));
   });
 });
