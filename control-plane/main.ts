@@ -17,7 +17,7 @@ import { ControlPlane, startControlPlane } from './server';
 import { InstrumentedSource } from './sources/instrument';
 import { KubernetesSource } from './sources/kubernetes';
 import { LocalSource } from './sources/local';
-import { directoryCertificates, serveAdsTls, type DirectoryCertificates, type NodeAuthOptions, type TlsAdsListener } from './xds-tls';
+import { directoryCertificates, serveAdsTls, type DirectoryCertificates, type NodeAuthOptions, type TlsAdsListener, XDS_TLS_ERRORS } from './xds-tls';
 
 export { addControlPlaneOptions, ControlPlaneUsageError, optionsFromFlags } from './options';
 export type { RunOptions, SourceKind } from './options';
@@ -56,7 +56,7 @@ export interface RunningControlPlane {
 }
 
 /** Node authentication against the mesh the source delivered (memoized per snapshot: a model build per stream would not scale). */
-function nodeAuthFor(source: InstrumentedSource, registry: Registry, log: Log): NodeAuthOptions {
+function nodeAuthFor(source: InstrumentedSource, registry: Registry, log: Log, allowUnauthenticated: boolean): NodeAuthOptions {
   const facts = new WeakMap<object, { trustDomain: string; accounts: Map<string, string> }>();
   const current = () => {
     const snap = source.lastSnapshot;
@@ -69,15 +69,23 @@ function nodeAuthFor(source: InstrumentedSource, registry: Registry, log: Log): 
     }
     return f;
   };
+  // result: authenticated | refused (identity mismatch) | unauthenticated (no verified certificate, refused)
+  // | node_id_taken | unauthenticated_allowed (served under --xds-allow-unauthenticated)
   const counter = new Counter({ name: 'weft_xds_node_authentication_total', help: 'ADS streams on the TLS port by node authentication result', labelNames: ['result'], registers: [registry] });
+  const resultOf: Record<string, string> = { [XDS_TLS_ERRORS.UNAUTHENTICATED]: 'unauthenticated', [XDS_TLS_ERRORS.NODE_ID_TAKEN]: 'node_id_taken' };
   return {
     trustDomain: () => current().trustDomain,
     serviceAccountOf: (ns, svc) => current().accounts.get(`${ns}/${svc}`),
+    allowUnauthenticated,
     onRefused: (code, message, fields) => {
-      counter.inc({ result: 'refused' });
+      counter.inc({ result: resultOf[code] ?? 'refused' });
       log('warn', `ADS stream refused: ${message}`, { code, ...fields });
     },
     onAuthenticated: () => counter.inc({ result: 'authenticated' }),
+    onUnauthenticated: (nodeId) => {
+      counter.inc({ result: 'unauthenticated_allowed' });
+      log('warn', `ADS stream of node ${nodeId || '?'} served WITHOUT a client certificate (--xds-allow-unauthenticated)`, { code: XDS_TLS_ERRORS.UNAUTHENTICATED, node: nodeId });
+    },
   };
 }
 
@@ -132,13 +140,14 @@ export async function runControlPlane(opts: RunOptions, log: Log = defaultLog())
       }
       // the CA endpoint's credentials: the same self-issued certificate, re-issued on every rotation (grpc-js swaps it in place)
       const credentials = dirCerts?.credentials ?? ca!.credentials!;
-      tlsAds = await serveAdsTls(cp.ads, { host: opts.host, port: opts.port, credentials, nodeAuth: nodeAuthFor(source, registry, log) });
+      tlsAds = await serveAdsTls(cp.ads, { host: opts.host, port: opts.port, credentials, nodeAuth: nodeAuthFor(source, registry, log, opts.xdsAllowUnauthenticated === true) });
     } catch (e) {
       dirCerts?.close();
       await ca?.close();
       await cp.stop();
       throw e;
     }
+    if (opts.xdsAllowUnauthenticated) log('warn', 'TLS ADS serves streams without a client certificate (--xds-allow-unauthenticated): their node claims are not checked; drop the flag once every sidecar presents its certificate', { code: XDS_TLS_ERRORS.UNAUTHENTICATED });
   } else if (!opts.xdsInsecure) {
     log('warn', 'ADS served WITHOUT TLS: no serving certificate (no --ca-port, no --xds-tls-dir); pass --xds-insecure to say so', { code: 'WEFT_ERR_CP_XDS_PLAINTEXT' });
   }

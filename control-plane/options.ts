@@ -46,6 +46,11 @@ export interface RunOptions {
   readonly xdsInsecure?: boolean;
   /** Also serve ADS in plaintext on this port, for proxyless gRPC clients (grpc-js-xds dials insecure only). @default none */
   readonly xdsPlaintextPort?: number;
+  /**
+   * Serve TLS ADS streams that present no verified client certificate (their node claims are taken
+   * on trust). A migration aid for sidecars that cannot present one yet. @default false (refused: WEFT_ERR_XDS_UNAUTHENTICATED)
+   */
+  readonly xdsAllowUnauthenticated?: boolean;
   /** Serving certificate of the TLS ADS port when the CA runs elsewhere: `tls.crt`, `tls.key`, `ca.crt` (client roots), re-read every 10 s. @default none */
   readonly xdsTlsDir?: string;
 }
@@ -79,7 +84,8 @@ export function addControlPlaneOptions(cmd: Command): Command {
     .option('--ca-insecure', 'serve the CA without TLS (testing only: bootstrap credentials travel in the clear)')
     .option('--xds-insecure', 'serve ADS on --port without TLS (testing only; default: TLS with the CA\'s certificate or --xds-tls-dir)')
     .option('--xds-plaintext-port <port>', 'also serve ADS in plaintext on this port, for proxyless gRPC clients; 0 picks one (default: none)')
-    .option('--xds-tls-dir <dir>', 'serving certificate of the TLS ADS port when the CA is not in this process: tls.crt, tls.key, ca.crt (re-read every 10 s)');
+    .option('--xds-tls-dir <dir>', 'serving certificate of the TLS ADS port when the CA is not in this process: tls.crt, tls.key, ca.crt (re-read every 10 s)')
+    .option('--xds-allow-unauthenticated', 'migration aid: serve TLS ADS streams without a verified client certificate (default: refused, WEFT_ERR_XDS_UNAUTHENTICATED)');
 }
 
 function port(flag: string, value: unknown): number {
@@ -96,6 +102,7 @@ export function optionsFromFlags(flags: Record<string, unknown>): RunOptions {
   const [secretNs, secretName] = ((flags.caSecret as string | undefined) ?? `${process.env.POD_NAMESPACE || 'weft-system'}/weft-ca`).split('/');
   if (!secretNs || !secretName) throw new ControlPlaneUsageError(`--ca-secret ${JSON.stringify(flags.caSecret)} must be <namespace>/<name>`);
   if (flags.xdsInsecure && flags.xdsPlaintextPort !== undefined) throw new ControlPlaneUsageError('--xds-plaintext-port with --xds-insecure: --port is already plaintext; drop one of them');
+  if (flags.xdsInsecure && flags.xdsAllowUnauthenticated) throw new ControlPlaneUsageError('--xds-allow-unauthenticated with --xds-insecure: plaintext --port authenticates nobody; drop one of them');
   if (flags.xdsInsecure && flags.xdsTlsDir) throw new ControlPlaneUsageError('--xds-tls-dir with --xds-insecure: pick TLS or plaintext for --port');
   return {
     source,
@@ -110,6 +117,7 @@ export function optionsFromFlags(flags: Record<string, unknown>): RunOptions {
     ...(flags.caInsecure ? { caInsecure: true } : {}),
     ...(flags.xdsInsecure ? { xdsInsecure: true } : {}),
     ...(flags.xdsPlaintextPort !== undefined ? { xdsPlaintextPort: port('xds-plaintext-port', flags.xdsPlaintextPort) } : {}),
+    ...(flags.xdsAllowUnauthenticated ? { xdsAllowUnauthenticated: true } : {}),
     ...(flags.xdsTlsDir ? { xdsTlsDir: resolve(flags.xdsTlsDir as string) } : {}),
     ...(flags.statusHost ? { statusHost: flags.statusHost as string } : {}),
     stateDir: resolve((flags.stateDir as string | undefined) ?? '.weft'),

@@ -1,7 +1,8 @@
 /**
  * ADS over TLS (istiod's 15012): the same ADS handler on a grpc-js server with hot-swappable TLS
- * credentials, plus node authentication: a sidecar that presents its workload certificate may only
- * claim the namespace / service account (and service) that certificate names.
+ * credentials, plus node authentication (istiod's XDS_AUTH): a stream without a verified client
+ * certificate is refused unless explicitly allowed, a node may only claim the namespace / service
+ * account (and service) its certificate names, and a node id held by one identity is not taken over.
  */
 import * as grpc from '@grpc/grpc-js';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
@@ -17,6 +18,10 @@ import { ADS_SERVICE, WEFT_PROXY_USER_AGENT, type DiscoveryRequest } from './xds
 export const XDS_TLS_ERRORS = {
   /** The node claims a namespace / service account / service its client certificate does not name. */
   NODE_IDENTITY_MISMATCH: 'WEFT_ERR_XDS_NODE_IDENTITY_MISMATCH',
+  /** The stream presented no client certificate verified against the mesh roots (`--xds-allow-unauthenticated` not set). */
+  UNAUTHENTICATED: 'WEFT_ERR_XDS_UNAUTHENTICATED',
+  /** The node id is held by an open stream of another identity (a self-registered endpoint is not taken over). */
+  NODE_ID_TAKEN: 'WEFT_ERR_XDS_NODE_ID_TAKEN',
   /** The serving certificate files (`--xds-tls-dir`) are missing or unusable. */
   BAD_SERVING_CERT: 'WEFT_ERR_XDS_BAD_SERVING_CERT',
 } as const;
@@ -27,10 +32,17 @@ export interface NodeAuthOptions {
   readonly trustDomain: () => string;
   /** The ServiceAccount of `namespace/service`, when the mesh declares that service. @default none (service not checked) */
   readonly serviceAccountOf?: (namespace: string, service: string) => string | undefined;
+  /**
+   * Serve streams without a verified client certificate (migration aid, `--xds-allow-unauthenticated`):
+   * such a node is trusted on its word. @default false (refused with WEFT_ERR_XDS_UNAUTHENTICATED)
+   */
+  readonly allowUnauthenticated?: boolean;
   /** Called once per refused stream (logs, metrics). */
   readonly onRefused?: (code: string, message: string, fields: Record<string, unknown>) => void;
   /** Called once per stream whose node matched its certificate. */
   readonly onAuthenticated?: (nodeId: string, spiffeId: string) => void;
+  /** Called once per stream served without a client certificate (only with `allowUnauthenticated`). */
+  readonly onUnauthenticated?: (nodeId: string) => void;
 }
 
 /** The SPIFFE ID (URI SAN) of a DER certificate, if exactly one. */
@@ -66,14 +78,68 @@ export function nodeIdentityMismatch(node: NonNullable<DiscoveryRequest['node']>
 }
 
 /**
- * A server interceptor that checks the first DiscoveryRequest of each stream against the client
- * certificate (when one was presented and verified against the bundle). A mismatch ends the stream
- * with PERMISSION_DENIED and `weft-error` metadata before the ADS handler sees the request.
+ * Which identity holds each node id on open streams: a node id names a self-registered endpoint
+ * (the local source), so a stream of another identity must not take it over while it is held.
+ * Streams of the same identity share it (a reconnect may overlap the old stream).
  */
-export function nodeAuthInterceptor(o: NodeAuthOptions): grpc.ServerInterceptor {
+export class NodeIdBindings {
+  readonly #held = new Map<string, { identity: string; refs: number }>();
+
+  /** Binds `nodeId` to `identity` (`''` = unauthenticated); the holder's identity when another one holds it. */
+  claim(nodeId: string, identity: string): { release: () => void } | { heldBy: string } {
+    const cur = this.#held.get(nodeId);
+    if (cur && cur.identity !== identity) return { heldBy: cur.identity || 'an unauthenticated stream' };
+    if (cur) cur.refs++;
+    else this.#held.set(nodeId, { identity, refs: 1 });
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        const b = this.#held.get(nodeId)!;
+        if (--b.refs === 0) this.#held.delete(nodeId);
+      },
+    };
+  }
+
+  /** The identity holding `nodeId`, if any. */
+  holder(nodeId: string): string | undefined {
+    return this.#held.get(nodeId)?.identity;
+  }
+}
+
+/** Why the first request of a stream is refused (code + message), or undefined when it is served. */
+function refusal(msg: DiscoveryRequest, der: Buffer | undefined, id: string | undefined, o: NodeAuthOptions): { code: string; why: string } | undefined {
+  if (!der) {
+    if (o.allowUnauthenticated) return undefined;
+    return { code: XDS_TLS_ERRORS.UNAUTHENTICATED, why: `node ${msg.node?.id ?? '?'} presented no client certificate verified by the mesh roots (present the workload certificate, or run with --xds-allow-unauthenticated while migrating)` };
+  }
+  if (!msg.node) return undefined;
+  const why = id ? nodeIdentityMismatch(msg.node, id, o) : 'client certificate carries no single SPIFFE ID';
+  return why ? { code: XDS_TLS_ERRORS.NODE_IDENTITY_MISMATCH, why } : undefined;
+}
+
+/**
+ * A server interceptor that checks the first DiscoveryRequest of each stream against the client
+ * certificate. grpc-js exposes the peer certificate only when it verified against the roots, so
+ * "no certificate" covers absent and unverified ones alike. The check sits here, not in the TLS
+ * handshake, because the credentials are shared with the CA endpoint, whose first call has no
+ * certificate yet. A refusal ends the stream with PERMISSION_DENIED and `weft-error` metadata
+ * before the ADS handler sees the request; the node id stays bound to the identity until the
+ * stream ends.
+ */
+export function nodeAuthInterceptor(o: NodeAuthOptions, bindings = new NodeIdBindings()): grpc.ServerInterceptor {
   return (_method, call) => {
     let first = true;
     let refused = false;
+    let release: (() => void) | undefined;
+    const refuse = (code: string, why: string, fields: Record<string, unknown>) => {
+      refused = true;
+      o.onRefused?.(code, why, fields);
+      const metadata = new grpc.Metadata();
+      metadata.set('weft-error', code);
+      call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: `${code}: ${why}`, metadata });
+    };
     return new grpc.ServerInterceptingCall(call, {
       start: (next) => next(new grpc.ServerListenerBuilder().withOnReceiveMessage((msg: DiscoveryRequest, nextMsg) => {
         if (refused) return;
@@ -81,20 +147,23 @@ export function nodeAuthInterceptor(o: NodeAuthOptions): grpc.ServerInterceptor 
           first = false;
           const der = call.getAuthContext().sslPeerCertificate?.raw;
           const id = der ? spiffeIdOfDer(der) : undefined;
-          const why = der && msg.node ? (id ? nodeIdentityMismatch(msg.node, id, o) : 'client certificate carries no single SPIFFE ID') : undefined;
-          if (why) {
-            refused = true;
-            const code = XDS_TLS_ERRORS.NODE_IDENTITY_MISMATCH;
-            o.onRefused?.(code, why, { node: msg.node?.id, spiffeId: id });
-            const metadata = new grpc.Metadata();
-            metadata.set('weft-error', code);
-            call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: `${code}: ${why}`, metadata });
-            return;
+          const r = refusal(msg, der, id, o);
+          if (r) return refuse(r.code, r.why, { node: msg.node?.id, spiffeId: id });
+          const nodeId = msg.node?.id;
+          if (nodeId) {
+            const claim = bindings.claim(nodeId, id ?? '');
+            if ('heldBy' in claim) return refuse(XDS_TLS_ERRORS.NODE_ID_TAKEN, `node id ${nodeId} is held by ${claim.heldBy}, not ${id ?? 'an unauthenticated stream'}`, { node: nodeId, spiffeId: id });
+            release = claim.release;
           }
-          if (id && msg.node) o.onAuthenticated?.(msg.node.id ?? '', id);
+          if (id && msg.node) o.onAuthenticated?.(nodeId ?? '', id);
+          else if (!id) o.onUnauthenticated?.(nodeId ?? '');
         }
         nextMsg(msg);
-      }).build()),
+      }).withOnCancel(() => release?.()).build()),
+      sendStatus: (status, next) => {
+        release?.();
+        next(status);
+      },
     });
   };
 }
@@ -106,8 +175,8 @@ export interface TlsAdsListener {
 }
 
 /** Serves `ads` over TLS on `host:port` with `credentials` (whose certificates may change while serving). */
-export async function serveAdsTls(ads: AdsServer, o: { host: string; port: number; credentials: grpc.ServerCredentials; nodeAuth: NodeAuthOptions }): Promise<TlsAdsListener> {
-  const server = new grpc.Server({ ...ADS_SERVER_CHANNEL_OPTIONS, interceptors: [nodeAuthInterceptor(o.nodeAuth)] });
+export async function serveAdsTls(ads: AdsServer, o: { host: string; port: number; credentials: grpc.ServerCredentials; nodeAuth: NodeAuthOptions; bindings?: NodeIdBindings }): Promise<TlsAdsListener> {
+  const server = new grpc.Server({ ...ADS_SERVER_CHANNEL_OPTIONS, interceptors: [nodeAuthInterceptor(o.nodeAuth, o.bindings)] });
   server.addService(ADS_SERVICE, { StreamAggregatedResources: ads.handler });
   const target = o.host.includes(':') && !o.host.startsWith('[') ? `[${o.host}]:${o.port}` : `${o.host}:${o.port}`;
   const port = await new Promise<number>((resolve, reject) =>
@@ -176,7 +245,7 @@ export function directoryCertificates(dir: string, o: { reloadMs?: number; onErr
   const timer = setInterval(reload, o.reloadMs ?? 10_000);
   timer.unref();
   return {
-    // request a client certificate (node authentication), never require one
+    // request a client certificate; the interceptor refuses streams without a verified one (unless allowed)
     credentials: grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false),
     reload,
     close: () => clearInterval(timer),

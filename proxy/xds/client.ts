@@ -43,7 +43,11 @@ export interface XdsClientOptions {
   readonly tls?: XdsTlsOptions;
   /** Workload certificate presented to the server over TLS (node authentication); the current one at each (re)connect. @default none */
   readonly identity?: IdentityProvider;
-  /** Over TLS with `identity`: how long the first connection waits for the first certificate before dialing without one. @default 15000 */
+  /**
+   * Over TLS with `identity`: a bound on the wait for the first certificate, after which the client
+   * dials without one (a control plane that requires node authentication refuses that stream).
+   * @default none (waits until the certificate comes, or stop())
+   */
   readonly certificateWaitMs?: number;
 }
 
@@ -68,6 +72,8 @@ export interface XdsStatus {
   readonly tls: boolean;
   /** SPIFFE ID of the certificate presented on the current channel (TLS only). */
   readonly clientIdentity?: string;
+  /** Over TLS with an identity source: nothing dialed yet, waiting for the first workload certificate. */
+  readonly waitingForCertificate?: boolean;
   /** Why the last stream failed (coded: WEFT_ERR_XDS_UNTRUSTED, a server refusal's `weft-error`, ...). */
   readonly lastStreamError?: { readonly code: string; readonly message: string };
 }
@@ -85,6 +91,7 @@ export class XdsClient {
   #lastStreamError: XdsError | undefined;
   /** Stops waiting for the first certificate (stop() before it came). */
   #unwait: (() => void) | undefined;
+  #waitingForCertificate = false;
   #call: grpc.ClientDuplexStream<OutgoingRequest, IncomingResponse> | undefined;
   #stopped = false;
   #connected = false;
@@ -106,26 +113,32 @@ export class XdsClient {
 
   /**
    * Opens the stream (and keeps reopening it until stop()). Over TLS with an identity source, the
-   * first connection waits for the first certificate (up to `certificateWaitMs`), so the control
-   * plane can authenticate the node from its first request.
+   * first connection waits for the first certificate (unbounded unless `certificateWaitMs`), so the
+   * control plane, which refuses unauthenticated streams, authenticates the node from its first request.
    */
   start(): void {
     const id = this.#opts.identity;
     if (!this.#opts.tls || !id || id.current()) return this.#open();
     let opened = false;
     const open = () => {
-      if (opened) return;
+      if (opened || this.#stopped) return;
       opened = true;
+      this.#waitingForCertificate = false;
       off();
+      this.#unwait = undefined;
       clearTimeout(this.#timer);
       this.#open();
     };
-    const off = id.onChange(open);
+    this.#waitingForCertificate = true;
+    const off = id.onChange(() => { if (id.current()) open(); });
     this.#unwait = off;
+    this.#opts.log?.('info', `xDS over TLS waits for the first workload certificate before dialing ${this.#opts.server}`);
+    const bound = this.#opts.certificateWaitMs;
+    if (bound === undefined) return;
     this.#timer = setTimeout(() => {
-      this.#opts.log?.('warn', `no workload certificate after ${this.#opts.certificateWaitMs ?? 15_000}ms: dialing xDS without one (no node authentication on this stream)`);
+      this.#opts.log?.('warn', `no workload certificate after ${bound}ms: dialing xDS without one (a control plane requiring node authentication refuses it)`);
       open();
-    }, this.#opts.certificateWaitMs ?? 15_000);
+    }, bound);
     this.#timer.unref();
   }
 
@@ -152,6 +165,7 @@ export class XdsClient {
     return {
       connected: this.#connected, server: this.#opts.server, versions, lastErrors, reconnects: this.#reconnects, tls: !!this.#opts.tls,
       ...(this.#clientIdentity ? { clientIdentity: this.#clientIdentity } : {}),
+      ...(this.#waitingForCertificate ? { waitingForCertificate: true } : {}),
       ...(e ? { lastStreamError: { code: e.code, message: e.message } } : {}),
     };
   }
@@ -326,7 +340,9 @@ export class XdsClient {
   /** Closes the stream and stops reconnecting. */
   stop(): void {
     this.#stopped = true;
+    this.#waitingForCertificate = false;
     this.#unwait?.();
+    this.#unwait = undefined;
     if (this.#timer) clearTimeout(this.#timer);
     this.#call?.cancel();
     this.#call = undefined;

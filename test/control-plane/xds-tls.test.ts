@@ -1,8 +1,10 @@
 /**
  * ADS over TLS end to end: runControlPlane() with its CA serves --port over TLS (the CA's own serving
  * certificate), the proxy's XdsClient verifies it against the trust anchor and presents its workload
- * certificate from the real CA client; a wrong anchor, an impostor identity and a node claiming
- * another identity are each refused with their code; --xds-plaintext-port still serves plaintext.
+ * certificate from the real CA client; a wrong anchor, an impostor identity, a node claiming
+ * another identity, a stream without a verified client certificate and a node id held by another
+ * identity are each refused with their code; --xds-allow-unauthenticated serves certificate-less
+ * streams; --xds-plaintext-port still serves plaintext.
  */
 import 'reflect-metadata';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,7 +19,7 @@ import { caClientFromBootstrap, type CaClientIdentityProvider } from '../../prox
 import { XdsClient, type XdsNode } from '../../proxy/xds/client';
 import type { XdsTlsOptions } from '../../proxy/xds/tls';
 import { directoryCertificates, serveAdsTls } from '../../control-plane/xds-tls';
-import { makeCa } from '../support/certs';
+import { makeCa, makeLeaf } from '../support/certs';
 import { strictMeshConfigYaml, until } from '../support/waiting';
 
 const TD = 'tls.local';
@@ -153,10 +155,75 @@ test('a node claiming an identity its certificate does not name is refused (code
   expect(connectedIds()).toContain('honest-0');
 });
 
-test('without a client certificate the node is served (requested, not required)', async () => {
-  const { xds } = client({ node: node('ratings', { id: 'anonymous-tls-0' }) });
-  await xds.ready;
-  expect(xds.status().clientIdentity).toBeUndefined();
+test('without a verified client certificate the stream is refused by default: WEFT_ERR_XDS_UNAUTHENTICATED, logged, counted', async () => {
+  const none = client({ node: node('ratings', { id: 'anonymous-tls-0' }) });
+  // a certificate of another CA is not verified by the mesh roots: the same as none
+  const other = await makeCa('not the mesh root');
+  const foreign = await makeLeaf(other, `spiffe://${TD}/ns/shop/sa/ratings`);
+  const forged = { current: () => ({ certChainPem: foreign.certPem, keyPem: foreign.keyPem, spiffeId: `spiffe://${TD}/ns/shop/sa/ratings`, notAfter: new Date(Date.now() + 3_600_000) }), onChange: () => () => undefined } as unknown as CaClientIdentityProvider;
+  const unverified = client({ node: node('ratings', { id: 'foreign-cert-0', serviceAccount: 'ratings' }), identity: forged });
+  for (const { xds, cell } of [none, unverified]) {
+    await until(async () => xds.status().lastStreamError?.code === 'WEFT_ERR_XDS_UNAUTHENTICATED', 'unauthenticated refused');
+    expect(xds.status().connected).toBe(false);
+    expect(cell.get().listeners.size).toBe(0);
+  }
+  expect(connectedIds()).not.toContain('anonymous-tls-0');
+  expect(connectedIds()).not.toContain('foreign-cert-0');
+  expect(logs.some((l) => l.code === 'WEFT_ERR_XDS_UNAUTHENTICATED' && /anonymous-tls-0/.test(l.msg))).toBe(true);
+  const metrics = await running.controlPlane.metricsRegistry.getSingleMetricAsString('weft_xds_node_authentication_total');
+  expect(metrics).toMatch(/result="unauthenticated"} [1-9]/);
+});
+
+test('--xds-allow-unauthenticated (migration aid): a stream without a client certificate is served, logged and counted', async () => {
+  expect(() => optionsFromFlags({ source: 'local', xdsInsecure: true, xdsAllowUnauthenticated: true })).toThrow(expect.objectContaining({ code: 'WEFT_ERR_CP_USAGE' }));
+  const warned: { msg: string; code?: unknown }[] = [];
+  const lenient = await runControlPlane(
+    optionsFromFlags({ source: 'local', dist: join(root, 'dist'), port: '0', statusPort: '0', caPort: '0', xdsAllowUnauthenticated: true, stateDir: join(root, 'state-lenient'), meshConfig: 'mesh' }),
+    (_level, msg, fields) => warned.push({ msg, code: fields?.code }),
+  );
+  try {
+    const cell = new ConfigCell();
+    const xds = new XdsClient({
+      server: `127.0.0.1:${lenient.xdsPort}`, node: node('ratings', { id: 'anonymous-allowed-0' }), cell,
+      tls: { trustAnchor: { file: lenient.ca!.trustAnchorFile }, trustDomain: TD },
+    });
+    xds.start();
+    stops.push(() => xds.stop());
+    await xds.ready;
+    expect(xds.status()).toMatchObject({ connected: true, tls: true });
+    expect(xds.status().clientIdentity).toBeUndefined();
+    expect(warned.some((l) => l.code === 'WEFT_ERR_XDS_UNAUTHENTICATED' && /anonymous-allowed-0.*WITHOUT a client certificate/.test(l.msg))).toBe(true);
+    expect(await lenient.controlPlane.metricsRegistry.getSingleMetricAsString('weft_xds_node_authentication_total')).toMatch(/result="unauthenticated_allowed"} 1/);
+  } finally {
+    await lenient.stop();
+  }
+});
+
+test('node id binding: a self-registered instance held by one identity is not taken over by another (coded), the endpoint stays', async () => {
+  const ratings = await workload('ratings');
+  const reviews = await workload('reviews');
+  const holder = client({ node: node('ratings', { id: 'shared-0', serviceAccount: 'ratings', address: '127.0.0.1', ports: { http: 1111 } }), identity: ratings });
+  await holder.xds.ready;
+  const endpointOf = () => running.source.lastSnapshot?.endpoints.find((e) => e.instance === 'shared-0');
+  await until(async () => endpointOf() !== undefined, 'shared-0 registered');
+  // a consistent claim for its own identity, but under the node id ratings holds
+  const thief = client({ node: node('reviews', { id: 'shared-0', serviceAccount: 'reviews', address: '127.0.0.1', ports: { http: 2222 } }), identity: reviews });
+  await until(async () => thief.xds.status().lastStreamError?.code === 'WEFT_ERR_XDS_NODE_ID_TAKEN', 'takeover refused');
+  expect(thief.xds.status().connected).toBe(false);
+  expect(logs.some((l) => l.code === 'WEFT_ERR_XDS_NODE_ID_TAKEN' && /shared-0.*sa\/ratings/.test(l.msg))).toBe(true);
+  expect(endpointOf()).toMatchObject({ service: 'ratings', ports: { http: 1111 } });
+  expect(await running.controlPlane.metricsRegistry.getSingleMetricAsString('weft_xds_node_authentication_total')).toMatch(/result="node_id_taken"} [1-9]/);
+  // the holder reconnecting (same identity) shares the binding
+  const again = client({ node: node('ratings', { id: 'shared-0', serviceAccount: 'ratings', address: '127.0.0.1', ports: { http: 1111 } }), identity: ratings });
+  await again.xds.ready;
+  // once every stream of the holder is gone, the id is free again
+  thief.xds.stop();
+  holder.xds.stop();
+  again.xds.stop();
+  await until(async () => endpointOf() === undefined, 'shared-0 deregistered');
+  const next = client({ node: node('reviews', { id: 'shared-0', serviceAccount: 'reviews', address: '127.0.0.1', ports: { http: 2222 } }), identity: reviews });
+  await next.xds.ready;
+  await until(async () => endpointOf()?.service === 'reviews', 'shared-0 now reviews');
 });
 
 test('--xds-plaintext-port serves the same ADS in plaintext; the TLS port refuses plaintext', async () => {
@@ -208,7 +275,7 @@ test('--xds-tls-dir: files re-read in place; a bad rewrite keeps the current cer
     expect(certs.reload()).toBe(true);
     const second = await servedFingerprint(listener.port);
     expect(second).not.toBe(first);
-    const { xds } = client({ node: node('ratings', { id: 'dir-0' }), port: listener.port });
+    const { xds } = client({ node: node('ratings', { id: 'dir-0', serviceAccount: 'ratings' }), port: listener.port, identity: await workload('ratings') });
     await xds.ready;
     await writeFile(join(dir, 'tls.key'), 'not a key');
     expect(certs.reload()).toBe(false);
@@ -252,24 +319,29 @@ test('certificate first: the first xDS connection waits for the first certificat
   stops.push(() => identity.close());
   const { xds } = client({ node: node('ratings', { id: 'waiting-0', serviceAccount: 'ratings' }), identity });
   // no certificate yet: nothing dialed (a real ADS round trip on another stream shows the server is serving)
-  const probe = client({ node: node('ratings', { id: 'probe-0' }) });
+  const probe = client({ node: node('reviews', { id: 'probe-0', serviceAccount: 'reviews' }), identity: await workload('reviews') });
   await probe.xds.ready;
   expect(connectedIds()).not.toContain('waiting-0');
-  expect(xds.status()).toMatchObject({ connected: false, reconnects: 0 });
+  expect(xds.status()).toMatchObject({ connected: false, reconnects: 0, waitingForCertificate: true });
   await identity.start();
   await xds.ready;
   expect(xds.status()).toMatchObject({ connected: true, clientIdentity: `spiffe://${TD}/ns/shop/sa/ratings` });
 });
 
-test('certificate wait bounded: without a certificate after certificateWaitMs the client dials without one', async () => {
-  const identity = caClientFromBootstrap({ controlPlane: { xds: '', ca: '127.0.0.1:1' }, identity: { trustDomain: TD } }, { credential: 'never-started' });
-  const cell = new ConfigCell();
-  const xds = new XdsClient({
-    server: `127.0.0.1:${running.xdsPort}`, node: node('ratings', { id: 'no-cert-0' }), cell, identity, certificateWaitMs: 100,
-    tls: { trustAnchor: { file: running.ca!.trustAnchorFile }, trustDomain: TD },
-  });
-  xds.start();
-  stops.push(() => xds.stop());
-  await xds.ready;
-  expect(xds.status().clientIdentity).toBeUndefined();
+test('the certificate wait is unbounded by default and abandoned on stop(); an explicit bound dials without one and is refused', async () => {
+  const never = () => caClientFromBootstrap({ controlPlane: { xds: '', ca: '127.0.0.1:1' }, identity: { trustDomain: TD } }, { credential: 'never-started' });
+  const tls = { trustAnchor: { file: running.ca!.trustAnchorFile }, trustDomain: TD };
+  const bounded = new XdsClient({ server: `127.0.0.1:${running.xdsPort}`, node: node('ratings', { id: 'no-cert-bounded-0' }), cell: new ConfigCell(), identity: never(), certificateWaitMs: 50, initialBackoffMs: 50, maxBackoffMs: 200, tls });
+  const waiting = new XdsClient({ server: `127.0.0.1:${running.xdsPort}`, node: node('ratings', { id: 'no-cert-0' }), cell: new ConfigCell(), identity: never(), tls });
+  bounded.start();
+  waiting.start();
+  stops.push(() => bounded.stop(), () => waiting.stop());
+  await until(async () => bounded.status().lastStreamError?.code === 'WEFT_ERR_XDS_UNAUTHENTICATED', 'bounded wait: dialed without a certificate, refused');
+  // the bounded client has dialed (and been refused) at least once; the unbounded one still waits
+  expect(bounded.status().waitingForCertificate).toBeUndefined();
+  expect(waiting.status()).toMatchObject({ connected: false, reconnects: 0, waitingForCertificate: true });
+  expect(waiting.status().lastStreamError).toBeUndefined();
+  waiting.stop();
+  expect(waiting.status().waitingForCertificate).toBeUndefined();
+  expect(connectedIds()).not.toContain('no-cert-0');
 });
