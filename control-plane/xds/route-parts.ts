@@ -7,6 +7,7 @@
 import { encodeResource, XdsObject } from '../../api/xds/codec';
 import { ROUTE } from '../../api/xds/protos';
 import { ContentCache, contentKey } from './content-cache';
+import { readVarint, varintLength, writeVarint } from './varint';
 
 const VIRTUAL_HOST = 'type.googleapis.com/envoy.config.route.v3.VirtualHost';
 /** RouteConfiguration.virtual_hosts is field 2 (wire type 2): tag byte 0x12. */
@@ -17,28 +18,11 @@ function isPlainObject(v: unknown): v is XdsObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
 
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) { n = Math.floor(n / 128); len++; }
-  return len;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 0x80) { buf[pos++] = (n % 128) | 0x80; n = Math.floor(n / 128); }
-  buf[pos++] = n;
-  return pos;
-}
-
-function readVarint(b: Uint8Array, pos: number): [number, number] {
-  let n = 0;
-  let mul = 1;
-  for (;;) {
-    if (pos >= b.length) throw new Error('truncated varint');
-    const x = b[pos++];
-    n += (x & 0x7f) * mul;
-    if (x < 0x80) return [n, pos];
-    mul *= 128;
-  }
+/** readVarint that throws: the bytes are protobufjs output, so a bad varint is a bug, not input. */
+function varintAt(b: Uint8Array, pos: number): [number, number] {
+  const v = readVarint(b, pos);
+  if (!v) throw new Error('truncated varint');
+  return v;
 }
 
 /**
@@ -48,13 +32,13 @@ function readVarint(b: Uint8Array, pos: number): [number, number] {
 export function splitAfterField(b: Uint8Array, field: number): number {
   let pos = 0;
   while (pos < b.length) {
-    const [tag, p] = readVarint(b, pos);
+    const [tag, p] = varintAt(b, pos);
     if (Math.floor(tag / 8) > field) return pos;
     const wire = tag % 8;
-    if (wire === 0) pos = readVarint(b, p)[1];
+    if (wire === 0) pos = varintAt(b, p)[1];
     else if (wire === 1) pos = p + 8;
     else if (wire === 5) pos = p + 4;
-    else if (wire === 2) { const [len, q] = readVarint(b, p); pos = q + len; }
+    else if (wire === 2) { const [len, q] = varintAt(b, p); pos = q + len; }
     else throw new Error(`unexpected wire type ${wire}`);
   }
   return b.length;

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { ClientKind } from '../../api/translate';
 import { decodeResource } from '../../api/xds/codec';
 import type { Entry } from './snapshot';
+import { readVarint, varintLength, writeVarint } from './varint';
 
 const REQUEST = 'type.googleapis.com/envoy.service.discovery.v3.DiscoveryRequest';
 
@@ -66,18 +67,6 @@ export interface OutgoingResponse {
   readonly bytes: Buffer;
 }
 
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) { n = Math.floor(n / 128); len++; }
-  return len;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 0x80) { buf[pos++] = (n % 128) | 0x80; n = Math.floor(n / 128); }
-  buf[pos++] = n;
-  return pos;
-}
-
 /** Field `tag` (wire type 2) holding `len` bytes: the bytes the tag and length take. */
 const lenField = (len: number) => 1 + varintLength(len) + len;
 
@@ -131,22 +120,6 @@ export function encodeResponseHead(typeUrl: string, version: string, nonce: stri
 /** Encodes a whole DiscoveryResponse around already-encoded resources. */
 export function encodeResponse(typeUrl: string, version: string, nonce: string, entries: readonly Entry[], controlPlaneId: string): Buffer {
   return Buffer.concat([encodeResponseHead(typeUrl, version, nonce, controlPlaneId), encodeResourcesBody(typeUrl, entries)]);
-}
-
-/**
- * Reads a varint at `pos`; returns [value, next position], or undefined when truncated or past 2^53
- * (the caller then falls back to the full decoder, which reports the error properly).
- */
-function readVarint(b: Uint8Array, pos: number): [number, number] | undefined {
-  let n = 0;
-  let mul = 1;
-  for (let i = 0; i < 8 && pos < b.length; i++) {
-    const x = b[pos++];
-    n += (x & 0x7f) * mul;
-    if (x < 0x80) return [n, pos];
-    mul *= 128;
-  }
-  return undefined;
 }
 
 /**

@@ -5,10 +5,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
-import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import { WeftError } from '../../api/errors';
-import { controlPlaneServerCheck } from '../identity/control-plane-id';
+import { controlPlaneServerCheck, probeControlPlaneTrust } from '../identity/control-plane-id';
 import type { IdentityMaterial } from '../identity/types';
 
 /** Stable codes of the proxy's xDS connection. */
@@ -66,29 +65,12 @@ export function xdsChannelCredentials(anchorPem: string, check: ReturnType<typeo
   return grpc.credentials.createSsl(Buffer.from(anchorPem), cert ? Buffer.from(cert.keyPem) : null, cert ? Buffer.from(cert.certChainPem) : null, { checkServerIdentity: check });
 }
 
-const UNTRUSTED = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_SIGNATURE_FAILURE|CERT_UNTRUSTED|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/;
-
 /**
- * grpc-js reports a failed handshake only as UNAVAILABLE: after a stream fails without a response,
- * one TLS handshake with the same checks tells an untrusted or impostor server (a coded error) from
- * an unreachable one (undefined). Nothing but the handshake is sent.
+ * After a stream fails without a response: the shared control-plane probe, with its findings as
+ * this client's coded errors (an untrusted server → WEFT_ERR_XDS_UNTRUSTED).
  */
-export function probeXdsTrust(address: string, anchorPem: string, check: ReturnType<typeof controlPlaneCheck>, servername?: string): Promise<XdsError | undefined> {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address.replace(/^dns:(\/\/\/)?/, ''));
-  if (!m) return Promise.resolve(undefined);
-  const [, host, port] = m;
-  return new Promise((resolve) => {
-    const name = servername ?? host;
-    const s = tlsConnect({
-      host, port: Number(port), ca: anchorPem, servername: isIP(name) ? undefined : name, ALPNProtocols: ['h2'], timeout: 3000,
-      checkServerIdentity: (_h, cert) => check(name, cert),
-    });
-    const done = (v: XdsError | undefined) => { s.destroy(); resolve(v); };
-    s.once('secureConnect', () => done(undefined));
-    s.once('timeout', () => done(undefined));
-    s.once('error', (e: NodeJS.ErrnoException) => {
-      if (WeftError.isWeftError(e)) return done(e as XdsError);
-      done(UNTRUSTED.test(String(e.code)) ? new XdsError(XDS_ERRORS.UNTRUSTED, `xDS server ${address} is not trusted: ${e.code} (check the trust anchor)`, { cause: e }) : undefined);
-    });
-  });
+export async function probeXdsTrust(address: string, anchorPem: string, check: ReturnType<typeof controlPlaneCheck>, servername?: string): Promise<XdsError | undefined> {
+  const found = await probeControlPlaneTrust(address, anchorPem, check, servername);
+  if (typeof found === 'string') return new XdsError(XDS_ERRORS.UNTRUSTED, `xDS server ${address} is not trusted: ${found} (check the trust anchor)`);
+  return found as XdsError | undefined;
 }
