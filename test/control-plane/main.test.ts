@@ -13,19 +13,8 @@ import { BootstrapTokenAuthenticator } from '../../control-plane/ca/authn';
 import { caServiceDefinition } from '../../control-plane/ca/service';
 import { optionsFromFlags, runControlPlane, RunningControlPlane } from '../../control-plane/main';
 import { generateKeyAndCsr } from '../../proxy/identity/csr';
+import { strictMeshConfigYaml } from '../support/waiting';
 
-const meshConfig = (name: string, trustDomain: string) => `apiVersion: weft.dev/v1alpha1
-kind: MeshConfig
-metadata: { name: ${name} }
-spec:
-  trustDomain: ${trustDomain}
-  defaultMtlsMode: STRICT
-  defaultInboundPolicy: allow
-  proxyImage: weft/proxy:dev
-  controlPlaneImage: weft/cp:dev
-  controlPlane: { namespace: weft-system, service: weft-control-plane, xdsPort: 15010, caPort: 15012 }
-  certificateTtl: 2h
-`;
 
 let root: string;
 let running: RunningControlPlane | undefined;
@@ -33,7 +22,7 @@ let running: RunningControlPlane | undefined;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'weft-main-'));
   await mkdir(join(root, 'dist'));
-  await writeFile(join(root, 'dist', 'mesh.yaml'), [meshConfig('a-mesh', 'first.local'), meshConfig('shop', 'shop.local')].join('---\n'));
+  await writeFile(join(root, 'dist', 'mesh.yaml'), [strictMeshConfigYaml('first.local', 'a-mesh'), strictMeshConfigYaml('shop.local', 'shop')].join('---\n'));
 });
 
 afterAll(async () => {

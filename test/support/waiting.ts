@@ -28,10 +28,10 @@ export async function staticIdentityDir(root: string, ca: Awaited<ReturnType<typ
 }
 
 /** A STRICT, allow-by-default MeshConfig document for local-source tests (YAML, no trailing `---`). */
-export function strictMeshConfigYaml(trustDomain: string): string {
+export function strictMeshConfigYaml(trustDomain: string, name = 'mesh'): string {
   return `apiVersion: weft.dev/v1alpha1
 kind: MeshConfig
-metadata: { name: mesh }
+metadata: { name: ${name} }
 spec:
   trustDomain: ${trustDomain}
   defaultMtlsMode: STRICT

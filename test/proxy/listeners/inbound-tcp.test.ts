@@ -9,8 +9,8 @@ import { parseXds } from '../../../proxy/config';
 import { inboundTcpChain, servicePortOfServerName, tcpServerName } from '../../../proxy/listeners/inbound-tcp';
 import { identityDir, idOf, makeCa } from '../main/fixtures';
 import { closeServer, listen } from '../http/util';
+import { echoUntilClosed, freePort, staticCluster, tcpFilter } from './tcp-fixtures';
 
-const TCP = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 const proxies: RunningProxy[] = [];
 const apps: net.Server[] = [];
 const appSockets = new Set<net.Socket>();
@@ -21,12 +21,6 @@ afterAll(async () => {
   await Promise.all(apps.map(closeServer));
 });
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  const p = await listen(s);
-  await closeServer(s);
-  return p;
-}
 
 async function echoApp(name: string): Promise<number> {
   const s = net.createServer((c) => {
@@ -38,26 +32,7 @@ async function echoApp(name: string): Promise<number> {
   return listen(s);
 }
 
-function echo(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1');
-    let out = '';
-    s.on('data', (d) => {
-      out += d;
-      if (out.includes(text)) s.end();
-    });
-    s.on('error', reject);
-    s.on('close', () => resolve(out));
-    s.write(text);
-  });
-}
 
-const tcpFilter = (cluster: string) => [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP, stat_prefix: cluster, cluster } }];
-const staticCluster = (name: string, port: number, identity?: string) => ({
-  name, type: 'STATIC',
-  ...(identity ? { metadata: { filter_metadata: { weft: { identity } } } } : {}),
-  load_assignment: { cluster_name: name, endpoints: [{ locality: {}, load_balancing_weight: { value: 1 }, lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-});
 
 test('GIVEN two TCP service ports on one inbound port THEN each outbound TCP listener reaches its own app (SNI names the service port)', async () => {
   const pg = await echoApp('pg');
@@ -106,11 +81,11 @@ test('GIVEN two TCP service ports on one inbound port THEN each outbound TCP lis
   };
   const web = await runProxy(client, { log: () => undefined });
   proxies.push(web);
-  expect(await echo(redisPort, 'get k')).toBe('redis:get k');
-  expect(await echo(pgPort, 'select 1')).toBe('pg:select 1');
-  expect(await echo(redisPort, 'again')).toBe('redis:again');
+  expect(await echoUntilClosed(redisPort, 'get k')).toBe('redis:get k');
+  expect(await echoUntilClosed(pgPort, 'select 1')).toBe('pg:select 1');
+  expect(await echoUntilClosed(redisPort, 'again')).toBe('redis:again');
   // a service port the callee does not serve: the callee closes the connection, no app sees bytes
-  expect(await echo(unknownPort, 'hello')).toBe('');
+  expect(await echoUntilClosed(unknownPort, 'hello')).toBe('');
 });
 
 test('GIVEN SNI values THEN only <port>.weft-tcp.invalid names a port, and chain selection follows the rule', () => {

@@ -8,8 +8,8 @@ import type { Bootstrap } from '../../../api/bootstrap';
 import { runProxy, type RunningProxy } from '../../../proxy/main';
 import { identityDir, idOf, makeCa } from '../main/fixtures';
 import { closeServer, listen } from '../http/util';
+import { echoUntilClosed, freePort, staticCluster, tcpFilter } from './tcp-fixtures';
 
-const TCP = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 const proxies: RunningProxy[] = [];
 const apps: net.Server[] = [];
 const appSockets = new Set<net.Socket>();
@@ -21,34 +21,8 @@ afterAll(async () => {
   await Promise.all(apps.map(closeServer));
 });
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  const p = await listen(s);
-  await closeServer(s);
-  return p;
-}
 
-/** Sends `text`, resolves with what came back before the connection closed. */
-function echo(port: number, text: string): Promise<string> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    let out = '';
-    s.on('data', (d) => {
-      out += d;
-      if (out.includes(text)) s.end();
-    });
-    s.on('error', () => undefined);
-    s.on('close', () => resolve(out));
-    s.write(text);
-  });
-}
 
-const tcpFilter = (cluster: string) => [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP, stat_prefix: cluster, cluster } }];
-const staticCluster = (name: string, port: number, identity?: string) => ({
-  name, type: 'STATIC',
-  ...(identity ? { metadata: { filter_metadata: { weft: { identity } } } } : {}),
-  load_assignment: { cluster_name: name, endpoints: [{ locality: {}, load_balancing_weight: { value: 1 }, lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-});
 
 /** A caller sidecar `sa` with one outbound TCP listener for db:5432 on `listenPort`. */
 async function caller(ca: Awaited<ReturnType<typeof makeCa>>, sa: string, dbInbound: number, listenPort: number): Promise<RunningProxy> {
@@ -115,15 +89,15 @@ test('GIVEN an ALLOW for web and a DENY for batch on port 5432 THEN web reaches 
   await caller(ca, 'web', db.ports.inbound, webPort);
   await caller(ca, 'batch', db.ports.inbound, batchPort);
 
-  expect(await echo(webPort, 'select 1')).toBe('pg:select 1');
+  expect(await echoUntilClosed(webPort, 'select 1')).toBe('pg:select 1');
   expect(accepted).toBe(1);
-  expect(await echo(batchPort, 'select 2')).toBe('');
+  expect(await echoUntilClosed(batchPort, 'select 2')).toBe('');
   expect(accepted).toBe(1);
   expect(logs.filter((l) => l.includes('inbound TCP connection denied'))).toEqual([
     expect.stringContaining(`denied_by_policy policy=default/db-authz#no-batch peer=${idOf('batch')} port=5432`),
   ]);
   // web still passes after the denial (the decision is per connection)
-  expect(await echo(webPort, 'select 3')).toBe('pg:select 3');
+  expect(await echoUntilClosed(webPort, 'select 3')).toBe('pg:select 3');
   expect(accepted).toBe(2);
   const metrics = await db.registry.metrics();
   expect(metrics).toMatch(/weft_proxy_requests_total\{[^}]*route="tcp"[^}]*error="denied"[^}]*\} 1\b/);

@@ -9,8 +9,8 @@ import { ConfigCell, parseXds } from '../../../proxy/config';
 import { OutboundTcpListeners, listenerServicePort, pickWeighted, tcpClusters } from '../../../proxy/listeners/tcp';
 import { seededRandom } from '../../support/proxy-fixtures';
 import { closeServer, listen } from '../http/util';
+import { freePort, staticCluster, TCP_PROXY as TCP } from './tcp-fixtures';
 
-const TCP = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 const servers: net.Server[] = [];
 const sockets = new Set<net.Socket>();
 let listeners: OutboundTcpListeners | undefined;
@@ -33,10 +33,6 @@ async function named(name: string): Promise<number> {
   return listen(s);
 }
 
-const staticCluster = (name: string, port: number) => ({
-  name, type: 'STATIC',
-  load_assignment: { cluster_name: name, endpoints: [{ locality: {}, load_balancing_weight: { value: 1 }, lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-});
 
 const tcpListener = (port: number, target: Record<string, unknown>) => ({
   name: 'outbound|db.default:5432', address: { socket_address: { address: '127.0.0.1', port_value: port } },
@@ -54,12 +50,6 @@ function readAll(port: number): Promise<string> {
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  const p = await listen(s);
-  await closeServer(s);
-  return p;
-}
 
 test('GIVEN tcp_proxy weighted_clusters 80/20 THEN connections split by weight (±4σ over 300 real connections)', async () => {
   const v1 = await named('v1');

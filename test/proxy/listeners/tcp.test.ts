@@ -8,8 +8,8 @@ import type { Bootstrap } from '../../../api/bootstrap';
 import { emptyConfig } from '../../../proxy/config';
 import { identityDir, idOf, makeCa } from '../main/fixtures';
 import { closeServer, listen } from '../http/util';
+import { freePort, staticCluster, TCP_PROXY as TCP } from './tcp-fixtures';
 
-const TCP = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 const proxies: RunningProxy[] = [];
 let app: net.Server;
 const appSockets = new Set<net.Socket>();
@@ -20,18 +20,7 @@ afterAll(async () => {
   await closeServer(app);
 });
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  const p = await listen(s);
-  await closeServer(s);
-  return p;
-}
 
-const staticCluster = (name: string, port: number, identity?: string) => ({
-  name, type: 'STATIC', lb_policy: 'ROUND_ROBIN',
-  ...(identity ? { metadata: { filter_metadata: { weft: { identity } } } } : {}),
-  load_assignment: { cluster_name: name, endpoints: [{ locality: {}, load_balancing_weight: { value: 1 }, lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
-});
 
 function echo(port: number, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
