@@ -1,8 +1,7 @@
 /** End to end: real gRPC CA on 127.0.0.1:0, proxies that make their own keys and CSRs, and a real mTLS handshake with the result. */
 import 'reflect-metadata';
-import { X509Certificate, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
-import { makeCa } from '../support/certs';
+import { X509Certificate } from 'node:crypto';
+import { makeCa, makeIntermediate } from '../support/certs';
 import { BootstrapTokenAuthenticator } from '../../control-plane/ca/authn';
 import { CertificateAuthority } from '../../control-plane/ca/authority';
 import { CaClientIdentityProvider } from '../../proxy/identity/ca-client';
@@ -126,15 +125,8 @@ test('the CA endpoint over TLS: a proxy that trusts the mesh root gets a certifi
 
 test('bring your own CA: an intermediate (cert-manager tls.crt) under a corporate root (ca.crt) — proxies get chains and complete mTLS', async () => {
   const corp = await makeCa('corp root');
-  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
-  const inter = await x509.X509CertificateGenerator.create({
-    serialNumber: '0badcafe', subject: 'CN=weft intermediate', issuer: corp.cert.subject,
-    notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 30 * 86_400_000),
-    signingKey: corp.keys.privateKey, publicKey: keys.publicKey, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
-  });
-  const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey), 'PRIVATE KEY');
-  const ca = await CertificateAuthority.create({ trustDomain: 'shop.local', material: { tlsCrt: inter.toString('pem'), tlsKey: keyPem, caCrt: corp.certPem } });
+  const inter = await makeIntermediate(corp);
+  const ca = await CertificateAuthority.create({ trustDomain: 'shop.local', material: { tlsCrt: inter.certPem, tlsKey: inter.keyPem, caCrt: corp.certPem } });
   const tokens = new BootstrapTokenAuthenticator();
   const server = await startCaServer(ca, { authenticator: tokens });
   closers.push(() => server.close());

@@ -71,3 +71,20 @@ export async function makeLeaf(
   });
   return { certPem: cert.toString('pem'), keyPem: await keyPem(keys.privateKey) };
 }
+
+/** An intermediate CA signed by `root` (cert-manager's tls.crt, with the corporate root in ca.crt), valid 30 days. */
+export async function makeIntermediate(root: TestCa, name = 'weft intermediate'): Promise<TestLeaf> {
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: Date.now().toString(16) + Math.floor(Math.random() * 1e6).toString(16),
+    subject: `CN=${name}`,
+    issuer: root.cert.subject,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 30 * 86_400_000),
+    signingKey: root.keys.privateKey,
+    publicKey: keys.publicKey,
+    signingAlgorithm: alg,
+    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+  });
+  return { certPem: cert.toString('pem') + '\n', keyPem: await keyPem(keys.privateKey) };
+}

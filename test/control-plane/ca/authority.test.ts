@@ -4,7 +4,7 @@ import * as x509 from '@peculiar/x509';
 import { CertificateAuthority } from '../../../control-plane/ca/authority';
 import { generateRoot, splitPemCertificates } from '../../../control-plane/ca/pki';
 import { generateKeyAndCsr } from '../../../proxy/identity/csr';
-import { makeCa, makeLeaf } from '../../support/certs';
+import { makeCa, makeIntermediate, makeLeaf } from '../../support/certs';
 
 const TD = 'shop.local';
 const ID = { namespace: 'shop', serviceAccount: 'cart' };
@@ -108,14 +108,14 @@ describe('CA material (cert-manager layout)', () => {
     expect(await codeOf(create(test.certPem, 'garbage'))).toBe('WEFT_ERR_CA_BAD_MATERIAL');
     const old = await makeCa('old', { notBefore: new Date(Date.now() - 10 * 86_400_000), days: 2 });
     expect(await codeOf(create(old.certPem, old.keyPem))).toBe('WEFT_ERR_CA_BAD_MATERIAL');
-    const inter = await intermediate(test);
+    const inter = await makeIntermediate(test);
     expect(await codeOf(create(inter.certPem, inter.keyPem))).toBe('WEFT_ERR_CA_BAD_MATERIAL');
     expect(await codeOf(create(inter.certPem, inter.keyPem, other.certPem))).toBe('WEFT_ERR_CA_BAD_MATERIAL');
   });
 
   test('an intermediate in tls.crt with the root in ca.crt: leaves carry the intermediate, the bundle the root', async () => {
     const root = await makeCa('corp root');
-    const inter = await intermediate(root);
+    const inter = await makeIntermediate(root);
     const ca = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: inter.certPem, tlsKey: inter.keyPem, caCrt: root.certPem } });
     const out = await ca.issue((await generateKeyAndCsr()).csrPem, ID);
     const chain = splitPemCertificates(out.certChainPem);
@@ -149,26 +149,6 @@ describe('CA material (cert-manager layout)', () => {
   });
 });
 
-/** An intermediate CA signed by `root` (cert-manager CA Issuer backed by a corporate root). */
-async function intermediate(root: Awaited<ReturnType<typeof makeCa>>) {
-  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: '0a1b2c',
-    subject: 'CN=weft intermediate',
-    issuer: root.cert.subject,
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + 30 * 86_400_000),
-    signingKey: root.keys.privateKey,
-    publicKey: keys.publicKey,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
-    ],
-  });
-  const der = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
-  return { certPem: cert.toString('pem') + '\n', keyPem: x509.PemConverter.encode(der, 'PRIVATE KEY') };
-}
 
 describe('trust changes', () => {
   const leafOf = async (ca: CertificateAuthority) => {
@@ -198,7 +178,7 @@ describe('trust changes', () => {
   test('rotating to the same signer again (material re-read) never pushes the real previous signer out', async () => {
     // Intermediates under their roots (cert-manager): a leaf of A verifies only through A's signer, not a root.
     const [rootA, rootB] = await Promise.all([makeCa('root a'), makeCa('root b')]);
-    const [a, b] = await Promise.all([intermediate(rootA), intermediate(rootB)]);
+    const [a, b] = await Promise.all([makeIntermediate(rootA), makeIntermediate(rootB)]);
     const both = rootA.certPem + rootB.certPem;
     const ca = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: a.certPem, tlsKey: a.keyPem, caCrt: both } });
     const fromA = (await leafOf(ca)).split('-----END CERTIFICATE-----')[0] + '-----END CERTIFICATE-----\n';

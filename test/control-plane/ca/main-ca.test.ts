@@ -3,17 +3,17 @@
  * a serving certificate it issues itself, the bundle written for the sidecars, and CA material that
  * is re-read so a cert-manager renewal takes effect without a restart.
  */
-import { X509Certificate, webcrypto } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateRoot, splitPemCertificates, x509 } from '../../../control-plane/ca/pki';
+import { generateRoot, splitPemCertificates } from '../../../control-plane/ca/pki';
 import { writeCaDirectory } from '../../../control-plane/ca/material';
 import { RunningCa, caServingNames, startCa } from '../../../control-plane/main-ca';
 import { CaClientIdentityProvider } from '../../../proxy/identity/ca-client';
 import type { BootstrapTokenAuthenticator } from '../../../control-plane/ca/authn';
 import { generateKeyAndCsr } from '../../../proxy/identity/csr';
-import { makeCa } from '../../support/certs';
+import { makeCa, makeIntermediate } from '../../support/certs';
 
 const TD = 'shop.local';
 const mesh = { trustDomain: TD, certificateTtlMs: 3600_000 } as never;
@@ -150,18 +150,6 @@ function logRecorder() {
   return { lines, log, count, seen };
 }
 
-/** An intermediate CA under `root` (cert-manager's tls.crt with the corporate root in ca.crt). */
-async function intermediate(root: Awaited<ReturnType<typeof makeCa>>) {
-  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: '0a1b2c', subject: 'CN=weft intermediate', issuer: root.cert.subject,
-    notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 30 * 86_400_000),
-    signingKey: root.keys.privateKey, publicKey: keys.publicKey, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
-  });
-  const der = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
-  return { certPem: cert.toString('pem') + '\n', keyPem: x509.PemConverter.encode(der, 'PRIVATE KEY') };
-}
 
 const MATERIAL_CHANGED = /^CA material changed/;
 const ROOTS_CHANGED = /^CA roots changed/;
@@ -197,7 +185,7 @@ test('a trust-bundle file that cannot be written is logged; the rotation complet
 
 test('ca.crt-only changes do not rotate the signer: a leaf of the previous intermediate still renews by certificate after many of them', async () => {
   const [rootA, rootB, rootC] = await Promise.all([makeCa('root a'), makeCa('root b'), makeCa('root c')]);
-  const [a, b] = await Promise.all([intermediate(rootA), intermediate(rootB)]);
+  const [a, b] = await Promise.all([makeIntermediate(rootA), makeIntermediate(rootB)]);
   const dirCa = join(dir, 'ca');
   const both = rootA.certPem + rootB.certPem;
   writeCaDirectory(dirCa, { tlsCrt: a.certPem, tlsKey: a.keyPem, caCrt: both }); // cert-manager's Secret, before the start

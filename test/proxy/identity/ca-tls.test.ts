@@ -6,17 +6,16 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BootstrapTokenAuthenticator, type Authenticator } from '../../../control-plane/ca/authn';
 import { CertificateAuthority } from '../../../control-plane/ca/authority';
-import { generateRoot, x509 } from '../../../control-plane/ca/pki';
+import { generateRoot } from '../../../control-plane/ca/pki';
 import { CA_PROTO_PATH, caServerCredentials, startCaServer, type CaServer } from '../../../control-plane/ca/service';
 import { CaClientIdentityProvider, caClientFromBootstrap, type CaClientProps } from '../../../proxy/identity/ca-client';
 import { generateKeyAndCsr } from '../../../proxy/identity/csr';
-import { makeCa } from '../../support/certs';
+import { makeCa, makeIntermediate } from '../../support/certs';
 import { TD, idOf } from './harness';
 
 const HOUR = 3600_000;
@@ -144,15 +143,8 @@ test('a CA that does not authenticate by certificate refuses an empty credential
 
 test('bring your own CA (intermediate under a corporate root): the CA endpoint and renewals by certificate chain through the intermediate', async () => {
   const corp = await makeCa('corp root');
-  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
-  const inter = await x509.X509CertificateGenerator.create({
-    serialNumber: '0badcafe', subject: 'CN=weft intermediate', issuer: corp.cert.subject,
-    notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 30 * 86_400_000),
-    signingKey: corp.keys.privateKey, publicKey: keys.publicKey, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
-  });
-  const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey), 'PRIVATE KEY');
-  const ca = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: inter.toString('pem'), tlsKey: keyPem, caCrt: corp.certPem } });
+  const inter = await makeIntermediate(corp);
+  const ca = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: inter.certPem, tlsKey: inter.keyPem, caCrt: corp.certPem } });
   const tokens = new BootstrapTokenAuthenticator();
   const server = await startCaServer(ca, { authenticator: tokens, credentials: caServerCredentials(ca, { ipAddresses: ['127.0.0.1'], spiffeId: CP_ID }), certificateAuthentication: true });
   closers.push(() => server.close());
@@ -182,15 +174,8 @@ async function recordingCa(ca: CertificateAuthority, names: { ipAddresses?: stri
 test('a CA endpoint that chains to the anchor and names the host dialed but is not the control plane never receives the token', async () => {
   // The anchor is a corporate root (bring your own CA): anything it issued chains to it.
   const corp = await makeCa('corp root');
-  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
-  const inter = await x509.X509CertificateGenerator.create({
-    serialNumber: '0badcafe', subject: 'CN=weft intermediate', issuer: corp.cert.subject,
-    notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 30 * 86_400_000),
-    signingKey: corp.keys.privateKey, publicKey: keys.publicKey, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
-  });
-  const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey), 'PRIVATE KEY');
-  const ca = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: inter.toString('pem'), tlsKey: keyPem, caCrt: corp.certPem } });
+  const inter = await makeIntermediate(corp);
+  const ca = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: inter.certPem, tlsKey: inter.keyPem, caCrt: corp.certPem } });
   const anchor = { pem: corp.certPem };
   const refusedBy = async (env: Awaited<ReturnType<typeof recordingCa>>, extra: Partial<CaClientProps> = {}) => {
     const p = new CaClientIdentityProvider({ address: env.server.address, trustDomain: TD, credential: env.tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), trustAnchor: anchor, requestTimeoutMs: 1500, ...extra });
