@@ -7,11 +7,8 @@
  */
 import * as http2 from 'http2';
 import { encodeResource, XdsObject } from '../../api/xds/codec';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../api/xds/protos';
-import { edsNamesOf } from './sim-client';
+import { PATH, REQ, SimAdsClient } from './sim-client';
 
-const REQ = 'type.googleapis.com/envoy.service.discovery.v3.DiscoveryRequest';
-const PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 
 /** Incremental reader of the top-level fields of gRPC-framed DiscoveryResponses. */
 class ResponseScanner {
@@ -94,53 +91,28 @@ class ResponseScanner {
 }
 
 /** One simulated sidecar over a raw HTTP/2 session. */
-export class SimClientH2 {
-  readonly rdsAcks = new Map<string, number>();
-  readonly received = new Set<string>();
-  bytes = 0;
-  onRdsAck: ((version: string, at: number) => void) | undefined;
+export class SimClientH2 extends SimAdsClient {
   private readonly stream: http2.ClientHttp2Stream;
-  private edsNames: string[] = [];
-  private readonly nonces = new Map<string, string>();
 
   constructor(session: http2.ClientHttp2Session, readonly id: string, service: string) {
+    super();
     this.stream = session.request({ ':method': 'POST', ':path': PATH, 'content-type': 'application/grpc', te: 'trailers' });
-    const scanner = new ResponseScanner((m, size) => { this.bytes += size; this.onResponse(m); });
+    const scanner = new ResponseScanner((m, size) => {
+      this.bytes += size;
+      this.onResponse(m, () => m.resources.map((p) => (p.length === 1 ? p[0] : Buffer.concat(p))));
+    });
     this.stream.on('data', (c: Buffer) => scanner.push(c));
     this.stream.on('error', () => undefined);
-    this.send({ node: { id, user_agent_name: 'weft-proxy', metadata: { service, namespace: 'default', version: 'v1' } }, type_url: LISTENER, resource_names: [] });
-    this.send({ type_url: CLUSTER, resource_names: [] });
-    this.send({ type_url: ROUTE, resource_names: ['outbound'] });
+    this.subscribe(id, service);
   }
 
-  private send(req: XdsObject): void {
+  protected send(req: XdsObject): void {
     const body = encodeResource(REQ, req);
     const frame = Buffer.allocUnsafe(5 + body.length);
     frame[0] = 0;
     frame.writeUInt32BE(body.length, 1);
     frame.set(body, 5);
     this.stream.write(frame);
-  }
-
-  private onResponse(r: { version_info: string; type_url: string; nonce: string; resources: Buffer[][] }): void {
-    this.received.add(r.type_url);
-    this.nonces.set(r.type_url, r.nonce);
-    let names: string[] = [];
-    if (r.type_url === ROUTE) {
-      names = ['outbound'];
-      const at = Date.now();
-      this.rdsAcks.set(r.version_info, at);
-      this.onRdsAck?.(r.version_info, at);
-    }
-    if (r.type_url === ENDPOINT) names = this.edsNames;
-    this.send({ type_url: r.type_url, version_info: r.version_info, response_nonce: r.nonce, resource_names: names });
-    if (r.type_url === CLUSTER) {
-      const eds = edsNamesOf(r.version_info, () => r.resources.map((p) => (p.length === 1 ? p[0] : Buffer.concat(p))));
-      if (eds !== this.edsNames && eds.join() !== this.edsNames.join()) {
-        this.edsNames = eds;
-        this.send({ type_url: ENDPOINT, response_nonce: this.nonces.get(ENDPOINT) ?? '', resource_names: eds });
-      }
-    }
   }
 
   close(): void {

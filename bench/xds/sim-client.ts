@@ -9,8 +9,8 @@ import * as grpc from '@grpc/grpc-js';
 import { decodeResource, encodeResource, XdsObject } from '../../api/xds/codec';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../api/xds/protos';
 
-const REQ = 'type.googleapis.com/envoy.service.discovery.v3.DiscoveryRequest';
-const PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+export const REQ = 'type.googleapis.com/envoy.service.discovery.v3.DiscoveryRequest';
+export const PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 
 /** The envelope of a DiscoveryResponse; `resources` are the raw Any values (only kept for CDS). */
 interface Resp { version_info: string; nonce: string; type_url: string; count: number; resources: Buffer[] }
@@ -69,28 +69,34 @@ export function edsNamesOf(version: string, anys: () => Buffer[]): string[] {
   return names;
 }
 
-/** One simulated sidecar. */
-export class SimClient {
+/** A response as both transports see it: the envelope fields and a way to get the resources' encoded Any bytes. */
+export interface ScannedResponse { readonly version_info: string; readonly type_url: string; readonly nonce: string }
+
+/**
+ * The ADS side of one simulated sidecar, whatever carries it: subscribes like a weft sidecar
+ * (LDS, CDS, RDS `outbound`, then EDS for the clusters' service names), ACKs every response and
+ * records when each RDS version was ACKed.
+ */
+export abstract class SimAdsClient {
   readonly rdsAcks = new Map<string, number>();
   /** Called on every RDS ACK with the version and the time. */
   onRdsAck: ((version: string, at: number) => void) | undefined;
   readonly received = new Set<string>();
   /** Response bytes received. */
   bytes = 0;
-  private readonly call: grpc.ClientDuplexStream<XdsObject, Resp>;
   private edsNames: string[] = [];
   private readonly nonces = new Map<string, string>();
 
-  constructor(client: grpc.Client, readonly id: string, service: string) {
-    this.call = client.makeBidiStreamRequest(PATH, (r: XdsObject) => encodeResource(REQ, r), (b: Buffer) => { this.bytes += b.length; return decodeEnvelope(b); });
-    this.call.on('data', (r: Resp) => this.onResponse(r));
-    this.call.on('error', () => undefined);
-    this.call.write({ node: { id, user_agent_name: 'weft-proxy', metadata: { service, namespace: 'default', version: 'v1' } }, type_url: LISTENER, resource_names: [] });
-    this.call.write({ type_url: CLUSTER, resource_names: [] });
-    this.call.write({ type_url: ROUTE, resource_names: ['outbound'] });
+  protected abstract send(req: XdsObject): void;
+  abstract close(): void;
+
+  protected subscribe(id: string, service: string): void {
+    this.send({ node: { id, user_agent_name: 'weft-proxy', metadata: { service, namespace: 'default', version: 'v1' } }, type_url: LISTENER, resource_names: [] });
+    this.send({ type_url: CLUSTER, resource_names: [] });
+    this.send({ type_url: ROUTE, resource_names: ['outbound'] });
   }
 
-  private onResponse(r: Resp): void {
+  protected onResponse(r: ScannedResponse, anys: () => Buffer[]): void {
     this.received.add(r.type_url);
     this.nonces.set(r.type_url, r.nonce);
     let names: string[] = [];
@@ -101,14 +107,31 @@ export class SimClient {
       this.onRdsAck?.(r.version_info, at);
     }
     if (r.type_url === ENDPOINT) names = this.edsNames;
-    this.call.write({ type_url: r.type_url, version_info: r.version_info, response_nonce: r.nonce, resource_names: names });
+    this.send({ type_url: r.type_url, version_info: r.version_info, response_nonce: r.nonce, resource_names: names });
     if (r.type_url === CLUSTER) {
-      const eds = edsNamesOf(r.version_info, () => r.resources);
+      const eds = edsNamesOf(r.version_info, anys);
       if (eds !== this.edsNames && eds.join() !== this.edsNames.join()) {
         this.edsNames = eds;
-        this.call.write({ type_url: ENDPOINT, response_nonce: this.nonces.get(ENDPOINT) ?? '', resource_names: eds });
+        this.send({ type_url: ENDPOINT, response_nonce: this.nonces.get(ENDPOINT) ?? '', resource_names: eds });
       }
     }
+  }
+}
+
+/** One simulated sidecar on a grpc-js client stream. */
+export class SimClient extends SimAdsClient {
+  private readonly call: grpc.ClientDuplexStream<XdsObject, Resp>;
+
+  constructor(client: grpc.Client, readonly id: string, service: string) {
+    super();
+    this.call = client.makeBidiStreamRequest(PATH, (r: XdsObject) => encodeResource(REQ, r), (b: Buffer) => { this.bytes += b.length; return decodeEnvelope(b); });
+    this.call.on('data', (r: Resp) => this.onResponse(r, () => r.resources));
+    this.call.on('error', () => undefined);
+    this.subscribe(id, service);
+  }
+
+  protected send(req: XdsObject): void {
+    this.call.write(req);
   }
 
   close(): void {
