@@ -11,6 +11,7 @@ import { TokenReviewAuthenticator, kubernetesCaApis, loadOrCreateSecretCa } from
 import { startCaServer } from '../../../control-plane/ca/service';
 import { CaClientIdentityProvider } from '../../../proxy/identity/ca-client';
 import { loadK8sClient } from '../../support/recorded-k8s/client';
+import { k8sStatus, sendJson } from '../../support/recorded-k8s/server';
 
 interface Recorded { method: string; url: string; auth?: string; body?: any } // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -18,11 +19,6 @@ interface Recorded { method: string; url: string; auth?: string; body?: any } //
 function fakeApiServer() {
   const requests: Recorded[] = [];
   const secrets = new Map<string, unknown>();
-  const send = (res: http.ServerResponse, code: number, body: unknown) => {
-    res.writeHead(code, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
-  const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (d) => (raw += d));
@@ -33,7 +29,7 @@ function fakeApiServer() {
       if (req.method === 'POST' && url === '/apis/authentication.k8s.io/v1/tokenreviews') {
         const token: string = body.spec.token;
         const audiences: string[] = body.spec.audiences ?? [];
-        const review = (st: object) => send(res, 201, { kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null }, spec: body.spec, status: st });
+        const review = (st: object) => sendJson(res, 201, { kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null }, spec: body.spec, status: st });
         if (token === 'projected-cart' && audiences.includes('weft')) {
           return review({ authenticated: true, audiences: ['weft'], user: { username: 'system:serviceaccount:shop:cart', uid: 'u1', groups: ['system:serviceaccounts', 'system:serviceaccounts:shop', 'system:authenticated'], extra: { 'authentication.kubernetes.io/pod-name': ['cart-v1-7d9f'] } } });
         }
@@ -44,16 +40,16 @@ function fakeApiServer() {
       const m = /^\/api\/v1\/namespaces\/([^/]+)\/secrets(?:\/([^/]+))?$/.exec(url);
       if (m && req.method === 'GET' && m[2]) {
         const s = secrets.get(`${m[1]}/${m[2]}`);
-        return s ? send(res, 200, s) : send(res, 404, status(404, 'NotFound', `secrets "${m[2]}" not found`));
+        return s ? sendJson(res, 200, s) : sendJson(res, 404, k8sStatus(404, 'NotFound', `secrets "${m[2]}" not found`));
       }
       if (m && req.method === 'POST' && !m[2]) {
         const key = `${m[1]}/${body.metadata.name}`;
-        if (secrets.has(key)) return send(res, 409, status(409, 'AlreadyExists', `secrets "${body.metadata.name}" already exists`));
+        if (secrets.has(key)) return sendJson(res, 409, k8sStatus(409, 'AlreadyExists', `secrets "${body.metadata.name}" already exists`));
         const stored = { ...body, metadata: { ...body.metadata, uid: 'abc', resourceVersion: '1' } };
         secrets.set(key, stored);
-        return send(res, 201, stored);
+        return sendJson(res, 201, stored);
       }
-      send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+      sendJson(res, 404, k8sStatus(404, 'NotFound', 'the server could not find the requested resource'));
     });
   });
   return { server, requests, secrets };

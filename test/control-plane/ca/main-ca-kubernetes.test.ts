@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { RunningCa, startCa } from '../../../control-plane/main-ca';
 import { CaClientIdentityProvider } from '../../../proxy/identity/ca-client';
 import { loadK8sClient } from '../../support/recorded-k8s/client';
+import { k8sStatus, sendJson } from '../../support/recorded-k8s/server';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
@@ -19,11 +20,6 @@ type Obj = any;
 function apiServer() {
   const objects = new Map<string, Obj>();
   let rv = 1;
-  const send = (res: http.ServerResponse, code: number, body: unknown) => {
-    res.writeHead(code, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
-  const status = (code: number, reason: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: reason, reason, code });
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (d) => (raw += d));
@@ -32,23 +28,23 @@ function apiServer() {
       const url = (req.url ?? '').split('?')[0];
       if (req.method === 'POST' && url === '/apis/authentication.k8s.io/v1/tokenreviews') {
         const ok = body.spec.token === 'projected-cart' && body.spec.audiences.includes('weft');
-        return send(res, 201, { kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: {}, spec: body.spec, status: ok ? { authenticated: true, audiences: ['weft'], user: { username: 'system:serviceaccount:shop:cart' } } : { authenticated: false, error: 'invalid bearer token' } });
+        return sendJson(res, 201, { kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: {}, spec: body.spec, status: ok ? { authenticated: true, audiences: ['weft'], user: { username: 'system:serviceaccount:shop:cart' } } : { authenticated: false, error: 'invalid bearer token' } });
       }
       const m = /^\/api\/v1\/namespaces\/([^/]+)\/(secrets|configmaps)(?:\/([^/]+))?$/.exec(url);
-      if (!m) return send(res, 404, status(404, 'NotFound'));
+      if (!m) return sendJson(res, 404, k8sStatus(404, 'NotFound'));
       const [, ns, kind, name] = m;
       const key = `${kind}/${ns}/${name ?? body?.metadata?.name}`;
-      if (req.method === 'GET') return objects.has(key) ? send(res, 200, objects.get(key)) : send(res, 404, status(404, 'NotFound'));
+      if (req.method === 'GET') return objects.has(key) ? sendJson(res, 200, objects.get(key)) : sendJson(res, 404, k8sStatus(404, 'NotFound'));
       if (req.method === 'POST') {
-        if (objects.has(key)) return send(res, 409, status(409, 'AlreadyExists'));
+        if (objects.has(key)) return sendJson(res, 409, k8sStatus(409, 'AlreadyExists'));
         objects.set(key, { ...body, metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++rv) } });
-        return send(res, 201, objects.get(key));
+        return sendJson(res, 201, objects.get(key));
       }
       if (req.method === 'PUT' && objects.has(key)) {
         objects.set(key, { ...body, metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++rv) } });
-        return send(res, 200, objects.get(key));
+        return sendJson(res, 200, objects.get(key));
       }
-      send(res, 405, status(405, 'MethodNotAllowed'));
+      sendJson(res, 405, k8sStatus(405, 'MethodNotAllowed'));
     });
   });
   return { server, objects };

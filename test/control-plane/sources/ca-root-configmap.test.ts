@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { CA_ROOT_CONFIGMAP, CaRootPublisher, meshedNamespaces, type ConfigMapApi } from '../../../control-plane/sources/ca-root-configmap';
 import { loadK8sClient } from '../../support/recorded-k8s/client';
+import { k8sStatus, sendJson } from '../../support/recorded-k8s/server';
 
 interface Stored { metadata: { name: string; namespace: string; resourceVersion: string; labels?: Record<string, string> }; data?: Record<string, string> }
 
@@ -16,41 +17,36 @@ function apiServer() {
   const log: string[] = [];
   let rv = 100;
   let failNamespace: string | undefined;
-  const send = (res: http.ServerResponse, code: number, body: unknown) => {
-    res.writeHead(code, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
-  const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (d) => (raw += d));
     req.on('end', () => {
       const m = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps(?:\/([^/?]+))?/.exec(req.url ?? '');
-      if (!m) return send(res, 404, status(404, 'NotFound', 'no such path'));
+      if (!m) return sendJson(res, 404, k8sStatus(404, 'NotFound', 'no such path'));
       const [, ns, name] = m;
       log.push(`${req.method} ${ns}${name ? `/${name}` : ''}`);
-      if (ns === failNamespace) return send(res, 500, status(500, 'InternalError', 'etcd is unhappy'));
+      if (ns === failNamespace) return sendJson(res, 500, k8sStatus(500, 'InternalError', 'etcd is unhappy'));
       const body = raw ? (JSON.parse(raw) as Stored) : undefined;
       if (req.method === 'GET' && name) {
         const s = store.get(`${ns}/${name}`);
-        return s ? send(res, 200, { apiVersion: 'v1', kind: 'ConfigMap', ...s }) : send(res, 404, status(404, 'NotFound', `configmaps "${name}" not found`));
+        return s ? sendJson(res, 200, { apiVersion: 'v1', kind: 'ConfigMap', ...s }) : sendJson(res, 404, k8sStatus(404, 'NotFound', `configmaps "${name}" not found`));
       }
       if (req.method === 'POST' && !name && body) {
         const key = `${ns}/${body.metadata.name}`;
-        if (store.has(key)) return send(res, 409, status(409, 'AlreadyExists', `configmaps "${body.metadata.name}" already exists`));
+        if (store.has(key)) return sendJson(res, 409, k8sStatus(409, 'AlreadyExists', `configmaps "${body.metadata.name}" already exists`));
         const s = { ...body, metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++rv) } };
         store.set(key, s);
-        return send(res, 201, { apiVersion: 'v1', kind: 'ConfigMap', ...s });
+        return sendJson(res, 201, { apiVersion: 'v1', kind: 'ConfigMap', ...s });
       }
       if (req.method === 'PUT' && name && body) {
         const cur = store.get(`${ns}/${name}`);
-        if (!cur) return send(res, 404, status(404, 'NotFound', `configmaps "${name}" not found`));
-        if (body.metadata.resourceVersion && body.metadata.resourceVersion !== cur.metadata.resourceVersion) return send(res, 409, status(409, 'Conflict', 'the object has been modified'));
+        if (!cur) return sendJson(res, 404, k8sStatus(404, 'NotFound', `configmaps "${name}" not found`));
+        if (body.metadata.resourceVersion && body.metadata.resourceVersion !== cur.metadata.resourceVersion) return sendJson(res, 409, k8sStatus(409, 'Conflict', 'the object has been modified'));
         const s = { ...body, metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++rv) } };
         store.set(`${ns}/${name}`, s);
-        return send(res, 200, { apiVersion: 'v1', kind: 'ConfigMap', ...s });
+        return sendJson(res, 200, { apiVersion: 'v1', kind: 'ConfigMap', ...s });
       }
-      send(res, 405, status(405, 'MethodNotAllowed', `${req.method}`));
+      sendJson(res, 405, k8sStatus(405, 'MethodNotAllowed', `${req.method}`));
     });
   });
   return { server, store, log, failIn: (ns: string | undefined) => (failNamespace = ns) };

@@ -90,6 +90,17 @@ function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 /** The replaying API server. Start with `RecordedApiServer.start()`, close in afterEach. */
+/** Writes `body` as the API server's JSON answer with HTTP status `code`. */
+export function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+/** A `Status` object as the API server returns it for a failed request. */
+export function k8sStatus(code: number, reason: string, message = reason): object {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
+
 export class RecordedApiServer {
   readonly requests: RecordedRequest[] = [];
   private readonly collections = new Map<string, Collection>();
@@ -310,7 +321,6 @@ export class RecordedApiServer {
   }
 
   private status(res: ServerResponse, code: number, reason: string, message: string): void {
-    res.writeHead(code, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
+    sendJson(res, code, k8sStatus(code, reason, message));
   }
 }
