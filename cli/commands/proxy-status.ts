@@ -126,15 +126,29 @@ export async function proxyStatus(opts: ProxyStatusOptions = {}): Promise<ProxyS
   return { rows, nacks, text, exitCode: nacks > 0 ? 1 : 0 };
 }
 
+/** The default status URL: a Kubernetes control plane port-forwarded to this machine. */
+export const DEFAULT_STATUS_URL = 'http://127.0.0.1:15014';
+
+/**
+ * Which control plane to ask: `--url` when given, else the one of the `weft up` running in
+ * `stateDir` (its run file), else DEFAULT_STATUS_URL (`kubectl port-forward … 15014`).
+ */
+export async function statusUrlOf(flags: { url?: string; stateDir?: string }): Promise<string> {
+  if (flags.url) return flags.url;
+  const { findRunInfo } = await import('../up/run-info');
+  return (await findRunInfo(flags.stateDir ?? '.weft'))?.controlPlane.status ?? DEFAULT_STATUS_URL;
+}
+
 /** Adds `weft proxy-status`. */
 export function register(program: Command): void {
   program
     .command('proxy-status')
     .description('show the proxies connected to a control plane and, per xDS type, the ACKed version or the NACK; exit 1 on any NACK')
-    .option('--url <url>', 'control plane status endpoint (its --status-port)', 'http://127.0.0.1:15014')
+    .option('--url <url>', `control plane status endpoint (its --status-port); default: the running \`weft up\` of --state-dir, else ${DEFAULT_STATUS_URL}`)
+    .option('--state-dir <dir>', 'state directory of a running weft up (its run.json names the control plane)', '.weft')
     .option('--json', 'print JSON instead of a table', false)
-    .action(async (flags: { url: string; json: boolean }) => {
-      const r = await proxyStatus({ url: flags.url, json: flags.json });
+    .action(async (flags: { url?: string; stateDir: string; json: boolean }) => {
+      const r = await proxyStatus({ url: await statusUrlOf(flags), json: flags.json });
       process.stdout.write(r.text);
       if (r.exitCode !== 0) process.exitCode = r.exitCode;
     });

@@ -58,6 +58,7 @@ export class LocalSource implements MeshSource {
   private onChange?: (snapshot: SourceSnapshot) => void;
   private lastEmitted = '';
   private lastStatus = '';
+  private statusWrites = 0;
   private reading: Promise<void> = Promise.resolve();
   /** The most recent read error, cleared by the next good read. */
   public lastError?: SourceError;
@@ -156,7 +157,8 @@ export class LocalSource implements MeshSource {
     if (body === this.lastStatus) return;
     try {
       await mkdir(dirname(this.statusFile), { recursive: true });
-      const tmp = `${this.statusFile}.${process.pid}.tmp`;
+      // one temp file per write: two reports in flight must not rename each other's file away (ENOENT)
+      const tmp = `${this.statusFile}.${process.pid}.${++this.statusWrites}.tmp`;
       await writeFile(tmp, `${body}\n`);
       await rename(tmp, this.statusFile);
       this.lastStatus = body;
