@@ -11,6 +11,7 @@ import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { proxyStatus } from '../../cli/commands/proxy-status';
 import type { RunInfo } from '../../cli/up/run-info';
 
 jest.setTimeout(300_000);
@@ -191,10 +192,9 @@ describe('the README after npm start, on one fresh weft up', () => {
     });
     // every sidecar reconnected to the new control plane and ACKed its config
     await until('all proxies ACKed by the restarted control plane', async () => {
-      const r = await weft(['proxy-status', '--json'], project);
-      const rows = r.code === 0 ? (JSON.parse(r.stdout) as { proxies: { id: string; types: Record<string, string> }[] }).proxies : [];
+      const rows = (await proxyStatus({ url: runInfo().controlPlane.status }).catch(() => undefined))?.rows ?? [];
       return rows.length === 7 && rows.every((p) => ['LDS', 'CDS'].every((t) => p.types[t].startsWith('ACK'))) ? true : undefined;
-    }, 600);
+    });
     const okAfterCp = ok;
     await until('answers after the control-plane restart', () => ok >= okAfterCp + 5);
     stop = true;
