@@ -2,6 +2,8 @@
  * The `weft` command. Each subcommand lives in `cli/commands/<name>.ts` and exports
  * `register(program)`; this file only lists them, so `weft --help` shows the whole surface.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 
 /** A subcommand module. */
@@ -21,9 +23,18 @@ const modules: (() => CommandModule)[] = [
   () => require('./commands/proxy') as CommandModule,
 ];
 
+/** weft's version: package.json's `version` (read at run time, so a bundle and the sources agree with the package). */
+export function weftVersion(root = join(__dirname, '..')): string {
+  try {
+    return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Builds the program (exported for tests). */
 export function buildProgram(): Command {
-  const program = new Command('weft').description('weft: a service mesh you write in TypeScript').showHelpAfterError();
+  const program = new Command('weft').description('weft: a service mesh you write in TypeScript').version(weftVersion(), '-V, --version', 'print the weft version').showHelpAfterError();
   for (const load of modules) load().register(program);
   return program;
 }

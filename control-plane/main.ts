@@ -14,6 +14,7 @@ import { RunningCa, startCa } from './main-ca';
 import { meshedNamespaces } from './sources/ca-root-configmap';
 import { addControlPlaneOptions, optionsFromFlags, type RunOptions } from './options';
 import { ControlPlane, startControlPlane } from './server';
+import { readStatusToken } from './status-access';
 import { InstrumentedSource } from './sources/instrument';
 import { KubernetesSource } from './sources/kubernetes';
 import { LocalSource } from './sources/local';
@@ -103,6 +104,7 @@ export async function runControlPlane(opts: RunOptions, log: Log = defaultLog())
     host: opts.host,
     statusPort: opts.statusPort,
     statusHost: opts.statusHost ?? opts.host,
+    ...(opts.statusTokenFile ? { statusToken: () => readStatusToken(opts.statusTokenFile!) } : {}),
     metricsRegistry: registry,
     controlPlaneId: `weft-control-plane/${hostname()}/${process.pid}`,
     log: (level, msg) => log(level, msg),

@@ -22,6 +22,8 @@ export interface RunOptions {
   readonly statusPort: number;
   /** HTTP bind address. @default the ADS host */
   readonly statusHost?: string;
+  /** File holding a bearer token that lets non-loopback callers read `/status`. @default none: `/status` answers loopback callers only */
+  readonly statusTokenFile?: string;
   /** Local state (status.json) directory. @default '.weft' */
   readonly stateDir: string;
   /** Static endpoints JSON for the local source. @default none */
@@ -74,7 +76,8 @@ export function addControlPlaneOptions(cmd: Command): Command {
     .option('--host <addr>', 'ADS bind address (default: 0.0.0.0 for kubernetes, 127.0.0.1 for local)')
     .option('--status-port <port>', 'HTTP port for /status, /metrics, /ready, /live; 0 picks one (default: 15014)')
     .addOption(new Option('--admin-port <port>', 'same as --status-port').hideHelp())
-    .option('--status-host <addr>', 'HTTP bind address (default: the ADS host)')
+    .option('--status-host <addr>', 'HTTP bind address (default: the ADS host); /status itself answers loopback callers only, unless --status-token-file')
+    .option('--status-token-file <file>', 'bearer token (file, re-read per request) that lets non-loopback callers read /status (default: loopback callers only)')
     .option('--state-dir <dir>', 'local state directory (status.json, ca/)', '.weft')
     .option('--endpoints <file>', 'static endpoints JSON for the local source (proxyless backends)')
     .option('--kubeconfig <file>', 'kubeconfig for the kubernetes source')
@@ -120,6 +123,7 @@ export function optionsFromFlags(flags: Record<string, unknown>): RunOptions {
     ...(flags.xdsAllowUnauthenticated ? { xdsAllowUnauthenticated: true } : {}),
     ...(flags.xdsTlsDir ? { xdsTlsDir: resolve(flags.xdsTlsDir as string) } : {}),
     ...(flags.statusHost ? { statusHost: flags.statusHost as string } : {}),
+    ...(flags.statusTokenFile ? { statusTokenFile: resolve(flags.statusTokenFile as string) } : {}),
     stateDir: resolve((flags.stateDir as string | undefined) ?? '.weft'),
     ...(flags.endpoints ? { endpointsFile: resolve(flags.endpoints as string) } : {}),
     ...(flags.kubeconfig ? { kubeconfig: resolve(flags.kubeconfig as string) } : {}),

@@ -12,6 +12,7 @@ import { Renderer, SnapshotCache } from './xds/cache';
 import type { AdsStatus } from './xds/status';
 import type { ConnectedNode } from './xds/wire';
 import type { MeshSource, SourceSnapshot } from './sources/types';
+import { STATUS_FORBIDDEN, statusAllowed } from './status-access';
 
 /** Options of startControlPlane(). */
 export interface ControlPlaneOptions {
@@ -26,6 +27,8 @@ export interface ControlPlaneOptions {
   readonly statusPort?: number;
   /** HTTP bind address. @default the ADS host */
   readonly statusHost?: string;
+  /** Bearer token that lets a non-loopback caller read `/status` (loopback callers always may). @default none: loopback only */
+  readonly statusToken?: () => string | undefined;
   /** Identifier put in every DiscoveryResponse. @default "weft-control-plane" */
   readonly controlPlaneId?: string;
   /** Response size budget. @default 4 MiB − 64 KiB */
@@ -63,13 +66,16 @@ interface AttachableSource {
   attach(events: { onNodeConnected(cb: (n: ConnectedNode) => void): void; onNodeDisconnected(cb: (n: ConnectedNode) => void): void }): void;
 }
 
-function statusServer(cp: () => ControlPlane, registry: Registry): http.Server {
+function statusServer(cp: () => ControlPlane, registry: Registry, token?: () => string | undefined): http.Server {
   return http.createServer((req, res) => {
     const send = (code: number, type: string, body: string) => { res.writeHead(code, { 'content-type': type }); res.end(body); };
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') return send(405, 'text/plain', 'method not allowed\n');
     if (url === '/live') return send(200, 'text/plain', 'ok\n');
     if (url === '/ready') return cp().ready() ? send(200, 'text/plain', 'ready\n') : send(503, 'text/plain', 'no snapshot yet\n');
+    if (url === '/status' && !statusAllowed(req, token)) {
+      return send(403, 'text/plain', `${STATUS_FORBIDDEN}: /status answers loopback callers (kubectl port-forward) or a bearer token (--status-token-file)\n`);
+    }
     if (url === '/status') return send(200, 'application/json', JSON.stringify({ ...cp().status.toJSON(), resources: cp().statuses() }, null, 2));
     if (url === '/metrics') {
       registry.metrics().then((m) => send(200, registry.contentType, m), (e) => send(500, 'text/plain', String(e)));
@@ -114,7 +120,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     },
   };
   if (opts.statusPort !== undefined) {
-    httpServer = statusServer(() => cp, registry);
+    httpServer = statusServer(() => cp, registry, opts.statusToken);
     const s = httpServer;
     statusPort = await new Promise<number>((resolve, reject) => {
       s.once('error', reject);

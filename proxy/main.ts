@@ -30,6 +30,7 @@ import { XdsClient } from './xds/client';
 import { OtlpHttpExporter, tracing } from './observability/tracing';
 import { accessLog, accessLogger } from './observability/access-log';
 import { compose, type Handler, type Layer } from './stack/types';
+import { boundConfigView, type BoundAddresses } from './admin/bound-view';
 
 /** Options beyond the bootstrap (CLI flags, tests). */
 export interface RunProxyOptions {
@@ -195,6 +196,7 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   }
 
 
+  let boundAddresses = (): BoundAddresses => ({ inbound: `${bindInbound}:${inboundPort}`, outbound: `${bindLocal}:${outboundPort}`, admin: `${bindAdmin}:${b.ports.admin}` });
   let draining = false;
   const notReadyReason = (): string | undefined => {
     if (!configLoaded) return 'no config yet';
@@ -212,13 +214,16 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
     configDump: () => ({
       node: { ...b.node, id: nodeId }, version: cell.get().version, xds: xds?.status(),
       identity: identity?.current() ? { spiffeId: identity.current()!.spiffeId, notAfter: identity.current()!.notAfter } : undefined,
-      config: cell.get(),
+      // the addresses bound (weft up: loopback ports), not the pod ports the config names
+      bound: boundAddresses(),
+      config: boundConfigView(cell.get(), boundAddresses()),
     }),
     shutdown: () => void shutdown(),
     // reachable beyond loopback (kubelet probes, Prometheus): the config and the off switch stay local
     sensitiveAllowed: isLoopbackAddress(bindAdmin) ? undefined : isLoopbackAddress,
   });
   const adminPort = (await admin.listen(b.ports.admin, bindAdmin)).port;
+  boundAddresses = () => ({ inbound: `${bindInbound}:${inboundPort}`, outbound: `${bindLocal}:${outboundPort}`, admin: `${bindAdmin}:${adminPort}` });
 
   const drainMs = b.drainTimeout ? parseDuration(b.drainTimeout, 'drainTimeout') : 5000;
   const shutdown = (): Promise<void> => {

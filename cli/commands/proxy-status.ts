@@ -2,6 +2,7 @@
  * `weft proxy-status` (like `istioctl proxy-status`): asks a control plane's `/status` which proxies
  * are connected and, per xDS type, which version each ACKed or why it NACKed. Exit code 1 on any NACK.
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { WeftError } from '../../api/errors';
 import type { StatusDocument, TypeStatus } from '../../control-plane/xds/status';
@@ -47,6 +48,8 @@ export interface ProxyStatusOptions {
   readonly json?: boolean;
   /** Request deadline. @default 5000 */
   readonly timeoutMs?: number;
+  /** Bearer token for a control plane reached from off its pod (its `--status-token-file`). @default none (loopback: none needed) */
+  readonly token?: string;
 }
 
 const shortVersion = (v: string | undefined) => (v === undefined ? '' : v.length > 12 ? v.slice(0, 12) : v);
@@ -101,7 +104,7 @@ export function renderTable(rows: readonly ProxyRow[]): string {
 /** A status endpoint that cannot be read: exit code 2, so scripts tell it from "some proxy NACKs" (1). */
 export class ProxyStatusError extends WeftError {
   readonly exitCode = 2;
-  constructor(code: 'WEFT_ERR_PROXY_STATUS_UNREACHABLE' | 'WEFT_ERR_PROXY_STATUS_BAD_RESPONSE', message: string, options?: { cause?: unknown }) {
+  constructor(code: 'WEFT_ERR_PROXY_STATUS_UNREACHABLE' | 'WEFT_ERR_PROXY_STATUS_BAD_RESPONSE' | 'WEFT_ERR_PROXY_STATUS_FORBIDDEN', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'ProxyStatusError';
   }
@@ -112,7 +115,10 @@ export async function proxyStatus(opts: ProxyStatusOptions = {}): Promise<ProxyS
   const base = (opts.url ?? 'http://127.0.0.1:15014').replace(/\/+$/, '');
   let doc: StatusDocument;
   try {
-    const res = await fetch(`${base}/status`, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
+    const res = await fetch(`${base}/status`, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000), ...(opts.token ? { headers: { authorization: `Bearer ${opts.token}` } } : {}) });
+    if (res.status === 403 || res.status === 401) {
+      throw new ProxyStatusError('WEFT_ERR_PROXY_STATUS_FORBIDDEN', `${base}/status refused (${res.status}): it answers loopback callers only; use \`kubectl -n weft-system port-forward deploy/weft-control-plane 15014\` or --token-file with the control plane's --status-token-file`);
+    }
     if (!res.ok) throw new ProxyStatusError('WEFT_ERR_PROXY_STATUS_BAD_RESPONSE', `${base}/status answered ${res.status}`);
     doc = (await res.json()) as StatusDocument;
   } catch (e) {
@@ -126,15 +132,38 @@ export async function proxyStatus(opts: ProxyStatusOptions = {}): Promise<ProxyS
   return { rows, nacks, text, exitCode: nacks > 0 ? 1 : 0 };
 }
 
+/** The default status URL: a Kubernetes control plane port-forwarded to this machine. */
+export const DEFAULT_STATUS_URL = 'http://127.0.0.1:15014';
+
+/**
+ * Which control plane to ask: `--url` when given, else the one of the `weft up` running in
+ * `stateDir` (its run file), else DEFAULT_STATUS_URL (`kubectl port-forward … 15014`).
+ */
+export async function statusUrlOf(flags: { url?: string; stateDir?: string }): Promise<string> {
+  if (flags.url) return flags.url;
+  const { findRunInfo } = await import('../up/run-info');
+  return (await findRunInfo(flags.stateDir ?? '.weft'))?.controlPlane.status ?? DEFAULT_STATUS_URL;
+}
+
 /** Adds `weft proxy-status`. */
 export function register(program: Command): void {
   program
     .command('proxy-status')
     .description('show the proxies connected to a control plane and, per xDS type, the ACKed version or the NACK; exit 1 on any NACK')
-    .option('--url <url>', 'control plane status endpoint (its --status-port)', 'http://127.0.0.1:15014')
+    .option('--url <url>', `control plane status endpoint (its --status-port); default: the running \`weft up\` of --state-dir, else ${DEFAULT_STATUS_URL}`)
+    .option('--state-dir <dir>', 'state directory of a running weft up (its run.json names the control plane)', '.weft')
+    .option('--token-file <file>', 'bearer token for a control plane reached off its pod (its --status-token-file)')
     .option('--json', 'print JSON instead of a table', false)
-    .action(async (flags: { url: string; json: boolean }) => {
-      const r = await proxyStatus({ url: flags.url, json: flags.json });
+    .action(async (flags: { url?: string; stateDir: string; json: boolean; tokenFile?: string }) => {
+      let token: string | undefined;
+      if (flags.tokenFile) {
+        try {
+          token = readFileSync(flags.tokenFile, 'utf8').trim();
+        } catch (e) {
+          throw new ProxyStatusError('WEFT_ERR_PROXY_STATUS_FORBIDDEN', `cannot read --token-file ${flags.tokenFile}: ${(e as Error).message}`);
+        }
+      }
+      const r = await proxyStatus({ url: await statusUrlOf(flags), json: flags.json, token });
       process.stdout.write(r.text);
       if (r.exitCode !== 0) process.exitCode = r.exitCode;
     });

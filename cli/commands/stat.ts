@@ -1,6 +1,7 @@
 /**
  * `weft stat`: the golden metrics of a running `weft up` (found through <state-dir>/run.json), per
- * service and version, like `linkerd viz stat`. Exit codes: 0, 3 when no mesh is running.
+ * service and version, like `linkerd viz stat`, with each version's restarts and the replicas that
+ * are up. Exit codes: 0, 3 when no mesh is running.
  */
 import { Command } from 'commander';
 import { readRunInfo } from '../up/run-info';
@@ -11,24 +12,38 @@ export function register(program: Command): void {
     .command('stat')
     .description('requests/s, success rate and p50/p99 latency per service and version of the running `weft up` mesh')
     .option('--state-dir <dir>', 'state directory of the running weft up', '.weft')
-    .option('-w, --watch', 'refresh every second until Ctrl-C', false)
-    .option('--window <ms>', 'measurement window of a single (non-watch) run', '1000')
+    .option('-w, --watch', 'refresh every window until Ctrl-C', false)
+    .option('--window <ms>', 'measurement window (the one-off run waits one full window)', '1000')
     .option('-o, --output <format>', 'table or json', 'table')
     .action(async (flags: { stateDir: string; watch: boolean; window: string; output: string }) => {
-      const info = await readRunInfo(flags.stateDir);
-      const targets = info.proxies.filter((p) => p.service !== 'weft-ingress');
+      // run.json is re-read at every scrape: weft up rewrites it when a part goes down, comes back or restarts
+      const targets = async () => (await readRunInfo(flags.stateDir)).proxies.filter((p) => p.service !== 'weft-ingress');
+      const footer = async () => {
+        const cp = (await readRunInfo(flags.stateDir)).controlPlane;
+        return cp.state ? `control plane: ${cp.state}, ${cp.restarts ?? 0} restart(s)` : '';
+      };
+      await targets(); // WEFT_ERR_UP_NOT_RUNNING before any wait
       const tty = process.stdout.isTTY === true;
+      const windowMs = Math.max(100, Number(flags.window) || 1000);
       if (flags.watch) {
-        const stop = watchStat(() => targets, (rows) => process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${renderStat(rows, tty)}\n`));
+        if (flags.output !== 'json') process.stdout.write(`collecting the first ${windowMs / 1000}s window…\n`);
+        const stop = watchStat(targets, (rows) => void footer().then((f) => {
+          process.stdout.write(flags.output === 'json' ? `${JSON.stringify(rows)}\n` : `${tty ? '\x1b[H\x1b[2J' : ''}${renderStat(rows, tty)}\n${f}\n`);
+        }), windowMs);
         await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
         stop();
         return;
       }
-      const windowMs = Math.max(100, Number(flags.window) || 1000);
-      const before = await scrape(targets);
+      // one window: two scrapes `windowMs` apart (the counters are cumulative; one scrape has no rate)
+      const before = await scrape(await targets());
       const t0 = Date.now();
       await new Promise((r) => setTimeout(r, windowMs));
-      const rows = statRows(before, await scrape(targets), (Date.now() - t0) / 1000);
-      process.stdout.write(flags.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${renderStat(rows, tty)}\n`);
+      const rows = statRows(before, await scrape(await targets()), (Date.now() - t0) / 1000);
+      if (flags.output === 'json') {
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      const f = await footer();
+      process.stdout.write(`${renderStat(rows, tty)}\n${f ? `${f}\n` : ''}(one ${((Date.now() - t0) / 1000).toFixed(1)}s window: requests in it only; --window <ms> to widen, --watch for a live view)\n`);
     });
 }

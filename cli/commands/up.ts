@@ -51,9 +51,10 @@ Files: <state-dir>/dist (manifests the control plane watches), logs/, proxies/<i
         `  try: weft stat | weft config-dump <proxy> | weft proxy-status`,
       ].join('\n');
       process.stdout.write(`${header}\n`);
-      const targets = mesh.replicas.map((r) => ({ id: r.plan.id, service: r.plan.service, namespace: r.plan.namespace, version: r.plan.version, admin: r.adminUrl }));
+      // read at every tick: a replica that is down (being restarted) is not counted as meshed
+      const targets = () => mesh.replicas.map((r) => ({ id: r.plan.id, service: r.plan.service, namespace: r.plan.namespace, version: r.plan.version, admin: r.adminUrl, state: r.state(), restarts: r.restarts() }));
       const stopStat = flags.stat
-        ? watchStat(() => targets, (rows) => {
+        ? watchStat(targets, (rows) => {
           const table = renderStat(rows, tty);
           process.stdout.write(tty ? `\x1b[H\x1b[2J${header}\n\n${table}\n` : `${new Date().toISOString()}\n${table}\n`);
         }, tty ? 1000 : 10_000)

@@ -9,6 +9,7 @@ import * as http from 'node:http';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { UP_ERRORS, UpError } from './errors';
+import { LIFELINE_ENV, type Reaper } from './lifeline';
 
 /** How to start a child. */
 export interface ChildSpec {
@@ -19,6 +20,10 @@ export interface ChildSpec {
   readonly cwd?: string;
   /** Output goes here (appended). */
   readonly logFile: string;
+  /** Hold a pipe on the child's stdin (and set WEFT_UP_LIFELINE=1): weft's own entries exit when it closes. @default false */
+  readonly lifeline?: boolean;
+  /** Told the child's pid, so the child's process group dies with `weft up` even after a SIGKILL. @default none */
+  readonly reaper?: Reaper;
 }
 
 /** A running child process. */
@@ -36,9 +41,14 @@ export class Child {
     this.name = spec.name;
     this.#log = createWriteStream(spec.logFile, { flags: 'a' });
     this.#log.write(`--- ${new Date().toISOString()} start: ${spec.argv.join(' ')}\n`);
+    // each child leads its own process group: the terminal's Ctrl-C reaches only weft up, which stops
+    // the children in order, and a signal to the group reaches whatever the child started itself
     this.proc = spawn(spec.argv[0], spec.argv.slice(1), {
-      cwd: spec.cwd, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: spec.cwd, env: { ...process.env, ...spec.env, ...(spec.lifeline ? { [LIFELINE_ENV]: '1' } : {}) },
+      stdio: [spec.lifeline ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true,
     });
+    this.proc.stdin?.on('error', () => undefined);
+    spec.reaper?.watch(this.proc.pid);
     this.proc.stderr!.pipe(this.#log, { end: false });
     createInterface({ input: this.proc.stdout! }).on('line', (line) => {
       this.#log.write(`${line}\n`);
@@ -52,6 +62,7 @@ export class Child {
       });
       this.proc.once('exit', (code, signal) => {
         this.#exit = { code, signal };
+        spec.reaper?.forget(this.proc.pid);
         this.#log.write(`--- exited: code ${code} signal ${signal}\n`);
         resolve(this.#exit);
       });
@@ -111,8 +122,8 @@ export class Child {
   async stop(graceMs = 8000): Promise<void> {
     this.#stopping = true;
     if (!this.running) return;
-    this.proc.kill('SIGTERM');
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
+    this.signal('SIGTERM');
+    const t = setTimeout(() => this.signal('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(t);
     this.#log.end();
@@ -121,9 +132,20 @@ export class Child {
   /** SIGKILL now (a crash, for failure tests); resolves once exited. */
   async kill(): Promise<void> {
     this.#stopping = true;
-    if (this.running) this.proc.kill('SIGKILL');
+    if (this.running) this.signal('SIGKILL');
     await this.exited;
     this.#log.end();
+  }
+
+  /** Sends `sig` to the child's process group (the child and what it started), else to the child. */
+  signal(sig: NodeJS.Signals): void {
+    const pid = this.proc.pid;
+    if (pid === undefined || !this.running) return;
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      this.proc.kill(sig);
+    }
   }
 
   #until<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {

@@ -1,8 +1,9 @@
 /**
  * startLocalMesh(): the whole mesh on one machine. Synthesize in-process into `.weft/dist`, run the
  * CA in this process (it mints each sidecar's one-time token), the control plane as a child with
- * the local source, then every replica (app + sidecar) and the `--expose` ingresses. `stop()`
- * drains in order: ingress, sidecars, apps, control plane.
+ * the local source, then every replica (app + sidecar) and the `--expose` ingresses. Every child is
+ * supervised (restarted with backoff, supervise.ts) and dies with this process (lifeline.ts).
+ * `stop()` drains in order: ingress, sidecars, apps, control plane.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -14,10 +15,12 @@ import { prepareEntries, WEFT_ROOT } from './bundle';
 import { Child } from './child';
 import { UP_ERRORS, UpError } from './errors';
 import { Ingress, startIngress } from './ingress';
+import { Reaper } from './lifeline';
 import { MeshPlan, planMesh } from './plan';
 import { assertBindable, freePorts } from './ports';
 import { ReplicaContext, ReplicaPorts, RunningReplica, startReplica, startSidecar } from './replica';
-import { RUN_FILE, RunInfo } from './run-info';
+import { RUN_FILE, RunInfo, type SupervisedRunInfo } from './run-info';
+import { type BackoffPolicy, Supervised } from './supervise';
 import { DEFAULT_APP, setCanaryWeights, synthesize, writeAtomic } from './synth';
 
 /** Options of startLocalMesh(). */
@@ -42,6 +45,8 @@ export interface LocalMeshOptions {
   readonly bundle?: boolean;
   /** Serve the CA without TLS (testing only: tokens travel in the clear, renewals spend one-time tokens). @default false */
   readonly caInsecure?: boolean;
+  /** Restart schedule of crashed children. @default 1 s doubling to 30 s, reset after 60 s up */
+  readonly backoff?: BackoffPolicy;
 }
 
 /** A running local mesh. */
@@ -51,14 +56,16 @@ export interface LocalMesh {
   readonly plan: MeshPlan;
   readonly ingresses: readonly Ingress[];
   readonly replicas: readonly RunningReplica[];
-  /** The ingress sidecar (present when something is exposed). */
-  readonly ingressProxy?: { readonly child: Child; readonly adminUrl: string; readonly ports: ReplicaPorts };
+  /** The ingress sidecar (present when something is exposed); `child` is the current process. */
+  readonly ingressProxy?: { readonly child: Child; readonly unit: Supervised; readonly adminUrl: string; readonly ports: ReplicaPorts };
+  /** Pid of the reaper process that kills every child if this process dies. */
+  readonly reaperPid?: number;
   readonly controlPlane: ControlPlaneHandle;
   /** URL of the ingress of `service` (the first one when omitted). */
   ingressUrl(service?: string): string;
   /** Sets the catch-all split of a CanaryRoute in `.weft/dist` (the control plane picks it up). */
   setCanaryWeights(route: string, weights: Readonly<Record<string, number>>, namespace?: string): Promise<void>;
-  /** Crashes one replica (SIGKILL app and sidecar) and drops its endpoint, as a dying pod would. */
+  /** Crashes one replica (SIGKILL app and sidecar) and drops its endpoint, as a dying pod would; both are restarted with backoff. */
   killReplica(id: string): Promise<void>;
   /** Graceful stop: ingress, sidecars, apps, control plane, CA. Idempotent. */
   stop(): Promise<void>;
@@ -69,24 +76,31 @@ export interface ControlPlaneHandle {
   readonly xdsPort: number;
   readonly statusPort: number;
   readonly child: () => Child;
-  /** SIGKILL (a crash). */
+  /** Its supervisor: state and restart count. */
+  readonly unit: Supervised;
+  /** SIGKILL (a crash; the supervisor restarts it after its backoff). */
   kill(): Promise<void>;
-  /** Starts it again on the same ports. */
+  /** Starts it again on the same ports now (skipping any backoff wait); resolves once ready. */
   restart(): Promise<void>;
 }
 
-/** Serializes writes of the static endpoints file (weft up's registry of ready replicas). */
-class EndpointsFile {
-  readonly #eps = new Map<string, EndpointModel>();
+/** A file rewritten atomically, one write at a time (writeAtomic's temp name is per process). */
+class LatestFile {
   #chain: Promise<void> = Promise.resolve();
   constructor(readonly file: string) {}
-  set(ep: EndpointModel): Promise<void> { this.#eps.set(ep.instance, ep); return this.#flush(); }
-  delete(instance: string): Promise<void> { this.#eps.delete(instance); return this.#flush(); }
-  #flush(): Promise<void> {
-    const text = `${JSON.stringify([...this.#eps.values()], null, 2)}\n`;
-    this.#chain = this.#chain.then(() => writeAtomic(this.file, text));
+  write(text: string): Promise<void> {
+    this.#chain = this.#chain.then(() => writeAtomic(this.file, text)).catch(() => undefined);
     return this.#chain;
   }
+  settled(): Promise<void> { return this.#chain; }
+}
+
+/** The static endpoints file: weft up's registry of ready replicas. */
+class EndpointsFile extends LatestFile {
+  readonly #eps = new Map<string, EndpointModel>();
+  set(ep: EndpointModel): Promise<void> { this.#eps.set(ep.instance, ep); return this.#flush(); }
+  delete(instance: string): Promise<void> { this.#eps.delete(instance); return this.#flush(); }
+  #flush(): Promise<void> { return this.write(`${JSON.stringify([...this.#eps.values()], null, 2)}\n`); }
 }
 
 /** Starts everything; rejects (after cleaning up) with a coded UpError when any part fails. */
@@ -106,15 +120,22 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
   const entries = await prepareEntries(join(stateDir, 'bin'), opts.bundle ?? true);
 
   const cleanup: (() => Promise<void>)[] = [];
-  const children: Child[] = [];
-  const killAll = () => { for (const c of children) if (c.running) c.proc.kill('SIGKILL'); };
+  // kills every child's process group if this process dies, even by SIGKILL (Node has no PR_SET_PDEATHSIG)
+  const reaper = new Reaper();
+  const units: Supervised[] = [];
+  const killAll = () => { for (const u of units) { try { u.child.signal('SIGKILL'); } catch { /* never started */ } } };
   process.once('exit', killAll);
   const fail = async (e: unknown): Promise<never> => {
     for (const c of cleanup.reverse()) await c().catch(() => undefined);
-    killAll();
+    for (const u of units) await u.stop(0).catch(() => undefined);
     process.removeListener('exit', killAll);
+    reaper.close();
     throw e;
   };
+  let writeRun: () => void = () => undefined;
+  let stopping: Promise<void> | undefined;
+  const startedAt = new Date().toISOString();
+  const onEvent = (msg: string) => progress(msg);
 
   try {
     const netns = opts.netns ? await (await import('./netns')).createNetworks(plan, stateDir) : undefined;
@@ -135,29 +156,38 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     // rewrites it on every rotation; the child re-reads it (--xds-tls-dir). --ca-insecure makes both plaintext.
     const xdsTls = ca.tls ? { xdsTlsDir: join(stateDir, 'xds-tls') } : { xdsInsecure: true };
     if (ca.tls) ca.writeServingCertificate(xdsTls.xdsTlsDir!); // stops with ca.close()
-    const cpFlags = { source: 'local', dist: distDir, port: xdsPort, statusPort, host: hostAddr, stateDir, endpoints: endpoints.file, ...xdsTls };
+    // /status (every proxy's config versions) binds loopback: nothing in a --netns namespace needs it
+    const cpFlags = { source: 'local', dist: distDir, port: xdsPort, statusPort, host: hostAddr, statusHost: '127.0.0.1', stateDir, endpoints: endpoints.file, ...xdsTls };
     await writeFile(join(stateDir, 'control-plane.json'), JSON.stringify(cpFlags));
-    let cp!: Child;
-    const startCp = async () => {
-      cp = new Child({ name: 'control-plane', argv: [...entries['control-plane'].argv, join(stateDir, 'control-plane.json')], env: entries['control-plane'].env, logFile: join(stateDir, 'logs', 'control-plane.log') });
-      children.push(cp);
-      await cp.waitForJsonLine((v) => (v.ready === true ? true : undefined), readyTimeoutMs);
-    };
+    const cpUnit = new Supervised({
+      name: 'control-plane', backoff: opts.backoff, onEvent, onChange: () => writeRun(),
+      start: async () => {
+        const child = new Child({ name: 'control-plane', argv: [...entries['control-plane'].argv, join(stateDir, 'control-plane.json')], env: entries['control-plane'].env, logFile: join(stateDir, 'logs', 'control-plane.log'), lifeline: true, reaper });
+        try {
+          await child.waitForJsonLine((v) => (v.ready === true ? true : undefined), readyTimeoutMs);
+        } catch (e) {
+          await child.kill();
+          throw e;
+        }
+        return child;
+      },
+    });
+    units.push(cpUnit);
     progress('starting the control plane');
-    await startCp();
-    cleanup.push(() => cp.stop());
+    await cpUnit.first();
 
     const ctx: ReplicaContext = {
       stateDir, projectDir, trustDomain: plan.mesh.trustDomain, xds: `${hostAddr}:${xdsPort}`, ca: `${hostAddr}:${caPort}`,
-      mintToken: (id) => tokens.mint(id), sidecar: entries.sidecar, readyTimeoutMs,
+      mintToken: (id) => tokens.mint(id), sidecar: entries.sidecar, readyTimeoutMs, reaper, backoff: opts.backoff, onEvent,
       ...(ca.tls && ca.trustAnchorFile ? { caTrustAnchorFile: ca.trustAnchorFile, xdsIdentity: ca.servingNames.spiffeId } : {}),
     };
     const replicas: RunningReplica[] = [];
-    const stopReplicas = async () => {
-      await Promise.all(replicas.map((r) => r.sidecar.stop()));
-      await Promise.all(replicas.map((r) => r.app?.stop()));
+    // a replica that is down leaves the endpoint set, as a pod that stops being ready would, and comes back once both parts are ready
+    const replicaChanged = (r: RunningReplica) => {
+      if (stopping) return;
+      void (r.state() === 'running' ? endpoints.set(r.endpoint) : endpoints.delete(r.plan.id));
+      writeRun();
     };
-    cleanup.push(stopReplicas);
     progress(`starting ${plan.replicas.length} replicas: ${plan.replicas.map((r) => r.id).join(', ')}`);
     await Promise.all(plan.replicas.map(async (rp) => {
       const net = netns?.replica(rp.id);
@@ -165,13 +195,11 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
         ? [15006, 15001, 15020, ...Object.values(rp.ports)]
         : await freePorts(3 + Object.keys(rp.ports).length);
       const ports: ReplicaPorts = { inbound, outbound, admin, app: Object.fromEntries(Object.keys(rp.ports).map((n, i) => [n, appPorts[i]])) };
-      const r = await startReplica(net ? { ...ctx, address: net.address, wrap: net.wrap, probeApp: net.probe } : ctx, rp, ports);
+      const r = await startReplica(net ? { ...ctx, address: net.address, wrap: net.wrap, probeApp: net.probe } : ctx, rp, ports, replicaChanged);
       replicas.push(r);
-      children.push(r.sidecar, ...(r.app ? [r.app] : []));
+      units.push(r.units.sidecar, r.units.app);
       await endpoints.set(r.endpoint);
       progress(`  ${rp.id} ready (app :${Object.values(ports.app).join(',')}, sidecar admin ${r.adminUrl})`);
-      // a replica that dies leaves the endpoint set, as a pod that stops being ready would
-      for (const c of [r.sidecar, r.app]) void c?.exited.then(() => { if (!c.stopping) void endpoints.delete(rp.id); });
     }));
 
     let ingressProxy: LocalMesh['ingressProxy'];
@@ -181,36 +209,52 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       const [inbound, outbound, admin] = await freePorts(3);
       const ports: ReplicaPorts = { inbound, outbound, admin, app: {} };
       const node = { id: 'weft-ingress-0', service: 'weft-ingress', namespace: plan.ingressNamespace, version: 'v1', serviceAccount: 'weft-ingress' };
-      const side = await startSidecar(ctx, node, ports);
-      children.push(side.child);
-      ingressProxy = { child: side.child, adminUrl: side.adminUrl, ports };
-      cleanup.push(() => side.child.stop());
+      let adminUrl = '';
+      const unit = new Supervised({
+        name: 'weft-ingress-0.proxy', backoff: opts.backoff, onEvent, onChange: () => writeRun(),
+        start: async () => {
+          const side = await startSidecar(ctx, node, ports);
+          adminUrl = side.adminUrl;
+          return side.child;
+        },
+      });
+      units.push(unit);
+      const first = await unit.first();
+      ingressProxy = { get child() { return unit.child; }, unit, adminUrl, ports };
+      cleanup.push(() => unit.stop());
       for (const x of plan.exposes) {
         const ing = await startIngress(x, () => outbound);
         ingresses.push(ing);
         cleanup.push(() => ing.close());
       }
       // routable = the ingress reaches an app (any answer but the mesh's "no endpoint yet")
-      for (const ing of ingresses) await side.child.waitUntil(() => routable(`${ing.url}/`), readyTimeoutMs, `routing ${ing.service} through the ingress`);
+      for (const ing of ingresses) await first.waitUntil(() => routable(`${ing.url}/`), readyTimeoutMs, `routing ${ing.service} through the ingress`);
     }
 
-    const info: RunInfo = {
-      pid: process.pid, startedAt: new Date().toISOString(), distDir, controlPlane: { xds: ctx.xds, status: `http://${hostAddr}:${statusPort}` },
+    const supervision = (u: readonly Supervised[]): SupervisedRunInfo => ({
+      state: u.every((x) => x.state === 'running') ? 'running' : 'down',
+      restarts: u.reduce((n, x) => n + x.restarts, 0),
+      pids: Object.fromEntries(u.flatMap((x) => { const st = x.status(); return st.pid === undefined ? [] : [[x.name.endsWith('.proxy') ? 'sidecar' : x.name === 'control-plane' ? 'control-plane' : 'app', st.pid]]; })),
+    });
+    const runInfo = (): RunInfo => ({
+      pid: process.pid, startedAt, distDir, reaperPid: reaper.pid,
+      controlPlane: { xds: ctx.xds, status: `http://127.0.0.1:${statusPort}`, ...supervision([cpUnit]) },
       ingresses: ingresses.map((i) => ({ service: i.service, namespace: i.namespace, url: i.url })),
       proxies: [
-        ...replicas.map((r) => ({ id: r.plan.id, service: r.plan.service, namespace: r.plan.namespace, version: r.plan.version, admin: r.adminUrl })),
-        ...(ingressProxy ? [{ id: 'weft-ingress-0', service: 'weft-ingress', namespace: plan.ingressNamespace, version: 'v1', admin: ingressProxy.adminUrl }] : []),
+        ...replicas.map((r) => ({ id: r.plan.id, service: r.plan.service, namespace: r.plan.namespace, version: r.plan.version, admin: r.adminUrl, ...supervision([r.units.app, r.units.sidecar]) })),
+        ...(ingressProxy ? [{ id: 'weft-ingress-0', service: 'weft-ingress', namespace: plan.ingressNamespace, version: 'v1', admin: ingressProxy.adminUrl, ...supervision([ingressProxy.unit]) }] : []),
       ],
-    };
-    await writeFile(join(stateDir, RUN_FILE), `${JSON.stringify(info, null, 2)}\n`);
+    });
+    const runFile = new LatestFile(join(stateDir, RUN_FILE));
+    writeRun = () => { if (!stopping) void runFile.write(`${JSON.stringify(runInfo(), null, 2)}\n`); };
+    await runFile.write(`${JSON.stringify(runInfo(), null, 2)}\n`);
 
-    let stopping: Promise<void> | undefined;
     const handle: LocalMesh = {
-      stateDir, distDir, plan, ingresses, replicas, ingressProxy,
+      stateDir, distDir, plan, ingresses, replicas, ingressProxy, reaperPid: reaper.pid,
       controlPlane: {
-        xdsPort, statusPort, child: () => cp,
-        kill: () => cp.kill(),
-        restart: async () => { if (cp.running) await cp.stop(); await startCp(); },
+        xdsPort, statusPort, child: () => cpUnit.child, unit: cpUnit,
+        kill: () => cpUnit.crash(),
+        restart: () => cpUnit.restartNow(),
       },
       ingressUrl(service) {
         const i = service ? ingresses.find((x) => x.service === service) : ingresses[0];
@@ -223,7 +267,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       async killReplica(id) {
         const r = replicas.find((x) => x.plan.id === id);
         if (!r) throw new UpError(UP_ERRORS.unknownProxy, `no replica ${id} (have ${replicas.map((x) => x.plan.id).join(', ')})`);
-        await Promise.all([r.sidecar.kill(), r.app?.kill()]);
+        await Promise.all([r.units.sidecar.crash(), r.units.app.crash()]);
         await endpoints.delete(id);
       },
       stop() {
@@ -231,14 +275,16 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
           progress('stopping: ingress');
           await Promise.all(ingresses.map((i) => i.close()));
           progress('stopping: sidecars (draining), then apps');
-          await Promise.all([...replicas.map((r) => r.sidecar.stop()), ingressProxy?.child.stop()]);
-          await Promise.all(replicas.map((r) => r.app?.stop()));
+          await Promise.all([...replicas.map((r) => r.units.sidecar.stop()), ingressProxy?.unit.stop()]);
+          await Promise.all(replicas.map((r) => r.units.app.stop()));
           progress('stopping: control plane');
-          await cp.stop();
+          await cpUnit.stop();
           await ca.close();
           await netns?.destroy();
+          await runFile.settled();
           await rm(join(stateDir, RUN_FILE), { force: true });
           process.removeListener('exit', killAll);
+          reaper.close();
           progress('stopped');
         })();
         return stopping;

@@ -14,6 +14,10 @@ export interface StatTarget {
   readonly version: string;
   /** Admin base URL. */
   readonly admin: string;
+  /** What weft up's supervisor says: a `down` replica (app or sidecar not running) is not meshed even if its sidecar answers. @default running */
+  readonly state?: 'running' | 'down';
+  /** Restarts of its app and sidecar so far. @default 0 */
+  readonly restarts?: number;
 }
 
 /** Cumulative counters of one (service, version) at one instant. */
@@ -25,6 +29,8 @@ export interface StatSample {
   /** Replicas that answered the scrape / replicas known. */
   readonly up: number;
   readonly replicas: number;
+  /** Restarts summed over the replicas. @default 0 */
+  readonly restarts?: number;
 }
 
 /** One row of the table. */
@@ -34,6 +40,8 @@ export interface StatRow {
   readonly version: string;
   readonly up: number;
   readonly replicas: number;
+  /** Restarts of the apps and sidecars of these replicas under `weft up`. */
+  readonly restarts: number;
   readonly rps: number;
   /** 0..1, undefined without traffic. */
   readonly successRate?: number;
@@ -82,15 +90,17 @@ function fetchText(url: string, timeoutMs: number): Promise<string> {
 
 /** Scrapes every target; returns samples keyed `namespace/service/version`. */
 export async function scrape(targets: readonly StatTarget[], timeoutMs = 800): Promise<Map<string, StatSample>> {
-  const out = new Map<string, { total: number; success: number; buckets: Map<number, number>; up: number; replicas: number }>();
+  const out = new Map<string, { total: number; success: number; buckets: Map<number, number>; up: number; replicas: number; restarts: number }>();
   await Promise.all(targets.map(async (t) => {
     const key = `${t.namespace}/${t.service}/${t.version}`;
-    const acc = out.get(key) ?? { total: 0, success: 0, buckets: new Map<number, number>(), up: 0, replicas: 0 };
+    const acc = out.get(key) ?? { total: 0, success: 0, buckets: new Map<number, number>(), up: 0, replicas: 0, restarts: 0 };
     out.set(key, acc);
     acc.replicas++;
+    acc.restarts += t.restarts ?? 0;
     try {
       const m = parseMetrics(await fetchText(`${t.admin}/metrics`, timeoutMs));
-      acc.up++;
+      // a sidecar whose app is down still answers: its counters count, the replica does not
+      if (t.state !== 'down') acc.up++;
       acc.total += m.total;
       acc.success += m.success;
       for (const [le, c] of m.buckets) acc.buckets.set(le, (acc.buckets.get(le) ?? 0) + c);
@@ -130,7 +140,7 @@ export function statRows(before: ReadonlyMap<string, StatSample>, after: Readonl
     const dt = Math.max(0, a.total - b.total);
     const ds = Math.max(0, a.success - b.success);
     rows.push({
-      service, namespace, version, up: a.up, replicas: a.replicas, rps: seconds > 0 ? dt / seconds : 0,
+      service, namespace, version, up: a.up, replicas: a.replicas, restarts: a.restarts ?? 0, rps: seconds > 0 ? dt / seconds : 0,
       successRate: dt > 0 ? ds / dt : undefined,
       p50Ms: quantileMs(b.buckets, a.buckets, 0.5),
       p99Ms: quantileMs(b.buckets, a.buckets, 0.99),
@@ -144,28 +154,28 @@ const ms = (v?: number) => (v === undefined ? '-' : v < 10 ? `${v.toFixed(1)}ms`
 
 /** The table as text; `color` adds ANSI colors to the success column. */
 export function renderStat(rows: readonly StatRow[], color = false): string {
-  const head = ['NAMESPACE', 'SERVICE', 'VERSION', 'MESHED', 'SUCCESS', 'RPS', 'LATENCY_P50', 'LATENCY_P99'];
+  const head = ['NAMESPACE', 'SERVICE', 'VERSION', 'MESHED', 'RESTARTS', 'SUCCESS', 'RPS', 'LATENCY_P50', 'LATENCY_P99'];
   const body = rows.map((r) => [
-    r.namespace, r.service, r.version, `${r.up}/${r.replicas}`,
+    r.namespace, r.service, r.version, `${r.up}/${r.replicas}`, String(r.restarts),
     r.successRate === undefined ? '-' : `${(r.successRate * 100).toFixed(2)}%`,
     `${r.rps.toFixed(1)}rps`, ms(r.p50Ms), ms(r.p99Ms),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)) + 2);
   const paint = (row: string[], r?: StatRow) => row.map((c, i) => {
     const cell = pad(c, widths[i]);
-    if (!color || !r || i !== 4 || r.successRate === undefined) return cell;
+    if (!color || !r || i !== 5 || r.successRate === undefined) return cell;
     return `${r.successRate >= 0.99 ? '\x1b[32m' : r.successRate >= 0.95 ? '\x1b[33m' : '\x1b[31m'}${cell}\x1b[0m`;
   }).join('').trimEnd();
   return [color ? `\x1b[1m${paint(head)}\x1b[0m` : paint(head), ...body.map((row, i) => paint(row, rows[i]))].join('\n');
 }
 
 /** Scrapes every `intervalMs` and calls `onRows` with the rows of the last interval; returns a stop function. */
-export function watchStat(targets: () => readonly StatTarget[], onRows: (rows: StatRow[]) => void, intervalMs = 1000): () => void {
+export function watchStat(targets: () => readonly StatTarget[] | Promise<readonly StatTarget[]>, onRows: (rows: StatRow[]) => void, intervalMs = 1000): () => void {
   let stopped = false;
   let prev: { at: number; sample: Map<string, StatSample> } | undefined;
   const tick = async () => {
     if (stopped) return;
-    const sample = await scrape(targets());
+    const sample = await scrape(await targets());
     const at = Date.now();
     if (prev && !stopped) onRows(statRows(prev.sample, sample, (at - prev.at) / 1000));
     prev = { at, sample };

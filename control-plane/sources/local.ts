@@ -58,6 +58,7 @@ export class LocalSource implements MeshSource {
   private onChange?: (snapshot: SourceSnapshot) => void;
   private lastEmitted = '';
   private lastStatus = '';
+  private statusChain: Promise<void> = Promise.resolve();
   private reading: Promise<void> = Promise.resolve();
   /** The most recent read error, cleared by the next good read. */
   public lastError?: SourceError;
@@ -153,16 +154,22 @@ export class LocalSource implements MeshSource {
     this.lastStatuses = statuses;
     const sorted = [...statuses].sort((a, b) => `${a.kind}/${a.namespace ?? ''}/${a.name}`.localeCompare(`${b.kind}/${b.namespace ?? ''}/${b.name}`));
     const body = JSON.stringify({ resources: sorted, ...(this.lastError ? { sourceError: { code: this.lastError.code, message: this.lastError.message } } : {}) }, null, 2);
-    if (body === this.lastStatus) return;
-    try {
-      await mkdir(dirname(this.statusFile), { recursive: true });
-      const tmp = `${this.statusFile}.${process.pid}.tmp`;
-      await writeFile(tmp, `${body}\n`);
-      await rename(tmp, this.statusFile);
-      this.lastStatus = body;
-    } catch (e) {
-      throw new SourceError(SOURCE_ERROR_CODES.statusFile, `cannot write ${this.statusFile}: ${(e as Error).message}`, { cause: e });
-    }
+    // one write at a time, in call order: two reports in flight (a snapshot and a source error) used to
+    // share one temp file, and the second rename failed with ENOENT; the file ends with the last report
+    const write = this.statusChain.then(async () => {
+      if (body === this.lastStatus) return;
+      try {
+        await mkdir(dirname(this.statusFile), { recursive: true });
+        const tmp = `${this.statusFile}.${process.pid}.tmp`;
+        await writeFile(tmp, `${body}\n`);
+        await rename(tmp, this.statusFile);
+        this.lastStatus = body;
+      } catch (e) {
+        throw new SourceError(SOURCE_ERROR_CODES.statusFile, `cannot write ${this.statusFile}: ${(e as Error).message}`, { cause: e });
+      }
+    });
+    this.statusChain = write.catch(() => undefined);
+    return write;
   }
 
   private armDirWatcher(): void {

@@ -186,7 +186,8 @@ export class XdsClient {
       metadata: {
         service: n.service, namespace: n.namespace, version: n.version, address: n.address, ports: { ...n.ports },
         ...(n.serviceAccount ? { serviceAccount: n.serviceAccount } : {}),
-        endpoint: { address: n.address, ports: { ...n.ports } },
+        // a proxy with no app ports (an ingress) serves nothing: it offers no endpoint to register
+        ...(Object.keys(n.ports).length ? { endpoint: { address: n.address, ports: { ...n.ports } } } : {}),
       },
     };
   }

@@ -96,7 +96,7 @@ describe('stat', () => {
     expect(row.p99Ms).toBeCloseTo(5 + 95 * (198 - 100) / 100, 5);
     expect(quantileMs(new Map(), new Map(), 0.5)).toBeUndefined();
     const table = renderStat([row]);
-    expect(table.split('\n')[0]).toMatch(/^NAMESPACE\s+SERVICE\s+VERSION\s+MESHED\s+SUCCESS\s+RPS\s+LATENCY_P50\s+LATENCY_P99$/);
+    expect(table.split('\n')[0]).toMatch(/^NAMESPACE\s+SERVICE\s+VERSION\s+MESHED\s+RESTARTS\s+SUCCESS\s+RPS\s+LATENCY_P50\s+LATENCY_P99$/);
     expect(table).toContain('99.00%');
     expect(table).toContain('100.0rps');
   });

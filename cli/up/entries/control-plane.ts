@@ -5,6 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { main } from '../../../control-plane/main';
+import { exitWithParent } from '../lifeline';
+
+// weft up gone (even SIGKILLed): its sidecars go with it, so stop serving at once
+exitWithParent();
 
 const flags = JSON.parse(readFileSync(process.argv[2], 'utf8')) as Record<string, unknown>;
 main(flags).then(

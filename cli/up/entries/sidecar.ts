@@ -7,8 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { parseBootstrap } from '../../../api/bootstrap';
 import { runProxy } from '../../../proxy/main';
+import { exitWithParent } from '../lifeline';
 
 async function main(): Promise<void> {
+  // weft up gone (even SIGKILLed): nobody routes to this replica any more, exit at once
+  exitWithParent();
   const file = process.argv[2];
   if (!file) throw Object.assign(new Error('usage: sidecar <bootstrap.json>'), { code: 'WEFT_ERR_UP_USAGE', exitCode: 2 });
   const bootstrap = parseBootstrap(JSON.parse(readFileSync(file, 'utf8')));

@@ -239,6 +239,13 @@ test('reportStatus writes the status file atomically and only when the verdicts 
   expect(JSON.parse(withError).sourceError.code).toBe('WEFT_ERR_SOURCE_MANIFEST');
 });
 
+test('reports in flight at once all succeed, and the file ends with the last one (no ENOENT from a shared temp file)', async () => {
+  const file = join(root, '.weft', 'status.json');
+  const verdict = (reason: string) => ({ kind: 'CanaryRoute', namespace: 'shop', name: 'reviews-canary', accepted: true, resolvedRefs: true, reason, message: '' });
+  await Promise.all(['A', 'B', 'C', 'D'].map((r) => source.reportStatus([verdict(r)])));
+  expect(JSON.parse(await readFile(file, 'utf8')).resources[0].reason).toBe('D');
+});
+
 test('start() fails with WEFT_ERR_SOURCE_DIR when the directory does not exist', async () => {
   const s = new LocalSource({ dir: join(root, 'nope') });
   await expect(s.start(() => undefined)).rejects.toMatchObject({ code: 'WEFT_ERR_SOURCE_DIR' });
