@@ -99,14 +99,6 @@ export class OverflowError extends ProxyError {
   }
 }
 
-/** The proxy shed the request to protect itself → 503. */
-export class LoadShedError extends ProxyError {
-  constructor(why: string) {
-    super('WEFT_ERR_SHED', 'shed', 503, GrpcStatus.UNAVAILABLE, `request shed: ${why}`, {});
-    this.name = 'LoadShedError';
-  }
-}
-
 /** A local token bucket is empty → 429. */
 export class RateLimitedError extends ProxyError {
   constructor(scope: string) {
