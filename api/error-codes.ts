@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   WEFT_ERR_XDS_DECODE: { part: 'api', meaning: 'xDS bytes could not be decoded', fix: 'check that both sides use the same xDS v3 protos' },
   WEFT_ERR_XDS_INVALID_RESOURCE: { part: 'api', meaning: 'an xDS resource holds a field weft does not accept; the message lists every problem with its path', fix: 'correct the listed fields (the proxy NACKs and keeps its last good config)' },
   WEFT_ERR_XDS_UNKNOWN_TYPE: { part: 'api', meaning: 'an xDS type URL weft does not serve', fix: 'request LDS, RDS, CDS or EDS v3 types' },
+  WEFT_ERR_XDS_METADATA: { part: 'api', meaning: 'the filter_metadata.weft Struct of an xDS resource does not match its schema (api/xds/metadata.ts); the resource is NACKed', fix: 'run control plane and proxy of one weft version; the message names each bad field' },
   WEFT_ERR_MAY_CALL_UNKNOWN_PORT: { part: 'api', meaning: 'mayCall() was asked about a port the service lacks', fix: 'ask about a port of the service' },
   WEFT_ERR_MAY_CALL_UNKNOWN_SERVICE: { part: 'api', meaning: 'mayCall() was asked about a service that is not in the mesh', fix: 'name a MeshService of the synthesized mesh' },
 
