@@ -182,6 +182,9 @@ export const ERROR_CODES = {
   WEFT_ERR_SELF_CHECK_HTTP: { part: 'cli', meaning: 'an HTTP/1.1 round trip over loopback failed', fix: 'check loopback networking' },
   WEFT_ERR_SELF_CHECK_HTTP2: { part: 'cli', meaning: 'an HTTP/2 round trip over mutual TLS failed', fix: 'check the Node.js http2 and OpenSSL build' },
 
+  WEFT_ERR_EXPORT_TARGET: { part: 'api', meaning: 'exportMesh() or `weft export --to` names a target weft cannot export to (the command exits 2)', fix: 'use --to gateway-api or --to istio' },
+  WEFT_ERR_EXPORT_UNSUPPORTED: { part: 'api', meaning: 'a weft feature the export target cannot express; listed as a warning, the rest is exported', fix: 'configure it in the target by hand, or accept the difference', warning: true },
+
   // ── stacks (Pulumi) ──
   WEFT_ERR_STACK_INVALID_OBJECT: { part: 'stacks', meaning: 'a synthesized object lacks apiVersion, kind or metadata.name', fix: 'fix the escape hatch that produced it' },
   WEFT_ERR_STACK_DUPLICATE_OBJECT: { part: 'stacks', meaning: 'two synthesized objects share group, kind, namespace and name', fix: 'rename one' },
