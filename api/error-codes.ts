@@ -72,8 +72,8 @@ export const ERROR_CODES = {
   WEFT_ERR_UNKNOWN_IDENTITY: { part: 'constructs', meaning: 'a policy rule names an identity (service, service account, namespace, principal) that is not in the mesh', fix: 'fix the name or create the workload' },
   WEFT_ERR_INVALID_SCOPE: { part: 'constructs', meaning: 'an MtlsPolicy scope contradicts itself (port without service, two namespaces)', fix: 'scope it to mesh, namespace, service, or service+port' },
   WEFT_ERR_INVALID_STEP: { part: 'constructs', meaning: 'canary steps are out of order or the route has no two-version split to step', fix: 'use non-decreasing weights 0..100 on a route splitting two versions' },
-  WEFT_ERR_MULTIPLE_MESHES: { part: 'constructs', meaning: 'more than one Mesh (MeshConfig) in one app', fix: 'create one Mesh and pass it to every construct' },
-  WEFT_ERR_INVALID_RESOURCE: { part: 'constructs', meaning: 'a custom resource fails its CRD schema (a bug or an escape hatch)', fix: 'correct the resource; the message lists each schema problem' },
+  WEFT_ERR_MULTIPLE_MESHES: { part: 'constructs', meaning: 'more than one Mesh in one app', fix: 'create one Mesh and pass it to every construct' },
+  WEFT_ERR_INVALID_RESOURCE: { part: 'constructs', meaning: 'a synthesized custom resource fails its CRD schema (a bug or an escape hatch)', fix: 'report it; the message lists each schema problem' },
   WEFT_ERR_UNTRANSLATABLE: { part: 'constructs', meaning: 'the mesh cannot be translated into proxy config', fix: 'read the cause; it names the resource the translator rejected' },
 
   // ── control plane: sources, ADS, CA ──

@@ -106,3 +106,13 @@ test('GIVEN the registry THEN docs/errors.md is its current rendering (run `npm 
   expect(doc).toBe(renderErrorsDoc());
   for (const c of Object.keys(ERROR_CODES)) expect(doc).toContain(`\`${c}\``);
 });
+
+test('GIVEN the construct validation codes THEN each is registered with the same meaning and fix (docs/constructs.md and docs/errors.md agree)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { VALIDATION_CODES } = require('../../constructs/errors') as { VALIDATION_CODES: Record<string, readonly [string, string]> };
+  const registry = ERROR_CODES as Record<string, { meaning: string; fix: string } | undefined>;
+  const differ = Object.entries(VALIDATION_CODES)
+    .filter(([c, [meaning, fix]]) => registry[c]?.meaning !== meaning || registry[c]?.fix !== fix)
+    .map(([c, [meaning, fix]]) => `${c}: { part: 'constructs', meaning: ${JSON.stringify(meaning)}, fix: ${JSON.stringify(fix)} },`);
+  expect(differ).toEqual([]);
+});
