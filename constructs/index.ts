@@ -12,3 +12,4 @@ export { CONTROL_PLANE_PORTS } from './control-plane';
 export { PROXY_UID, TOKEN_AUDIENCE, BOOTSTRAP_PATH, iptablesRules } from './workload';
 export { collectResources } from './mesh-check';
 export { clusterScoped } from './custom-resource';
+export * from './export';

@@ -75,11 +75,11 @@ const stderrLog = (level: string, msg: string): void => {
 function authorizer(b: Bootstrap): Authorize {
   const policies = new WeakMap<object, PolicyModel[]>();
   return (req, listener?: ListenerConfig) => {
-    const a = listener?.authz as { defaultPolicy?: 'allow' | 'deny'; rules?: unknown[] } | undefined;
-    if (!a || typeof a !== 'object') return { allowed: true, action: 'default_allow' };
+    const a = listener?.authz;
+    if (!a) return { allowed: true, action: 'default_allow' };
     let p = policies.get(a);
     if (!p) {
-      p = [{ service: b.node.service, namespace: b.node.namespace, rules: a.rules ?? [] } as unknown as PolicyModel];
+      p = [{ service: b.node.service, namespace: b.node.namespace, rules: a.rules }];
       policies.set(a, p);
     }
     // policy ports are service ports (as api/may-call.ts evaluates them): the port of the chain serving the request

@@ -5,7 +5,8 @@
 import type { EndpointModel, PortModel, ServiceModel } from '../model';
 import type { LbPolicy } from '../resources';
 import type { XdsObject } from './codec';
-import { ADS_SOURCE, dur, versionCluster, WEFT_METADATA } from './util';
+import { type ClusterMetadata, weftMeta } from './metadata';
+import { ADS_SOURCE, dur, versionCluster } from './util';
 
 const ENVOY_LB: Record<LbPolicy, string> = {
   'peak-ewma': 'LEAST_REQUEST',
@@ -53,7 +54,8 @@ export function versionClusterResource(svc: ServiceModel, version: string, port:
   const od = outlier(svc);
   const cb = circuitBreakers(svc);
   const mrpc = svc.trafficPolicy.connectionLimits.maxRequestsPerConnection;
-  const weft: Record<string, unknown> = {
+  const lbc = svc.trafficPolicy.loadBalancer;
+  const weft: ClusterMetadata = {
     service: svc.name,
     namespace: svc.namespace,
     version,
@@ -63,10 +65,10 @@ export function versionClusterResource(svc: ServiceModel, version: string, port:
     lbPolicy: policy,
     identity: svc.identity,
     mtlsMode: svc.mtlsModes[port.port] ?? 'PERMISSIVE',
+    ...(lbc.hashHeader ? { hashHeader: lbc.hashHeader } : {}),
+    ...(lbc.hashCookie ? { hashCookie: lbc.hashCookie } : {}),
+    ...(mrpc !== undefined ? { maxRequestsPerConnection: mrpc } : {}),
   };
-  if (svc.trafficPolicy.loadBalancer.hashHeader) weft.hashHeader = svc.trafficPolicy.loadBalancer.hashHeader;
-  if (svc.trafficPolicy.loadBalancer.hashCookie) weft.hashCookie = svc.trafficPolicy.loadBalancer.hashCookie;
-  if (mrpc !== undefined) weft.maxRequestsPerConnection = mrpc;
   return {
     name,
     type: 'EDS',
@@ -75,7 +77,7 @@ export function versionClusterResource(svc: ServiceModel, version: string, port:
     ...(od ? { outlier_detection: od } : {}),
     ...(cb ? { circuit_breakers: cb } : {}),
     ...(mrpc !== undefined ? { max_requests_per_connection: { value: mrpc } } : {}),
-    metadata: { filter_metadata: { [WEFT_METADATA]: weft } },
+    metadata: weftMeta('cluster', weft),
   };
 }
 
@@ -95,7 +97,7 @@ export function loadAssignment(clusterName: string, port: PortModel, endpoints: 
     lbEndpoints.push({
       endpoint: { address: { socket_address: { address: e.address, port_value: p } } },
       health_status: e.ready ? 'HEALTHY' : 'DRAINING',
-      metadata: { filter_metadata: { [WEFT_METADATA]: { instance: e.instance, meshed: e.meshed, version: e.version } } },
+      metadata: weftMeta('endpoint', { instance: e.instance, meshed: e.meshed, version: e.version }),
     });
   }
   return {

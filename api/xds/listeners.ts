@@ -6,7 +6,8 @@ import type { MeshSettings, PolicyModel, PortModel, ServiceModel } from '../mode
 import { RESERVED_PORTS } from '../bootstrap';
 import type { XdsObject } from './codec';
 import { TYPES } from './protos';
-import { ADS_SOURCE, FILTER, versionCluster, WEFT_METADATA } from './util';
+import { weftMeta } from './metadata';
+import { ADS_SOURCE, FILTER, versionCluster } from './util';
 
 /** HTTP filters every HCM carries: fault (per-route overrides need it present), router last. */
 const HTTP_FILTERS: readonly XdsObject[] = [
@@ -18,7 +19,6 @@ function hcmRds(statPrefix: string, routeConfigName: string): XdsObject {
   return { '@type': TYPES.HCM, stat_prefix: statPrefix, rds: { route_config_name: routeConfigName, config_source: ADS_SOURCE }, http_filters: HTTP_FILTERS.map((f) => ({ ...f })) };
 }
 
-const meta = (weft: Record<string, unknown>) => ({ filter_metadata: { [WEFT_METADATA]: weft } });
 const addr = (address: string, port: number) => ({ socket_address: { address, port_value: port } });
 
 /** The Listener a proxyless client resolves for `xds:///<name>`: an api_listener whose HCM points at RDS `routeConfigName`. */
@@ -37,7 +37,7 @@ export function outboundHttpListener(): XdsObject {
     name: OUTBOUND,
     address: addr('127.0.0.1', RESERVED_PORTS.outbound),
     filter_chains: [{ filters: [{ name: FILTER.HCM, typed_config: hcmRds(OUTBOUND, OUTBOUND) }] }],
-    metadata: meta({ direction: 'outbound' }),
+    metadata: weftMeta('listener', { direction: 'outbound' }),
   };
 }
 
@@ -53,7 +53,7 @@ export function outboundTcpListener(svc: ServiceModel, port: PortModel): XdsObje
     name,
     address: addr('0.0.0.0', port.port),
     filter_chains: [{ filters: [{ name: FILTER.TCP_PROXY, typed_config: { '@type': TYPES.TCP_PROXY, stat_prefix: name, ...target } }] }],
-    metadata: meta({ direction: 'outbound', service: svc.name, namespace: svc.namespace, port: port.name, servicePort: port.port, protocol: 'tcp' }),
+    metadata: weftMeta('listener', { direction: 'outbound', service: svc.name, namespace: svc.namespace, port: port.name, servicePort: port.port, protocol: 'tcp' }),
   };
 }
 
@@ -84,7 +84,7 @@ export function inboundListener(svc: ServiceModel, policy: PolicyModel | undefin
       name: cluster,
       filter_chain_match: { destination_port: { value: p.targetPort } },
       filters: [filter],
-      metadata: meta({ port: p.name, servicePort: p.port, targetPort: p.targetPort, protocol: p.protocol, mtlsMode: svc.mtlsModes[p.port] ?? mesh.defaultMtlsMode }),
+      metadata: weftMeta('filterChain', { port: p.name, servicePort: p.port, targetPort: p.targetPort, protocol: p.protocol, mtlsMode: svc.mtlsModes[p.port] ?? mesh.defaultMtlsMode }),
     };
   });
   const rl = svc.trafficPolicy.rateLimit;
@@ -92,7 +92,7 @@ export function inboundListener(svc: ServiceModel, policy: PolicyModel | undefin
     name: INBOUND,
     address: addr('0.0.0.0', RESERVED_PORTS.inbound),
     filter_chains: chains,
-    metadata: meta({
+    metadata: weftMeta('listener', {
       direction: 'inbound',
       service: svc.name,
       namespace: svc.namespace,
@@ -118,6 +118,6 @@ export function inboundClusterResource(svc: ServiceModel, port: PortModel): XdsO
       cluster_name: name,
       endpoints: [{ locality: {}, load_balancing_weight: { value: 1 }, lb_endpoints: [{ endpoint: { address: addr('127.0.0.1', port.targetPort) } }] }],
     },
-    metadata: meta({ direction: 'inbound', service: svc.name, namespace: svc.namespace, port: port.name, protocol: port.protocol }),
+    metadata: weftMeta('cluster', { direction: 'inbound', service: svc.name, namespace: svc.namespace, port: port.name, protocol: port.protocol }),
   };
 }

@@ -5,7 +5,8 @@
 import type { HeaderMatchModel, HeaderModifierModel, MatchModel, PortModel, RetryModel, RouteModel, ServiceModel } from '../model';
 import type { XdsObject } from './codec';
 import { TYPES } from './protos';
-import { dur, FILTER, fraction, versionCluster, WEFT_METADATA } from './util';
+import { type RouteMetadata, weftMeta } from './metadata';
+import { dur, FILTER, fraction, versionCluster } from './util';
 
 function stringMatch(m: { exact?: string; regex?: string }): XdsObject {
   return m.regex !== undefined ? { safe_regex: { regex: m.regex } } : { exact: m.exact ?? '' };
@@ -95,9 +96,8 @@ export function renderRoutes(svc: ServiceModel, port: PortModel, proxyless: bool
     if (proxyless && !proxylessCanRoute(rm)) continue;
     const matches: readonly (MatchModel | undefined)[] = rm.matches.length ? rm.matches : [undefined];
     matches.forEach((m, i) => {
-      const weft: Record<string, unknown> = { route: rm.name, ...(rm.source ? { source: rm.source } : {}) };
       const invertedQuery = (m?.query ?? []).filter((q) => q.invert).map((q) => q.name);
-      if (invertedQuery.length) weft.invertQuery = invertedQuery;
+      let redirectStatus: number | undefined;
       let action: XdsObject;
       if (rm.directResponse) {
         action = { direct_response: { status: rm.directResponse.status, ...(rm.directResponse.body !== undefined ? { body: { inline_string: rm.directResponse.body } } : {}) } };
@@ -112,17 +112,23 @@ export function renderRoutes(svc: ServiceModel, port: PortModel, proxyless: bool
             response_code: REDIRECT_CODES[r.status] ?? 'FOUND',
           },
         };
-        if (!REDIRECT_CODES[r.status]) weft.redirectStatus = r.status;
+        if (!REDIRECT_CODES[r.status]) redirectStatus = r.status;
       } else {
         action = { route: routeAction(svc, port, rm, proxyless) };
       }
+      const weft: RouteMetadata = {
+        route: rm.name,
+        ...(rm.source ? { source: rm.source } : {}),
+        ...(invertedQuery.length ? { invertQuery: invertedQuery } : {}),
+        ...(redirectStatus !== undefined ? { redirectStatus } : {}),
+      };
       const req = headerOptions(rm.requestHeaders);
       const res = headerOptions(rm.responseHeaders);
       out.push({
         name: matches.length > 1 ? `${rm.name}#${i}` : rm.name,
         match: routeMatch(m),
         ...action,
-        metadata: { filter_metadata: { [WEFT_METADATA]: weft } },
+        metadata: weftMeta('route', weft),
         ...(req.length ? { request_headers_to_add: req } : {}),
         ...(rm.requestHeaders?.remove.length ? { request_headers_to_remove: [...rm.requestHeaders.remove] } : {}),
         ...(res.length ? { response_headers_to_add: res } : {}),

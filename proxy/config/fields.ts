@@ -3,6 +3,7 @@
  * Durations `{seconds, nanos}`, wrappers `{value}`, enums as strings) or proto3 canonical JSON
  * (camelCase, `"1.5s"`, bare wrapper values) from a bootstrap file. Problems are collected, not thrown.
  */
+import { type MetadataKind, metadataProblems } from '../../api/xds/metadata';
 
 const camel = (snake: string): string => snake.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
@@ -203,9 +204,15 @@ export function compileRegex(r: Reader, name: string, pattern: string | undefine
   }
 }
 
-/** The weft metadata of a resource (`metadata.filter_metadata.weft`), as a reader. */
-export function weftMetadata(r: Reader): Reader | undefined {
-  return r.child('metadata')?.child('filter_metadata')?.child('weft');
+/**
+ * The weft metadata of a resource (`metadata.filter_metadata.weft`), as a reader, after checking it
+ * against its schema in api/xds/metadata.ts: each violation is a `WEFT_ERR_XDS_METADATA` problem,
+ * so the resource is NACKed like one with any other bad field.
+ */
+export function weftMetadata(r: Reader, kind: MetadataKind): Reader | undefined {
+  const m = r.child('metadata')?.child('filter_metadata')?.child('weft');
+  if (m) r.problems.push(...metadataProblems(kind, m.obj, m.path));
+  return m;
 }
 
 /** Deep-freezes a parsed value so no layer can mutate shared config. */

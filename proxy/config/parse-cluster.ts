@@ -154,7 +154,7 @@ export function weftRateLimit(meta: Reader | undefined): TokenBucketConfig | und
 export function parseCluster(r: Reader): ClusterConfig | undefined {
   const before = r.problems.length;
   const name = r.str('name', true) ?? '';
-  const meta = weftMetadata(r);
+  const meta = weftMetadata(r, 'cluster');
   const type = r.raw('type') ?? 'EDS';
   let staticEndpoints: EndpointConfig[] | undefined;
   if (type === 'STATIC' || type === 0) {
@@ -204,7 +204,7 @@ function parseEndpoints(r: Reader): Map<string, EndpointConfig> {
       const key = `${address}:${port}`;
       if (out.has(key)) le.problem(undefined, `duplicate endpoint ${key}`);
       const health = le.enumOf('health_status', HEALTH) ?? 'UNKNOWN';
-      const leMeta = weftMetadata(le);
+      const leMeta = weftMetadata(le, 'endpoint');
       const identity = leMeta?.str('identity');
       const meshed = leMeta?.bool('meshed') ?? true;
       out.set(key, {

@@ -3,6 +3,7 @@
  * proxyless-style listeners), the route table it uses (RDS name or inline), the local rate limit,
  * and weft metadata (direction, authorization data). The router must be the last HTTP filter.
  */
+import { resolveAuthz } from '../../api/xds/metadata';
 import { Reader, deepFreeze, weftMetadata } from './fields';
 import { weftRateLimit } from './parse-cluster';
 import { parseRouteConfiguration, parseTokenBucket } from './parse-route';
@@ -64,7 +65,7 @@ function parseTcpProxy(typed: Reader): FilterChainConfig['tcpClusters'] {
 function parseChain(chain: Reader, index: number, listenerName: string, inline: RouteTable[]): FilterChainConfig {
   const name = chain.str('name') ?? `${listenerName}#${index}`;
   const destinationPort = chain.child('filter_chain_match')?.num('destination_port', { min: 1, max: 65535, integer: true });
-  const meta = weftMetadata(chain);
+  const meta = weftMetadata(chain, 'filterChain');
   const servicePort = meta?.num('servicePort', { min: 1, max: 65535, integer: true });
   const mtlsMode = meta?.enumOf('mtlsMode', ['STRICT', 'PERMISSIVE', 'DISABLE'] as const);
   const ports = { destinationPort, ...(servicePort !== undefined ? { servicePort } : {}), ...(mtlsMode ? { mtlsMode } : {}) };
@@ -83,7 +84,7 @@ function parseChain(chain: Reader, index: number, listenerName: string, inline: 
 export function parseListener(r: Reader): ParsedListener | undefined {
   const before = r.problems.length;
   const name = r.str('name', true) ?? '';
-  const meta = weftMetadata(r);
+  const meta = weftMetadata(r, 'listener');
   const sa = r.child('address')?.child('socket_address');
   const td = r.enumOf('traffic_direction', DIRECTIONS) ?? 'UNSPECIFIED';
   const md = meta?.str('direction');
@@ -107,7 +108,8 @@ export function parseListener(r: Reader): ParsedListener | undefined {
     chains,
     rateLimit: firstHttp?.rateLimit ?? weftRateLimit(meta),
     maxStreamDurationMs: firstHttp?.maxStreamDurationMs,
-    authz: authz === undefined ? undefined : deepFreeze(structuredClone(authz)),
+    // checked against authzMetadataSchema by weftMetadata (a bad value NACKs the listener)
+    authz: authz === undefined || r.problems.length > before ? undefined : deepFreeze(resolveAuthz(authz)),
     identity: meta?.str('identity'),
     ...(servicePort !== undefined ? { servicePort } : {}),
   };

@@ -166,7 +166,7 @@ function parseDirect(r: Reader): DirectResponseAction {
 }
 
 function parseRoute(r: Reader, vhostName: string, index: number, vhostRetry: RetryPolicy | undefined): Route | undefined {
-  const meta = weftMetadata(r);
+  const meta = weftMetadata(r, 'route');
   const weftRoute = meta?.str('route');
   const source = meta?.str('source');
   const name = weftRoute !== undefined ? (source ? `${source}/${weftRoute}` : weftRoute) : r.str('name') ?? `${vhostName}/${index}`;

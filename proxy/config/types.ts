@@ -2,6 +2,7 @@
  * The proxy's typed, immutable config (linkerd2-proxy `client-policy`): what the layers read. It is
  * built once per xDS update by `parse.ts`; no layer ever sees raw xDS objects.
  */
+import type { ResolvedAuthz } from '../../api/xds/metadata';
 
 /** How a string is compared (path, header value, query value). Regexes are anchored (RE2 full match). */
 export type StringMatcher =
@@ -200,10 +201,10 @@ export interface ListenerConfig {
   /** A31 default `max_stream_duration` from the first HCM. */
   readonly maxStreamDurationMs?: number;
   /**
-   * The listener's authorization data (weft metadata `authz`), frozen and opaque here: the
-   * evaluator in api/authz.ts interprets it; the proxy only places the hook.
+   * The listener's authorization data (weft metadata `authz`, checked against its schema in
+   * api/xds/metadata.ts), frozen: the evaluator in api/authz.ts interprets it.
    */
-  readonly authz?: unknown;
+  readonly authz?: ResolvedAuthz;
   /** The workload identity this (inbound) listener serves (weft metadata `identity`). */
   readonly identity?: string;
   /** The service port an outbound (TCP) listener stands for (weft metadata `servicePort`). @default - none */

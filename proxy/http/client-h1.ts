@@ -1,6 +1,6 @@
 /**
  * HTTP/1.1 endpoint client: a keep-alive pool (Node's Agent) to one endpoint, plaintext or mTLS.
- * Connection failures are `WEFT_ERR_UPSTREAM_CONNECT` (nothing sent: safe to retry elsewhere); a
+ * Connection failures are `WEFT_ERR_CONNECT_FAILURE` (nothing sent: safe to retry elsewhere); a
  * reset after the response started errors the body, so the server aborts downstream too.
  */
 import * as http from 'node:http';

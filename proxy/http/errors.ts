@@ -2,6 +2,7 @@
  * Typed failures of the proxy's request path. Layers throw these; only `respond.ts` turns them into
  * responses (linkerd2-proxy's `ServerRescue`), so a 503 always says why in its `weft-error` header.
  */
+import type { WeftErrorCode, WeftErrorReason } from '../../api/error-codes';
 import { WeftError } from '../../api/errors';
 
 const kProxyError = Symbol.for('weft.proxy.error');
@@ -28,9 +29,9 @@ export type ErrorDetails = Readonly<Record<string, string | number | undefined>>
  */
 export class ProxyError extends WeftError {
   constructor(
-    code: string,
-    /** Stable reason token for the `weft-error` header and metrics (`timeout`, `no_endpoints`…). */
-    public readonly reason: string,
+    code: WeftErrorCode,
+    /** Stable reason token for the `weft-error` header and metrics (`timeout`, `no_endpoints`…), registered in api/error-codes.ts. */
+    public readonly reason: WeftErrorReason,
     /** HTTP status of the synthetic response. */
     public readonly status: number,
     /** gRPC status of the trailers-only response for gRPC requests. */
@@ -96,14 +97,6 @@ export class OverflowError extends ProxyError {
   constructor(cluster: string) {
     super('WEFT_ERR_OVERFLOW', 'overflow', 503, GrpcStatus.UNAVAILABLE, `cluster ${cluster} pending queue is full`, { cluster });
     this.name = 'OverflowError';
-  }
-}
-
-/** The proxy shed the request to protect itself → 503. */
-export class LoadShedError extends ProxyError {
-  constructor(why: string) {
-    super('WEFT_ERR_SHED', 'shed', 503, GrpcStatus.UNAVAILABLE, `request shed: ${why}`, {});
-    this.name = 'LoadShedError';
   }
 }
 

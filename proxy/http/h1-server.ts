@@ -27,9 +27,10 @@ export interface H1ServerDeps {
   readonly defaultAuthority?: string;
 }
 
-const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
-  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large'],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout'],
+/** Status line and `weft-error` reason (registered in api/error-codes.ts) of a refused request head. */
+const CLIENT_ERROR_STATUS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'headers_too_large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'request_timeout'],
 };
 
 /** Parses the request head into RequestParts, or throws a BadRequestError / OverloadedError. */
@@ -115,8 +116,8 @@ export function createH1Server(deps: H1ServerDeps): http.Server {
       socket.destroy();
       return;
     }
-    const [status, text] = CLIENT_ERROR_STATUS[err.code ?? ''] ?? [400, 'Bad Request'];
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\nweft-error: ${(err.code ?? 'bad-request').toLowerCase()}\r\ncontent-length: 0\r\n\r\n`);
+    const [status, text, reason] = CLIENT_ERROR_STATUS[err.code ?? ''] ?? [400, 'Bad Request', 'bad_request'];
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\nweft-error: ${reason}\r\ncontent-length: 0\r\n\r\n`);
   });
 
   // CONNECT tunnels would carry bytes the mesh cannot route, authorize or encrypt: refused (documented)

@@ -17,7 +17,7 @@ function token(v: string | number): string {
 
 /** The `weft-error` value: the reason, then `route=…` and the error's own details. */
 export function weftErrorValue(err: ProxyError, req?: ProxyRequest): string {
-  const parts = [err.reason];
+  const parts: string[] = [err.reason];
   const route = req ? fact(req, 'weft.routeName') : undefined;
   if (route !== undefined && err.details.route === undefined) parts.push(`route=${token(route)}`);
   for (const [k, v] of Object.entries(err.details)) if (v !== undefined && v !== '') parts.push(`${k}=${token(v)}`);

@@ -2,6 +2,7 @@
  * Errors raised at the wire by the servers themselves, before any layer runs: a malformed or
  * over-limit request, and load shedding. They are ProxyErrors, so respond.ts maps them like any.
  */
+import type { WeftErrorReason } from '../../api/error-codes';
 import { GrpcStatus, ProxyError } from './errors';
 
 /** A downstream request refused before routing; `status` (400 or 431) is what the client gets. */
@@ -11,7 +12,7 @@ export class BadRequestError extends ProxyError {
     message: string,
     status: 400 | 431,
   ) {
-    super(code, code.slice('WEFT_ERR_'.length).toLowerCase(), status, status === 431 ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INTERNAL, message);
+    super(code, code.slice('WEFT_ERR_'.length).toLowerCase() as WeftErrorReason, status, status === 431 ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INTERNAL, message);
     this.name = 'BadRequestError';
   }
 }

@@ -9,12 +9,6 @@ import type { PolicyModel } from '../../api/model';
 import type { FilterChainConfig, ListenerConfig } from '../config/types';
 import { requestMetrics } from '../layers/observe';
 
-/** The listener's weft `authz` metadata as translate renders it (`api/xds/listeners.ts`). */
-interface ListenerAuthz {
-  readonly defaultPolicy?: 'allow' | 'deny';
-  readonly rules?: unknown[];
-}
-
 /** The workload whose inbound listener carries the policies (bootstrap `node`). */
 export interface TcpAuthzNode {
   readonly service: string;
@@ -47,12 +41,12 @@ export function decideTcpConnection(
   principal: string | undefined,
 ): TcpConnectionDecision {
   const port = chain.servicePort ?? chain.destinationPort ?? 0;
-  const a = listener?.authz as ListenerAuthz | undefined;
-  if (!a || typeof a !== 'object') return { allowed: true, reason: 'default_allow', audited: [], port, principal };
+  const a = listener?.authz;
+  if (!a) return { allowed: true, reason: 'default_allow', audited: [], port, principal };
   let p = policiesOf.get(a);
   if (!p) {
     // the same frozen metadata object → the same array → api/authz's compile cache hits
-    p = [{ service: node.service, namespace: node.namespace, rules: a.rules ?? [] } as unknown as PolicyModel];
+    p = [{ service: node.service, namespace: node.namespace, rules: a.rules }];
     policiesOf.set(a, p);
   }
   try {

@@ -27,7 +27,7 @@ export const DEFAULT_SIDECAR_PROTOCOL: 'http1' | 'http2' = 'http2';
 
 /** Options of {@link EndpointClients}. */
 export interface EndpointClientsOptions {
-  /** mTLS material; without it `tls` targets fail with WEFT_ERR_UPSTREAM_CONNECT. @default - none */
+  /** mTLS material; without it `tls` targets fail with WEFT_ERR_CONNECT_FAILURE. @default - none */
   readonly tls?: TlsContexts;
   /** Protocol between sidecars. @default DEFAULT_SIDECAR_PROTOCOL */
   readonly sidecarProtocol?: 'http1' | 'http2';
