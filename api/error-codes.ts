@@ -78,6 +78,7 @@ export const ERROR_CODES = {
 
   // ── control plane: sources, ADS, CA ──
   WEFT_ERR_SOURCE_MANIFEST: { part: 'control-plane', meaning: 'a manifest file could not be parsed; the last good resources stay', fix: 'fix the file named (and line)' },
+  WEFT_ERR_CP_STATUS_FORBIDDEN: { part: 'control-plane', meaning: '`/status` was called from a non-loopback peer without the status token (403)', fix: 'use `kubectl port-forward`, or set `--status-token-file` and send `Authorization: Bearer <token>`' },
   WEFT_ERR_SOURCE_DIR: { part: 'control-plane', meaning: 'the manifest directory does not exist or cannot be read', fix: 'run `cdk8s synth` or pass the right directory' },
   WEFT_ERR_SOURCE_ENDPOINTS: { part: 'control-plane', meaning: 'the static endpoints file is not a JSON array of endpoints; the last good endpoints stay', fix: 'fix the file' },
   WEFT_ERR_SOURCE_REGISTER: { part: 'control-plane', meaning: 'a sidecar self-registration is malformed and was refused', fix: 'run sidecar and control plane of one weft version' },
@@ -149,6 +150,7 @@ export const ERROR_CODES = {
   WEFT_ERR_BOOTSTRAP_READ: { part: 'proxy', meaning: 'the proxy bootstrap file cannot be read', fix: 'pass the path of a readable bootstrap.json' },
 
   // ── cli ──
+  WEFT_ERR_PROXY_STATUS_FORBIDDEN: { part: 'cli', meaning: 'the control plane refused `/status` (403), or `--token-file` is unreadable (exit 2)', fix: 'port-forward to the control plane, or pass `--token-file` with the status token' },
   WEFT_ERR_USAGE: { part: 'cli', meaning: 'a bad flag or argument (exit 2)', fix: 'see the command --help' },
   WEFT_ERR_UP_USAGE: { part: 'cli', meaning: 'a `weft up` entry got a bad argument (exit 2)', fix: 'see `weft up --help`' },
   WEFT_ERR_UP_APP: { part: 'cli', meaning: 'the app module could not be loaded or has no mesh function', fix: 'export a function building the mesh from the module passed' },
