@@ -78,6 +78,7 @@ export function meshProblems(resources: readonly WeftResource<unknown>[]): MeshP
   for (const p of policies) policyRules(p, cpNs, cfg, services, at);
   routeRules(of<CanaryRouteSpec>('CanaryRoute'), resolve, at);
   unmeshedCallerRules(services, policies, cfg, cpNs, resolve, at);
+  strictUnmeshedRules(services, policies, cfg, cpNs, at);
   return out;
 }
 
@@ -96,9 +97,16 @@ function serviceRules(s: Svc, at: At, resolve: Resolve): void {
       if (n !== undefined && RESERVED_PORT_LIST.includes(n)) at(res, 'WEFT_ERR_RESERVED_PORT', `spec.ports[${i}].${field}`, `port ${n} is reserved by the proxy (${RESERVED_PORT_LIST.join(', ')})`);
     }
   });
-  (spec.calls ?? []).forEach((c, i) => {
-    if (!resolve(c, s.ns)) at(res, 'WEFT_ERR_UNKNOWN_SERVICE', `spec.calls[${i}]`, `calls ${key(c.namespace ?? s.ns, c.name)}, which is not a MeshService of this mesh`);
-  });
+  const calls = [
+    ...(spec.calls ?? []).map((c, i) => ({ c, field: `spec.calls[${i}]` })),
+    ...spec.versions.flatMap((v, j) => (v.calls ?? []).map((c, i) => ({ c, field: `spec.versions[${j}].calls[${i}]` }))),
+  ];
+  for (const { c, field } of calls) {
+    if (!resolve(c, s.ns)) at(res, 'WEFT_ERR_UNKNOWN_SERVICE', field, `calls ${key(c.namespace ?? s.ns, c.name)}, which is not a MeshService of this mesh`);
+    else if (resolve(c, s.ns) === s) {
+      at(res, 'WEFT_ERR_SELF_CALL', field, `${key(s.ns, res.metadata.name)} declares a call to itself`, 'drop the call: a service reaches itself in-process; a request looping through its own proxy multiplies retries and timeouts');
+    }
+  }
   retryBudget(spec.trafficPolicy?.retries, spec.trafficPolicy?.timeout, (m) => at(res, 'WEFT_ERR_RETRY_EXCEEDS_TIMEOUT', 'spec.trafficPolicy.retries', m));
 }
 
@@ -314,6 +322,25 @@ function unmeshedCallerRules(services: Map<string, Svc>, policies: WeftResource<
         else at(caller.res, 'WEFT_ERR_UNMESHED_CALLER', 'spec.calls', msg, fix);
         break;
       }
+    }
+  }
+}
+
+/**
+ * STRICT aimed at one workload that runs without a sidecar: nothing there can terminate mTLS, so the
+ * policy is silently not enforced. Reported when a service- or port-scoped policy says so; a mesh-
+ * or namespace-wide STRICT does not apply to unmeshed workloads (docs/constructs.md).
+ */
+function strictUnmeshedRules(services: Map<string, Svc>, policies: WeftResource<MtlsPolicySpec>[], cfg: WeftResource<MeshConfigSpec> | undefined, cpNs: string, at: At): void {
+  for (const s of services.values()) {
+    if (s.meshed) continue;
+    for (const port of s.spec.ports) {
+      const { mode, decidedBy } = effectiveMtlsMode({ ns: s.ns, name: s.res.metadata.name, port }, policies, cfg, cpNs);
+      const scoped = decidedBy?.kind === 'MtlsPolicy' && (decidedBy as WeftResource<MtlsPolicySpec>).spec.scope?.service !== undefined;
+      if (mode !== 'STRICT' || !scoped) continue;
+      at(decidedBy!, 'WEFT_ERR_STRICT_UNMESHED', 'spec.mode', `STRICT mTLS for ${key(s.ns, s.res.metadata.name)} port ${port.port}, but it runs without a sidecar (meshed: false), so nothing can enforce it`,
+        `mesh ${s.res.metadata.name} (meshed: true), or drop the STRICT mode for it`);
+      break;
     }
   }
 }
