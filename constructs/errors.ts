@@ -64,6 +64,7 @@ export interface ValidationDetails {
 }
 
 const kValidation = Symbol.for('weft.constructs.validation-error');
+const kErrors = Symbol('errors');
 
 /** A synth-time error naming the construct that caused it. */
 export class WeftValidationError extends WeftError {
@@ -81,7 +82,9 @@ export class WeftValidationError extends WeftError {
    * Every problem found by the same check, this one first: a synth with several mistakes reports
    * them all at once (`[this]` for a single problem).
    */
-  public readonly errors: readonly WeftValidationError[] = [this];
+  public get errors(): readonly WeftValidationError[] {
+    return (this as unknown as { [kErrors]?: WeftValidationError[] })[kErrors] ?? [this];
+  }
 
   /**
    * One error that carries all of `errors`: code, path, prop and fix of the first (so a caller that
@@ -93,7 +96,7 @@ export class WeftValidationError extends WeftError {
     const list = errors.map((e, i) => `  ${i + 1}) ${e.code} ${e.message}`).join('\n');
     const all = new WeftValidationError(first.code as ValidationCode, '', { node: { path: first.path } } as IConstruct, { prop: first.prop, value: first.value, fix: first.fix });
     Object.defineProperty(all, 'message', { value: `${errors.length} problems in the mesh:\n${list}`, enumerable: false, writable: true, configurable: true });
-    Object.defineProperty(all, 'errors', { value: [...errors], enumerable: true });
+    Object.defineProperty(all, kErrors, { value: [...errors] });
     // The frames would point into cdk8s' validation loop, not at any mistake: the list is the whole story.
     all.stack = `${all.name}: ${all.message}`;
     return all;
