@@ -256,6 +256,13 @@ code('WEFT_ERR_RETRY_NON_IDEMPOTENT', () => {
   const err = expectCode(() => synth(chart), 'WEFT_ERR_RETRY_NON_IDEMPOTENT');
   expect(err.path).toBe('shop/orders');
   expect(err.fix).toContain('idempotent: true');
+  // The opt-in: the app makes POST idempotent, so the retry is allowed and written to the resource.
+  const ok = base();
+  new MeshService(ok.chart, 'web', { mesh: ok.reviews.mesh, image: IMG, port: 80, protocol: Protocol.HTTP, ingress: true }).calls(ok.reviews);
+  new CanaryRoute(ok.chart, 'orders', { service: ok.reviews, split: { v1: 100 } })
+    .addRoute({ name: 'create', match: [{ method: 'POST' }], backends: { v2: 100 }, retries: { attempts: 1, on: ['5xx'], idempotent: true } });
+  const cr = synth(ok.chart).find((o) => o.kind === 'CanaryRoute');
+  expect(cr.spec.routes[0].retries).toEqual({ attempts: 1, on: ['5xx'], idempotent: true });
 });
 
 code('WEFT_ERR_RETRY_CYCLE', () => {
