@@ -12,3 +12,6 @@ export { CONTROL_PLANE_PORTS } from './control-plane';
 export { PROXY_UID, TOKEN_AUDIENCE, BOOTSTRAP_PATH, iptablesRules } from './workload';
 export { collectResources } from './mesh-check';
 export { clusterScoped } from './custom-resource';
+export { meshCheck } from './mesh-check';
+export type { MeshWarning, MeshCheckResult } from './mesh-check';
+export type { ContainerResources, ProbeOptions, AppProbes, SidecarOptions, ProxyLogLevel } from './container-options';

@@ -7,6 +7,7 @@ import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { allCrds } from '../api/crds';
+import { MESH_REFERENCE_ANNOTATION } from '../api/mesh-rules';
 import { DNS1123_SUBDOMAIN } from '../api/names';
 import { MeshConfigSpec, WeftResource } from '../api/resources';
 import { checkDuration, checkInt, checkName } from './checks';
@@ -296,7 +297,7 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
 
   /** @internal */
   public _weftResource(): WeftResource<unknown> {
-    return asResource({ kind: 'MeshConfig', name: this.name }, this.renderSpec());
+    return asResource({ kind: 'MeshConfig', name: this.name, ...(this.installsControlPlane ? {} : { annotations: { [MESH_REFERENCE_ANNOTATION]: 'true' } }) }, this.renderSpec());
   }
 
   /**

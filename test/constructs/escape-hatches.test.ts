@@ -90,6 +90,23 @@ test('Mesh.fromExisting: a team repo adds services without CRDs, MeshConfig or c
   expectCode(() => synth(chart), 'WEFT_ERR_SELF_CALL');
 });
 
+test('a team repository may call and admit services of other repositories; nothing warns that its services have no caller', () => {
+  const app = Testing.app();
+  const chart = new Chart(app, 'team', { namespace: 'orders' });
+  const mesh = Mesh.fromExisting(chart, 'mesh', { trustDomain: 'corp.local', defaultInboundPolicy: 'deny' });
+  const orders = new MeshService(chart, 'orders', { mesh, image: IMG, port: 80, protocol: Protocol.HTTP });
+  // payments and web live in other repositories of the same mesh
+  orders.calls({ serviceName: 'payments', namespace: 'payments' });
+  new MtlsPolicy(chart, 'orders-callers', { mesh, service: orders }).allow({ from: { services: [{ serviceName: 'web', namespace: 'web' }] } });
+  const objs = synth(chart);
+  expect(find(objs, 'MeshService', 'orders').spec.calls).toEqual([{ name: 'payments', namespace: 'payments' }]);
+  expect(orders.node.metadata.filter((m) => m.type === 'weft:warning')).toEqual([]);
+  // The same in an app that installs the mesh is an error: there every service is known.
+  const { chart: c2, mesh: m2 } = fixture();
+  new MeshService(c2, 'orders', { mesh: m2, image: IMG, port: 80, protocol: Protocol.HTTP, ingress: true }).calls({ serviceName: 'payments', namespace: 'payments' });
+  expectCode(() => synth(c2), 'WEFT_ERR_UNKNOWN_SERVICE');
+});
+
 test('installControlPlane: false is the same as fromExisting', () => {
   const app = Testing.app();
   const chart = new Chart(app, 'team');
