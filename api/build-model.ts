@@ -13,6 +13,7 @@ import type { ResourceStatus } from './status';
 import { RESERVED_PORT_LIST } from './bootstrap';
 import { buildPolicies } from './build-policy';
 import { buildRoute, defaultBackends, retriesOf, RouteProblem } from './build-route';
+import { MESHED_ANNOTATION } from './mesh-rules';
 
 /** Mesh settings used when no MeshConfig exists (Istio-like: PERMISSIVE mTLS, allow by default). */
 export const DEFAULT_MESH: MeshSettings = {
@@ -58,7 +59,8 @@ function meshOf(configs: Res<MeshConfigSpec>[], book: StatusBook): MeshSettings 
   if (!first) return DEFAULT_MESH;
   book.accept(first);
   const s = first.spec;
-  return { name: first.metadata.name, trustDomain: s.trustDomain, defaultMtlsMode: s.defaultMtlsMode, defaultInboundPolicy: s.defaultInboundPolicy, certificateTtlMs: parseDuration(s.certificateTtl, 'spec.certificateTtl'), rootNamespace: s.controlPlane.namespace };
+  return { name: first.metadata.name, trustDomain: s.trustDomain, defaultMtlsMode: s.defaultMtlsMode, defaultInboundPolicy: s.defaultInboundPolicy, certificateTtlMs: parseDuration(s.certificateTtl, 'spec.certificateTtl'), rootNamespace: s.controlPlane.namespace,
+    ...(s.maxRetryAmplification !== undefined ? { maxRetryAmplification: s.maxRetryAmplification } : {}) };
 }
 
 /** Problems that make a MeshService unusable (beyond its schema). */
@@ -96,7 +98,17 @@ function serviceBase(r: Res<MeshServiceSpec>, mesh: MeshSettings): Omit<ServiceM
     serviceAccount: s.serviceAccount,
     identity: spiffeId(mesh.trustDomain, ns, s.serviceAccount),
     ports: s.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort ?? p.port, protocol: p.protocol })),
-    versions: s.versions.map((v) => ({ name: v.name, replicas: v.replicas })),
+    versions: s.versions.map((v) => ({
+      name: v.name, replicas: v.replicas,
+      // Only what this version adds: a call the service declares for every version is not version-specific.
+      ...((() => {
+        const shared = new Set((s.calls ?? []).map((c) => keyOf(c.namespace ?? ns, c.name)));
+        const own = (v.calls ?? []).map((c) => ({ name: c.name, namespace: c.namespace ?? ns })).filter((c) => !shared.has(keyOf(c.namespace, c.name)));
+        return own.length ? { calls: own } : {};
+      })()),
+    })),
+    ...(r.metadata.annotations?.[MESHED_ANNOTATION] === 'false' ? { meshed: false } : {}),
+    ...(s.ingress ? { ingress: true } : {}),
     trafficPolicy: {
       loadBalancer: { policy: tp.loadBalancer?.policy ?? 'peak-ewma', hashHeader: tp.loadBalancer?.hash?.header, hashCookie: tp.loadBalancer?.hash?.cookie },
       retries: tp.retries ? retriesOf(tp.retries, `${path}.retries`) : undefined,
@@ -175,8 +187,10 @@ export function buildModel(resources: readonly WeftResource<unknown>[], endpoint
   for (const [key, base] of bases) {
     const r = svcRes.get(key)!;
     const calls: { name: string; namespace: string }[] = [];
-    for (const c of r.spec.calls ?? []) {
+    // A version's own calls are calls of the service too: authorization and outbound scoping see them all.
+    for (const c of [...(r.spec.calls ?? []), ...r.spec.versions.flatMap((v) => v.calls ?? [])]) {
       const ref = { name: c.name, namespace: c.namespace ?? base.namespace };
+      if (calls.some((x) => x.name === ref.name && x.namespace === ref.namespace)) continue;
       if (bases.has(keyOf(ref.namespace, ref.name))) calls.push(ref);
       else unresolvedCalls.set(key, [...(unresolvedCalls.get(key) ?? []), `spec.calls: MeshService ${keyOf(ref.namespace, ref.name)} does not exist; the call is ignored`]);
     }

@@ -26,6 +26,7 @@ export function retriesOf(r: Retries, path: string): RetryModel {
     retriableStatusCodes: [...(r.retriableStatusCodes ?? [])],
     backoffBaseMs: base,
     backoffMaxMs: max,
+    ...(r.idempotent ? { idempotent: true } : {}),
   };
 }
 

@@ -13,6 +13,12 @@ import { RESERVED_PORT_LIST } from './bootstrap';
 
 /** Annotation a MeshService carries when its workload runs without a sidecar (`"false"`). */
 export const MESHED_ANNOTATION = 'weft.dev/meshed';
+/**
+ * Annotation (`"true"`) on the MeshConfig a `Mesh.fromExisting()` reference checks against: the
+ * resources are one repository's part of a mesh installed elsewhere, so a call or a policy source
+ * naming a service of another repository is not an error here.
+ */
+export const MESH_REFERENCE_ANNOTATION = 'weft.dev/mesh-reference';
 /** Namespace of the control plane when no MeshConfig says otherwise; mesh-wide MtlsPolicies live here. */
 export const DEFAULT_CONTROL_PLANE_NAMESPACE = 'weft-system';
 
@@ -72,12 +78,14 @@ export function meshProblems(resources: readonly WeftResource<unknown>[]): MeshP
     services.set(key(nsOf(r), r.metadata.name), { res: r, ns: nsOf(r), spec: r.spec, meshed: r.metadata.annotations?.[MESHED_ANNOTATION] !== 'false' });
   }
   const resolve = (ref: { name: string; namespace?: string }, ns: string) => services.get(key(ref.namespace ?? ns, ref.name));
+  const partial = cfg?.metadata.annotations?.[MESH_REFERENCE_ANNOTATION] === 'true';
 
-  for (const s of services.values()) serviceRules(s, at, resolve);
+  for (const s of services.values()) serviceRules(s, at, resolve, partial);
   const policies = of<MtlsPolicySpec>('MtlsPolicy');
-  for (const p of policies) policyRules(p, cpNs, cfg, services, at);
+  for (const p of policies) policyRules(p, cpNs, cfg, services, at, partial);
   routeRules(of<CanaryRouteSpec>('CanaryRoute'), resolve, at);
   unmeshedCallerRules(services, policies, cfg, cpNs, resolve, at);
+  strictUnmeshedRules(services, policies, cfg, cpNs, at);
   return out;
 }
 
@@ -86,7 +94,7 @@ type Resolve = (ref: { name: string; namespace?: string }, ns: string) => Svc | 
 
 // --- impl MeshService ---
 
-function serviceRules(s: Svc, at: At, resolve: Resolve): void {
+function serviceRules(s: Svc, at: At, resolve: Resolve, partial: boolean): void {
   const { res, spec } = s;
   dupes(spec.ports.map((p) => p.name), (i, n) => at(res, 'WEFT_ERR_DUPLICATE_NAME', `spec.ports[${i}].name`, `port name ${JSON.stringify(n)} is used twice`));
   dupes(spec.ports.map((p) => String(p.port)), (i, n) => at(res, 'WEFT_ERR_DUPLICATE_NAME', `spec.ports[${i}].port`, `port ${n} is declared twice`));
@@ -96,9 +104,17 @@ function serviceRules(s: Svc, at: At, resolve: Resolve): void {
       if (n !== undefined && RESERVED_PORT_LIST.includes(n)) at(res, 'WEFT_ERR_RESERVED_PORT', `spec.ports[${i}].${field}`, `port ${n} is reserved by the proxy (${RESERVED_PORT_LIST.join(', ')})`);
     }
   });
-  (spec.calls ?? []).forEach((c, i) => {
-    if (!resolve(c, s.ns)) at(res, 'WEFT_ERR_UNKNOWN_SERVICE', `spec.calls[${i}]`, `calls ${key(c.namespace ?? s.ns, c.name)}, which is not a MeshService of this mesh`);
-  });
+  const calls = [
+    ...(spec.calls ?? []).map((c, i) => ({ c, field: `spec.calls[${i}]` })),
+    ...spec.versions.flatMap((v, j) => (v.calls ?? []).map((c, i) => ({ c, field: `spec.versions[${j}].calls[${i}]` }))),
+  ];
+  for (const { c, field } of calls) {
+    if (!resolve(c, s.ns)) {
+      if (!partial) at(res, 'WEFT_ERR_UNKNOWN_SERVICE', field, `calls ${key(c.namespace ?? s.ns, c.name)}, which is not a MeshService of this mesh`);
+    } else if (resolve(c, s.ns) === s) {
+      at(res, 'WEFT_ERR_SELF_CALL', field, `${key(s.ns, res.metadata.name)} declares a call to itself`, 'drop the call: a service reaches itself in-process; a request looping through its own proxy multiplies retries and timeouts');
+    }
+  }
   retryBudget(spec.trafficPolicy?.retries, spec.trafficPolicy?.timeout, (m) => at(res, 'WEFT_ERR_RETRY_EXCEEDS_TIMEOUT', 'spec.trafficPolicy.retries', m));
 }
 
@@ -216,7 +232,7 @@ const norm = (h: unknown) => Object.fromEntries(Object.entries(h as object).filt
 
 // --- impl MtlsPolicy ---
 
-function policyRules(p: WeftResource<MtlsPolicySpec>, cpNs: string, cfg: WeftResource<MeshConfigSpec> | undefined, services: Map<string, Svc>, at: At): void {
+function policyRules(p: WeftResource<MtlsPolicySpec>, cpNs: string, cfg: WeftResource<MeshConfigSpec> | undefined, services: Map<string, Svc>, at: At, partial: boolean): void {
   const ns = nsOf(p);
   const scope = p.spec.scope ?? {};
   if (scope.port !== undefined && !scope.service) at(p, 'WEFT_ERR_INVALID_SCOPE', 'spec.scope.port', 'a port scope needs a service scope');
@@ -236,24 +252,26 @@ function policyRules(p: WeftResource<MtlsPolicySpec>, cpNs: string, cfg: WeftRes
     (rule.from ?? []).forEach((src, j) => {
       const f = `spec.rules[${i}].from[${j}]`;
       const unknown = (what: string, value: string, why: string) => at(p, 'WEFT_ERR_UNKNOWN_IDENTITY', `${f}.${what}`, `${JSON.stringify(value)} ${why}`);
+      // In one repository's part of a mesh, identities of other repositories' services are expected.
+      const absent = (what: string, value: string, why: string) => { if (!partial) unknown(what, value, why); };
       for (const pr of src.principals ?? []) {
         if (pr.includes('*')) continue;
         const id = parseSpiffeId(pr);
         if (!id) unknown('principals', pr, 'is not a SPIFFE ID (spiffe://<trust-domain>/ns/<ns>/sa/<sa>)');
         else if (cfg && id.trustDomain !== cfg.spec.trustDomain) unknown('principals', pr, `is in trust domain ${id.trustDomain}, not the mesh's ${cfg.spec.trustDomain}`);
-        else if (!identities.some((s) => s.ns === id.namespace && s.spec.serviceAccount === id.serviceAccount)) unknown('principals', pr, 'is the identity of no meshed MeshService');
+        else if (!identities.some((s) => s.ns === id.namespace && s.spec.serviceAccount === id.serviceAccount)) absent('principals', pr, 'is the identity of no meshed MeshService');
       }
       for (const sa of src.serviceAccounts ?? []) {
         if (sa.includes('*')) continue;
         const [sns, sname] = sa.includes('/') ? sa.split('/', 2) : [ns, sa];
-        if (!identities.some((s) => s.ns === sns && s.spec.serviceAccount === sname)) unknown('serviceAccounts', sa, 'is the service account of no meshed MeshService');
+        if (!identities.some((s) => s.ns === sns && s.spec.serviceAccount === sname)) absent('serviceAccounts', sa, 'is the service account of no meshed MeshService');
       }
       for (const n of src.namespaces ?? []) {
-        if (!identities.some((s) => s.ns === n)) unknown('namespaces', n, 'holds no meshed MeshService');
+        if (!identities.some((s) => s.ns === n)) absent('namespaces', n, 'holds no meshed MeshService');
       }
       for (const ref of src.services ?? []) {
         const s = services.get(key(ref.namespace ?? ns, ref.name));
-        if (!s) unknown('services', key(ref.namespace ?? ns, ref.name), 'is not a MeshService of this mesh');
+        if (!s) absent('services', key(ref.namespace ?? ns, ref.name), 'is not a MeshService of this mesh');
         else if (!s.meshed) unknown('services', key(s.ns, ref.name), 'runs without a sidecar, so it has no identity to match');
       }
     });
@@ -314,6 +332,25 @@ function unmeshedCallerRules(services: Map<string, Svc>, policies: WeftResource<
         else at(caller.res, 'WEFT_ERR_UNMESHED_CALLER', 'spec.calls', msg, fix);
         break;
       }
+    }
+  }
+}
+
+/**
+ * STRICT aimed at one workload that runs without a sidecar: nothing there can terminate mTLS, so the
+ * policy is silently not enforced. Reported when a service- or port-scoped policy says so; a mesh-
+ * or namespace-wide STRICT does not apply to unmeshed workloads (docs/constructs.md).
+ */
+function strictUnmeshedRules(services: Map<string, Svc>, policies: WeftResource<MtlsPolicySpec>[], cfg: WeftResource<MeshConfigSpec> | undefined, cpNs: string, at: At): void {
+  for (const s of services.values()) {
+    if (s.meshed) continue;
+    for (const port of s.spec.ports) {
+      const { mode, decidedBy } = effectiveMtlsMode({ ns: s.ns, name: s.res.metadata.name, port }, policies, cfg, cpNs);
+      const scoped = decidedBy?.kind === 'MtlsPolicy' && (decidedBy as WeftResource<MtlsPolicySpec>).spec.scope?.service !== undefined;
+      if (mode !== 'STRICT' || !scoped) continue;
+      at(decidedBy!, 'WEFT_ERR_STRICT_UNMESHED', 'spec.mode', `STRICT mTLS for ${key(s.ns, s.res.metadata.name)} port ${port.port}, but it runs without a sidecar (meshed: false), so nothing can enforce it`,
+        `mesh ${s.res.metadata.name} (meshed: true), or drop the STRICT mode for it`);
+      break;
     }
   }
 }

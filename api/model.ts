@@ -16,6 +16,8 @@ export interface MeshSettings {
    * service scope applies to every service, as Istio's root-namespace policies do.
    */
   readonly rootNamespace?: string;
+  /** Most requests one request may become along a call path (call-graph check); 10 when undefined. */
+  readonly maxRetryAmplification?: number;
 }
 
 export interface PortModel {
@@ -32,6 +34,8 @@ export interface RetryModel {
   readonly retriableStatusCodes: readonly number[];
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
+  /** The app declared every method idempotent, so POST/PATCH may be retried (call-graph check only). */
+  readonly idempotent?: boolean;
 }
 
 export interface OutlierDetectionModel {
@@ -109,8 +113,14 @@ export interface ServiceModel {
   /** SPIFFE ID every endpoint of this service presents. */
   readonly identity: string;
   readonly ports: readonly PortModel[];
-  readonly versions: readonly { readonly name: string; readonly replicas: number }[];
+  /** `calls` of a version: what only that version calls (its service's `calls` hold them too). */
+  readonly versions: readonly { readonly name: string; readonly replicas: number; readonly calls?: readonly { readonly name: string; readonly namespace: string }[] }[];
+  /** Every service this one calls: the service's own `calls` plus each version's. */
   readonly calls: readonly { readonly name: string; readonly namespace: string }[];
+  /** False for a workload without a sidecar (annotation `weft.dev/meshed: "false"`); true when undefined. */
+  readonly meshed?: boolean;
+  /** Receives traffic from outside the mesh (an entry of the call graph). */
+  readonly ingress?: boolean;
   readonly trafficPolicy: TrafficPolicyModel;
   /** Routes in evaluation order; the last one always matches everything. */
   readonly routes: readonly RouteModel[];

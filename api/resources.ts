@@ -39,6 +39,7 @@ export const retriesSchema = s.object({
   perTryTimeout: s.optional(duration('Deadline of each try.')),
   retriableStatusCodes: s.optional(s.array(s.integer({ minimum: 100, maximum: 599 }))),
   backoff: s.optional(s.object({ base: duration('First backoff interval.'), max: duration('Backoff cap.') })),
+  idempotent: s.optional(s.boolean('The app makes every method idempotent, so POST and PATCH may be re-sent too (call-graph check).')),
 });
 
 export const loadBalancerSchema = s.object({
@@ -115,6 +116,7 @@ export const meshConfigSpecSchema = s.object({
     cpuLimit: s.optional(s.string()),
     memoryLimit: s.optional(s.string()),
   })),
+  maxRetryAmplification: s.optional(s.integer({ minimum: 1, description: 'Most requests one request may become along a call path (product of tries); the call-graph check rejects more. 10 when omitted.' })),
 });
 
 // --- MeshService ---
@@ -135,6 +137,7 @@ export const versionSchema = s.object({
     env: s.optional(s.record(s.string())),
     cwd: s.optional(s.string()),
   })),
+  calls: s.optional(s.array(serviceRefSchema, { description: 'Dependencies of this version only, on top of the service\'s `calls`.' })),
 });
 
 export const meshServiceSpecSchema = s.object({
@@ -144,6 +147,7 @@ export const meshServiceSpecSchema = s.object({
   interception: s.enumOf(INTERCEPTION_MODES, 'How app traffic reaches the sidecar.'),
   calls: s.optional(s.array(serviceRefSchema, { description: 'Declared dependencies.' })),
   trafficPolicy: s.optional(trafficPolicySchema),
+  ingress: s.optional(s.boolean('Receives traffic from outside the mesh (a gateway, a load balancer, users): an entry of the call graph.')),
 });
 
 // --- CanaryRoute ---

@@ -8,6 +8,7 @@ import { CanaryRouteSpec, RouteRule, WeftResource } from '../api/resources';
 import { checkDuration, checkInt, checkName, checkRetries, checkRetryBudget, RetryOptions } from './checks';
 import { asResource, customResource, IWeftResourceEmitter, registerEmitter } from './custom-resource';
 import { WeftValidationError } from './errors';
+import { Mesh, validateUnlessMeshDoes } from './mesh';
 import { MeshService } from './mesh-service';
 import { checkBackends, renderRoute, RouteMatchOptions, RouteOptions } from './route-options';
 
@@ -74,6 +75,8 @@ export interface CanaryRouteProps {
 export class CanaryRoute extends Construct implements IWeftResourceEmitter {
   public readonly routeName: string;
   public readonly service: MeshService;
+  /** The mesh of the service. */
+  public readonly mesh: Mesh;
   public readonly port?: string;
   private readonly versions: ReadonlyMap<string, number>;
   private readonly _matchRoutes: RouteRule[] = [];
@@ -87,6 +90,7 @@ export class CanaryRoute extends Construct implements IWeftResourceEmitter {
     super(scope, id);
     if (!(props.service instanceof MeshService)) throw new WeftValidationError('WEFT_ERR_UNKNOWN_SERVICE', 'service must be a MeshService', this, { prop: 'service' });
     this.service = props.service;
+    this.mesh = props.service.mesh;
     this.routeName = checkName(this, 'name', props.name ?? id);
     if (props.port !== undefined) checkName(this, 'port', props.port);
     this.port = props.port;
@@ -109,7 +113,7 @@ export class CanaryRoute extends Construct implements IWeftResourceEmitter {
     customResource(this, { kind: 'CanaryRoute', name: this.routeName, namespace: this.service.namespace, spec: () => this.renderSpec() })
       .node.addDependency(this.service.mesh.crds);
     registerEmitter(this);
-    this.node.addValidation({ validate: () => { this._validateLocal(); return []; } });
+    this.node.addValidation({ validate: () => { validateUnlessMeshDoes(this, this.mesh); return []; } });
   }
 
   /** Adds a route after the earlier ones and before the `split` catch-all. */

@@ -67,6 +67,13 @@ export interface RetryOptions {
    * @default - 25ms base, 250ms cap (the gRPC A44 defaults)
    */
   readonly backoff?: { readonly base: string; readonly max: string };
+  /**
+   * The app makes every method idempotent (e.g. with idempotency keys), so POST and PATCH may be
+   * re-sent too. Without it, the call-graph check rejects a POST/PATCH route that retries on
+   * conditions other than connect-failure/refused-stream (WEFT_ERR_RETRY_NON_IDEMPOTENT).
+   * @default false
+   */
+  readonly idempotent?: boolean;
 }
 
 /** Checks retry options and returns them in wire form. */
@@ -78,6 +85,7 @@ export function checkRetries(scope: IConstruct, prop: string, r: RetryOptions | 
     if (!(RETRY_ON as readonly string[]).includes(c)) throw new WeftValidationError('WEFT_ERR_INVALID_PROP', `${prop}.on has an unknown retry condition`, scope, { prop: `${prop}.on`, value: c, fix: `use one of ${RETRY_ON.join(', ')}` });
   }
   checkDuration(scope, `${prop}.perTryTimeout`, r.perTryTimeout);
+  if (r.idempotent !== undefined && typeof r.idempotent !== 'boolean') throw new WeftValidationError('WEFT_ERR_INVALID_PROP', `${prop}.idempotent must be a boolean`, scope, { prop: `${prop}.idempotent`, value: r.idempotent });
   (r.retriableStatusCodes ?? []).forEach((c, i) => checkInt(scope, `${prop}.retriableStatusCodes[${i}]`, c, 100, 599));
   if (r.backoff) {
     const base = checkDuration(scope, `${prop}.backoff.base`, r.backoff.base)!;
@@ -90,6 +98,7 @@ export function checkRetries(scope: IConstruct, prop: string, r: RetryOptions | 
     ...(r.perTryTimeout ? { perTryTimeout: r.perTryTimeout } : {}),
     ...(r.retriableStatusCodes?.length ? { retriableStatusCodes: [...r.retriableStatusCodes] } : {}),
     ...(r.backoff ? { backoff: { base: r.backoff.base, max: r.backoff.max } } : {}),
+    ...(r.idempotent ? { idempotent: true } : {}),
   };
 }
 

@@ -53,8 +53,10 @@ export class ControlPlane extends Construct {
     }));
     const sa = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(o.serviceName) });
 
+    // Cluster-scoped names must not collide when two meshes share a cluster: the namespace is unique per mesh.
+    const clusterName = `${o.serviceName}-${o.namespace}`;
     const cluster = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', {
-      metadata: { name: o.serviceName, labels: { 'app.kubernetes.io/part-of': 'weft' } },
+      metadata: { name: clusterName, labels: { 'app.kubernetes.io/part-of': 'weft' } },
       rules: [
         { apiGroups: [''], resources: ['services', 'pods', 'namespaces'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
@@ -67,8 +69,8 @@ export class ControlPlane extends Construct {
       ],
     }));
     const clusterBinding = clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
-      metadata: { name: o.serviceName, labels: { 'app.kubernetes.io/part-of': 'weft' } },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: o.serviceName },
+      metadata: { name: clusterName, labels: { 'app.kubernetes.io/part-of': 'weft' } },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterName },
       subjects: [{ kind: 'ServiceAccount', name: o.serviceName, namespace: o.namespace }],
     }));
     // Secrets (the CA's root) and leases (one CA signer among the replicas) only in its own namespace.

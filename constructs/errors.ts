@@ -28,7 +28,27 @@ export const VALIDATION_CODES = {
   WEFT_ERR_MULTIPLE_MESHES: ['more than one Mesh in one app', 'create one Mesh and pass it to every construct'],
   WEFT_ERR_INVALID_RESOURCE: ['a synthesized custom resource fails its CRD schema (a bug or an escape hatch)', 'report it; the message lists each schema problem'],
   WEFT_ERR_UNTRANSLATABLE: ['the mesh cannot be translated into proxy config', 'read the cause; it names the resource the translator rejected'],
+  WEFT_ERR_NO_MESH: ['a MeshService, CanaryRoute or MtlsPolicy is in an App that has no Mesh (its Mesh belongs to another App), so nothing validates or installs it', 'create the Mesh in this App, or Mesh.fromExisting() for a mesh another repository installs'],
+  WEFT_ERR_SELF_CALL: ['a service declares a call to itself', 'drop the call; a service reaches itself in-process'],
+  WEFT_ERR_STRICT_UNMESHED: ['a service- or port-scoped MtlsPolicy makes a service without a sidecar STRICT, which nothing can enforce', 'mesh the service or drop the STRICT mode for it'],
+  WEFT_ERR_PROBE_INTERCEPTED: ['a kubelet probe targets a declared STRICT port, which the sidecar captures and where it refuses the plaintext probe', 'probe a port the service does not declare, use an exec probe, or make that port PERMISSIVE'],
+  WEFT_ERR_SERVICE_NAME_CONFLICT: ['a plain Kubernetes Service has the name of a MeshService in the same namespace', 'rename one of them; the MeshService already synthesizes its Service'],
+  WEFT_ERR_RETRY_AMPLIFICATION: ['retries multiply along a call path beyond the mesh\'s maxRetryAmplification (default 10)', 'retry at one layer only, lower attempts on a hop, or raise Mesh maxRetryAmplification'],
+  WEFT_ERR_TIMEOUT_BUDGET: ['a caller\'s deadline (perTryTimeout, else timeout) is shorter than the time a callee\'s retries may take', 'make the callee\'s tries fit in the caller\'s deadline, or lengthen the caller\'s'],
+  WEFT_ERR_RETRY_NON_IDEMPOTENT: ['a route that matches POST or PATCH retries on conditions that re-send a processed request', 'retry only on connect-failure/refused-stream, or set retries.idempotent: true'],
+  WEFT_ERR_RETRY_CYCLE: ['the call graph has a cycle and a service in it retries', 'break the cycle or remove the retries inside it'],
+  WEFT_ERR_CALL_DENIED: ['a call declared with calls() is denied by the authorization for every request', 'allow the caller in an MtlsPolicy on the callee, or drop the call'],
+  WEFT_ERR_CANARY_CALLS_UNPOLICED: ['versions that share traffic call different services and no MtlsPolicy on the new callee names the caller', 'add an MtlsPolicy allowing the caller on that callee, or declare the call on every version'],
 } as const;
+
+/** Every warning the synth-time checks print (they do not fail synth), with meaning and fix. */
+export const WARNING_CODES = {
+  WEFT_WARN_UNREACHABLE: ['a service has no caller in the call graph and is not an ingress', 'declare its callers with calls(), or mark it `ingress: true`'],
+  WEFT_WARN_RETRY_NON_IDEMPOTENT: ['a route taking any method retries on re-sending conditions and the authorization lets a caller send POST/PATCH', 'set retries.idempotent: true, retry only on connect-failure/refused-stream, or allow only idempotent methods'],
+} as const;
+
+/** A warning code. */
+export type WarningCode = keyof typeof WARNING_CODES;
 
 /** A construct validation code. */
 export type ValidationCode = keyof typeof VALIDATION_CODES;
@@ -44,6 +64,7 @@ export interface ValidationDetails {
 }
 
 const kValidation = Symbol.for('weft.constructs.validation-error');
+const kErrors = Symbol('errors');
 
 /** A synth-time error naming the construct that caused it. */
 export class WeftValidationError extends WeftError {
@@ -57,6 +78,29 @@ export class WeftValidationError extends WeftError {
   public readonly prop?: string;
   public readonly value?: unknown;
   public readonly fix: string;
+  /**
+   * Every problem found by the same check, this one first: a synth with several mistakes reports
+   * them all at once (`[this]` for a single problem).
+   */
+  public get errors(): readonly WeftValidationError[] {
+    return (this as unknown as { [kErrors]?: WeftValidationError[] })[kErrors] ?? [this];
+  }
+
+  /**
+   * One error that carries all of `errors`: code, path, prop and fix of the first (so a caller that
+   * switches on `code` still works) and a message listing each with its code, path and fix.
+   */
+  public static aggregate(errors: readonly WeftValidationError[]): WeftValidationError {
+    if (errors.length === 1) return errors[0];
+    const [first] = errors;
+    const list = errors.map((e, i) => `  ${i + 1}) ${e.code} ${e.message}`).join('\n');
+    const all = new WeftValidationError(first.code as ValidationCode, '', { node: { path: first.path } } as IConstruct, { prop: first.prop, value: first.value, fix: first.fix });
+    Object.defineProperty(all, 'message', { value: `${errors.length} problems in the mesh:\n${list}`, enumerable: false, writable: true, configurable: true });
+    Object.defineProperty(all, kErrors, { value: [...errors] });
+    // The frames would point into cdk8s' validation loop, not at any mistake: the list is the whole story.
+    all.stack = `${all.name}: ${all.message}`;
+    return all;
+  }
 
   constructor(code: ValidationCode, message: string, scope: IConstruct, details: ValidationDetails = {}) {
     const fix = details.fix ?? VALIDATION_CODES[code][1];

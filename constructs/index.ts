@@ -13,3 +13,6 @@ export { PROXY_UID, TOKEN_AUDIENCE, BOOTSTRAP_PATH, iptablesRules } from './work
 export { collectResources } from './mesh-check';
 export { clusterScoped } from './custom-resource';
 export * from './export';
+export { meshCheck } from './mesh-check';
+export type { MeshWarning, MeshCheckResult } from './mesh-check';
+export type { ContainerResources, ProbeOptions, AppProbes, SidecarOptions, ProxyLogLevel } from './container-options';

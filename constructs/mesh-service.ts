@@ -9,9 +9,11 @@ import { Construct } from 'constructs';
 import { MESHED_ANNOTATION } from '../api/mesh-rules';
 import { MeshServiceSpec, PortSpec, TrafficPolicy, VersionSpec, WeftResource } from '../api/resources';
 import { checkInt, checkName, checkPort } from './checks';
+import { installCleanErrors } from './clean-errors';
+import { AppProbes, checkLogLevel, checkProbe, ContainerResources, renderResources, SidecarOptions } from './container-options';
 import { asResource, customResource, IWeftResourceEmitter, registerEmitter } from './custom-resource';
 import { WeftValidationError } from './errors';
-import { Mesh } from './mesh';
+import { Mesh, validateUnlessMeshDoes } from './mesh';
 import { renderTrafficPolicy, TrafficPolicyOptions } from './traffic';
 import { Interception, InterceptionMode, Protocol } from './values';
 import { APP_UID, PROXY_UID, VersionWorkload } from './workload';
@@ -72,6 +74,17 @@ export interface VersionOptions {
    * @default - the service's `local`, else not runnable locally
    */
   readonly local?: LocalRunOptions;
+  /**
+   * Services only this version calls, on top of the service's `calls()` (a canary that adds a
+   * dependency). The call-graph check wants a policy for them when versions share traffic.
+   * @default - none
+   */
+  readonly calls?: readonly IMeshServiceRef[];
+  /**
+   * Resources of this version's app container.
+   * @default - the service's `resources`
+   */
+  readonly resources?: ContainerResources;
 }
 
 /** Props of a {@link MeshService}. */
@@ -155,6 +168,28 @@ export interface MeshServiceProps extends TrafficPolicyOptions {
    * @default true
    */
   readonly readOnlyRootFilesystem?: boolean;
+  /**
+   * Whether traffic enters the mesh at this service (a gateway, a load balancer, users): an entry
+   * of the call graph, so the check does not warn that nothing calls it.
+   * @default false
+   */
+  readonly ingress?: boolean;
+  /**
+   * CPU/memory of the app container (every version unless it sets its own).
+   * @default - none (the namespace's LimitRange, if any)
+   */
+  readonly resources?: ContainerResources;
+  /**
+   * Kubelet probes of the app container. In iptables mode a probe of a declared port passes the
+   * sidecar, so it must not target a STRICT port (WEFT_ERR_PROBE_INTERCEPTED); probe a separate port.
+   * @default - none
+   */
+  readonly probes?: AppProbes;
+  /**
+   * Overrides of this service's sidecar proxy (resources, log level).
+   * @default - the Mesh's settings
+   */
+  readonly sidecar?: SidecarOptions;
 }
 
 /** Kubernetes `appProtocol` of each weft protocol. */
@@ -182,16 +217,33 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
   public readonly serviceAccount: ApiObject;
   /** The Kubernetes Service. */
   public readonly service: ApiObject;
+  /** Whether traffic enters the mesh here. */
+  public readonly ingress: boolean;
+  /** App container probes. */
+  public readonly probes?: AppProbes;
+  /** Sidecar overrides. */
+  public readonly sidecar?: SidecarOptions;
 
   private readonly _ports: PortSpec[] = [];
   private readonly _versions: VersionSpec[] = [];
   private readonly _calls: IMeshServiceRef[] = [];
   private readonly _workloads: VersionWorkload[] = [];
+  private readonly _versionCalls = new Map<string, IMeshServiceRef[]>();
 
   constructor(scope: Construct, id: string, props: MeshServiceProps) {
     super(scope, id);
+    installCleanErrors();
     this.mesh = props.mesh;
     if (!Mesh.isMesh(props.mesh)) throw new WeftValidationError('WEFT_ERR_MISSING_PROP', 'mesh must be a Mesh', this, { prop: 'mesh' });
+    this.ingress = props.ingress ?? false;
+    const appResources = renderResources(this, 'resources', props.resources);
+    checkProbe(this, 'probes.readiness', props.probes?.readiness);
+    checkProbe(this, 'probes.liveness', props.probes?.liveness);
+    checkProbe(this, 'probes.startup', props.probes?.startup);
+    this.probes = props.probes;
+    renderResources(this, 'sidecar.resources', props.sidecar?.resources);
+    checkLogLevel(this, 'sidecar.logLevel', props.sidecar?.logLevel);
+    this.sidecar = props.sidecar;
     this.serviceName = checkName(this, 'name', props.name ?? id);
     this.namespace = checkName(this, 'namespace', props.namespace ?? Chart.of(this).namespace ?? 'default');
     this.serviceAccountName = checkName(this, 'serviceAccountName', props.serviceAccountName ?? this.serviceName);
@@ -239,12 +291,19 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
         throw new WeftValidationError('WEFT_ERR_MISSING_PROP', 'local.command needs at least the program', this, { prop: `versions.${name}.local.command`, value: local.command });
       }
       const image = v.image ?? props.image;
+      const versionCalls: IMeshServiceRef[] = [];
+      for (const o of v.calls ?? []) {
+        this.checkRef(`versions.${name}.calls`, o);
+        if (!versionCalls.some((c) => c.serviceName === o.serviceName && c.namespace === o.namespace)) versionCalls.push(o);
+      }
+      this._versionCalls.set(name, versionCalls);
       this._versions.push({
         name, replicas,
         ...(image ? { image } : {}),
         ...(local ? { local: { command: [...local.command], ...(local.env ? { env: { ...local.env } } : {}), ...(local.cwd ? { cwd: local.cwd } : {}) } } : {}),
       });
-      this._workloads.push(new VersionWorkload(this, `Version-${name}`, { service: this, version: name, replicas, image, env: { ...props.env, ...v.env } }));
+      const resources = v.resources ? renderResources(this, `versions.${name}.resources`, v.resources) : appResources;
+      this._workloads.push(new VersionWorkload(this, `Version-${name}`, { service: this, version: name, replicas, image, env: { ...props.env, ...v.env }, resources }));
     }
 
     customResource(this, {
@@ -253,7 +312,21 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
       spec: () => this.renderSpec(),
     }).node.addDependency(this.mesh.crds);
     registerEmitter(this);
-    this.node.addValidation({ validate: () => { this._validateLocal(); return []; } });
+    this.node.addValidation({ validate: () => { validateUnlessMeshDoes(this, this.mesh); return []; } });
+  }
+
+  /**
+   * The Deployment of one version (an escape hatch: `addJsonPatch`, labels, anything the props do
+   * not cover). Throws WEFT_ERR_UNKNOWN_VERSION for a version the service does not have.
+   */
+  public deployment(version: string): ApiObject {
+    const w = this._workloads.find((x) => x.version === version);
+    if (!w) {
+      throw new WeftValidationError('WEFT_ERR_UNKNOWN_VERSION', `the service has no version ${JSON.stringify(version)}`, this, {
+        prop: 'version', value: version, fix: `use one of ${this._workloads.map((x) => x.version).join(', ')}`,
+      });
+    }
+    return w.deployment;
   }
 
   /** Adds a port. Names must be unique; numbers must not collide with the proxy's reserved ports. */
@@ -276,17 +349,26 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
   /** Declares that this service calls `others`: drives authorization and outbound scoping. */
   public calls(...others: IMeshServiceRef[]): this {
     for (const o of others) {
-      if (!o || typeof o.serviceName !== 'string') throw new WeftValidationError('WEFT_ERR_UNKNOWN_SERVICE', 'calls() needs a MeshService', this, { prop: 'calls', value: o });
-      checkName(this, 'calls.serviceName', o.serviceName);
+      this.checkRef('calls', o);
       if (!this._calls.some((c) => c.serviceName === o.serviceName && c.namespace === o.namespace)) this._calls.push(o);
     }
     return this;
   }
 
+  private checkRef(prop: string, o: IMeshServiceRef): void {
+    if (!o || typeof o.serviceName !== 'string') throw new WeftValidationError('WEFT_ERR_UNKNOWN_SERVICE', `${prop} needs a MeshService`, this, { prop, value: o });
+    checkName(this, `${prop}.serviceName`, o.serviceName);
+  }
+
   /** Ports so far (copies). */
   public get ports(): PortSpec[] { return this._ports.map((p) => ({ ...p })); }
   /** Versions (copies). */
-  public get versions(): VersionSpec[] { return this._versions.map((v) => ({ ...v })); }
+  public get versions(): VersionSpec[] {
+    return this._versions.map((v) => {
+      const calls = (this._versionCalls.get(v.name) ?? []).map((c) => ({ name: c.serviceName, namespace: c.namespace }));
+      return { ...v, ...(calls.length ? { calls } : {}) };
+    });
+  }
   /** Declared callees. */
   public get callees(): IMeshServiceRef[] { return [...this._calls]; }
   /** SPIFFE ID of the workloads of this service. */
@@ -315,6 +397,7 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
       interception: this.interception,
       ...(this._calls.length ? { calls: this._calls.map((c) => ({ name: c.serviceName, namespace: c.namespace })) } : {}),
       ...(this.trafficPolicy ? { trafficPolicy: this.trafficPolicy } : {}),
+      ...(this.ingress ? { ingress: true } : {}),
     };
   }
 

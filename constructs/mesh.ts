@@ -7,12 +7,14 @@ import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { allCrds } from '../api/crds';
+import { MESH_REFERENCE_ANNOTATION } from '../api/mesh-rules';
 import { DNS1123_SUBDOMAIN } from '../api/names';
 import { MeshConfigSpec, WeftResource } from '../api/resources';
 import { checkDuration, checkInt, checkName } from './checks';
 import { CONTROL_PLANE_PORTS, ControlPlane } from './control-plane';
-import { asResource, clusterScoped, customResource, IWeftResourceEmitter, registerEmitter } from './custom-resource';
+import { asResource, clusterScoped, customResource, isEmitter, IWeftResourceEmitter, registerEmitter } from './custom-resource';
 import { WeftValidationError } from './errors';
+import { installCleanErrors } from './clean-errors';
 import { checkMesh } from './mesh-check';
 import { MtlsMode } from './values';
 
@@ -104,6 +106,57 @@ export interface MeshProps {
    * @default false
    */
   readonly proxylessXds?: boolean;
+  /**
+   * Most requests one request may become along a call path (the product of tries of every hop);
+   * the call-graph check rejects a path above it with WEFT_ERR_RETRY_AMPLIFICATION.
+   * @default 10
+   */
+  readonly maxRetryAmplification?: number;
+  /**
+   * Whether this app installs the mesh: the CRDs, the MeshConfig and the control plane. `false` in a
+   * team repository whose services join a mesh a platform repository installs (see
+   * {@link Mesh.fromExisting}); the props must then match that mesh's (trust domain, namespace, image).
+   * @default true
+   */
+  readonly installControlPlane?: boolean;
+}
+
+/** What a team repository needs to know about a mesh another repository installs. */
+export interface ExistingMeshProps {
+  /** SPIFFE trust domain of the installed mesh. */
+  readonly trustDomain: string;
+  /**
+   * Namespace of the installed control plane.
+   * @default 'weft-system'
+   */
+  readonly namespace?: string;
+  /**
+   * Name of the installed MeshConfig.
+   * @default - the construct id
+   */
+  readonly name?: string;
+  /**
+   * mTLS mode of the installed mesh where no MtlsPolicy says otherwise (the checks assume it).
+   * @default MtlsMode.PERMISSIVE
+   */
+  readonly defaultMtlsMode?: MtlsMode;
+  /**
+   * Inbound policy of the installed mesh (the checks assume it).
+   * @default 'allow'
+   */
+  readonly defaultInboundPolicy?: 'allow' | 'deny';
+  /** @default 'ghcr.io/weft-mesh/weft' */
+  readonly imageRepository?: string;
+  /** @default '0.1.0' */
+  readonly imageTag?: string;
+  /** @default - the weft image */
+  readonly iptablesImage?: string;
+  /** @default 'IfNotPresent' */
+  readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** @default - requests 50m CPU / 64Mi, limit 256Mi memory */
+  readonly proxyResources?: ProxyResources;
+  /** @default 10 */
+  readonly maxRetryAmplification?: number;
 }
 
 const kMesh = Symbol.for('weft.constructs.mesh');
@@ -113,6 +166,15 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
   /** Whether `x` is a Mesh (works across copies of this module). */
   public static isMesh(x: unknown): x is Mesh {
     return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[kMesh] === true;
+  }
+
+  /**
+   * A reference to a mesh that another app (a platform repository) installs: services, routes and
+   * policies join it and are checked against it at synth, but this app emits no CRDs, MeshConfig or
+   * control plane. Same as `new Mesh(scope, id, { ...props, installControlPlane: false })`.
+   */
+  public static fromExisting(scope: Construct, id: string, props: ExistingMeshProps): Mesh {
+    return new Mesh(scope, id, { ...props, installControlPlane: false });
   }
 
   /** MeshConfig name. */
@@ -132,14 +194,19 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
   public readonly proxyResources: Required<Omit<ProxyResources, 'cpuLimit'>> & Pick<ProxyResources, 'cpuLimit'>;
   /** The CRDs; every custom resource depends on them so they apply first. */
   public readonly crds: Construct;
-  /** The control-plane namespace object. */
-  public readonly namespaceObject: ApiObject;
+  /** The control-plane namespace object (undefined when `installControlPlane` is false). */
+  public readonly namespaceObject?: ApiObject;
+  /** Whether this app installs the CRDs, MeshConfig and control plane. */
+  public readonly installsControlPlane: boolean;
+  /** Most requests one request may become along a call path. */
+  public readonly maxRetryAmplification: number;
 
   private readonly spec: MeshConfigSpec;
   private _meshWideMode?: { readonly path: string; readonly mode: MtlsMode };
 
   constructor(scope: Construct, id: string, props: MeshProps = {}) {
     super(scope, id);
+    installCleanErrors();
     Object.defineProperty(this, kMesh, { value: true });
     const other = this.node.root.node.findAll().find((c) => c !== this && Mesh.isMesh(c));
     if (other) {
@@ -165,13 +232,18 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
       ...(props.proxyResources?.cpuLimit ? { cpuLimit: props.proxyResources.cpuLimit } : {}),
     };
 
-    this.crds = new Construct(this, 'Crds');
-    allCrds().forEach((crd) => {
-      const { apiVersion, kind, metadata, ...rest } = crd as { apiVersion: string; kind: string; metadata: { name: string } };
-      clusterScoped(new ApiObject(this.crds, metadata.name, { apiVersion, kind, metadata, ...rest }));
-    });
+    this.maxRetryAmplification = checkInt(this, 'maxRetryAmplification', props.maxRetryAmplification ?? 10, 1)!;
+    this.installsControlPlane = props.installControlPlane ?? true;
 
-    const cp = new ControlPlane(this, 'ControlPlane', {
+    this.crds = new Construct(this, 'Crds');
+    if (this.installsControlPlane) {
+      allCrds().forEach((crd) => {
+        const { apiVersion, kind, metadata, ...rest } = crd as { apiVersion: string; kind: string; metadata: { name: string } };
+        clusterScoped(new ApiObject(this.crds, metadata.name, { apiVersion, kind, metadata, ...rest }));
+      });
+    }
+
+    const cp = !this.installsControlPlane ? undefined : new ControlPlane(this, 'ControlPlane', {
       namespace: this.namespace,
       serviceName: this.controlPlaneService,
       image: this.image,
@@ -184,7 +256,7 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
         limits: { memory: k8s.Quantity.fromString('512Mi') },
       },
     });
-    this.namespaceObject = cp.namespaceObject;
+    this.namespaceObject = cp?.namespaceObject;
 
     this.spec = {
       trustDomain: this.trustDomain,
@@ -195,9 +267,10 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
       controlPlane: { namespace: this.namespace, service: this.controlPlaneService, xdsPort: CONTROL_PLANE_PORTS.xds, caPort: CONTROL_PLANE_PORTS.ca },
       certificateTtl,
       proxyResources: { ...this.proxyResources },
+      ...(props.maxRetryAmplification !== undefined ? { maxRetryAmplification: this.maxRetryAmplification } : {}),
     };
-    const cr = customResource(this, { kind: 'MeshConfig', name: this.name, spec: () => this.renderSpec() });
-    cr.node.addDependency(this.crds);
+    // A mesh reference emits no MeshConfig (the platform's is in the cluster), but its settings still feed the checks.
+    if (this.installsControlPlane) customResource(this, { kind: 'MeshConfig', name: this.name, spec: () => this.renderSpec() }).node.addDependency(this.crds);
     registerEmitter(this);
     this.node.addValidation({ validate: () => { checkMesh(this); return []; } });
   }
@@ -224,7 +297,7 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
 
   /** @internal */
   public _weftResource(): WeftResource<unknown> {
-    return asResource({ kind: 'MeshConfig', name: this.name }, this.renderSpec());
+    return asResource({ kind: 'MeshConfig', name: this.name, ...(this.installsControlPlane ? {} : { annotations: { [MESH_REFERENCE_ANNOTATION]: 'true' } }) }, this.renderSpec());
   }
 
   /**
@@ -248,4 +321,31 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
   public _validateLocal(): void {
     // Everything is checked in the constructor; the MeshConfig has no mutators.
   }
+}
+
+/** An emitter that joins a mesh. */
+interface MeshMember extends IWeftResourceEmitter { readonly mesh: Mesh }
+
+/**
+ * Synth validation of a service, route or policy. With its Mesh in the same App the Mesh's check
+ * covers it (all problems at once). Otherwise nothing would: every member of this App whose Mesh
+ * is elsewhere is reported with WEFT_ERR_NO_MESH, together with their local problems.
+ */
+export function validateUnlessMeshDoes(c: MeshMember, mesh: Mesh): void {
+  if (Mesh.isMesh(mesh) && mesh.node.root === c.node.root) return;
+  const members = c.node.root.node.findAll().filter(isEmitter).filter((e): e is MeshMember => Mesh.isMesh((e as Partial<MeshMember>).mesh));
+  const errors: WeftValidationError[] = [];
+  for (const m of members) {
+    if (m.mesh.node.root === c.node.root) continue;
+    errors.push(new WeftValidationError('WEFT_ERR_NO_MESH', `this App has no Mesh for it: its Mesh ${m.mesh.node.path} belongs to another App, so nothing checks, installs or routes it`, m, {
+      prop: 'mesh', fix: 'create the Mesh in this App (one per App), or Mesh.fromExisting(scope, \'mesh\', { trustDomain, namespace }) when a platform repository installs the mesh',
+    }));
+    try {
+      m._validateLocal();
+    } catch (e) {
+      if (!WeftValidationError.isWeftValidationError(e)) throw e;
+      errors.push(...e.errors);
+    }
+  }
+  if (errors.length) throw WeftValidationError.aggregate(errors);
 }

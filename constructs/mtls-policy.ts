@@ -9,7 +9,7 @@ import { MtlsPolicySpec, PolicyRule, WeftResource } from '../api/resources';
 import { checkName, checkPort } from './checks';
 import { asResource, customResource, IWeftResourceEmitter, registerEmitter } from './custom-resource';
 import { WeftValidationError } from './errors';
-import { Mesh } from './mesh';
+import { Mesh, validateUnlessMeshDoes } from './mesh';
 import type { IMeshServiceRef } from './mesh-service';
 import { MtlsMode, RuleAction } from './values';
 
@@ -67,12 +67,15 @@ export class MtlsPolicy extends Construct implements IWeftResourceEmitter {
   /** Namespace the resource lives in (the control plane's for mesh scope). */
   public readonly namespace: string;
   public readonly mode?: MtlsMode;
+  /** The mesh. */
+  public readonly mesh: Mesh;
   private readonly scope: MtlsPolicySpec['scope'];
   private readonly _rules: PolicyRule[] = [];
 
   constructor(scope: Construct, id: string, props: MtlsPolicyProps) {
     super(scope, id);
     if (!Mesh.isMesh(props.mesh)) throw new WeftValidationError('WEFT_ERR_MISSING_PROP', 'mesh must be a Mesh', this, { prop: 'mesh' });
+    this.mesh = props.mesh;
     this.policyName = checkName(this, 'name', props.name ?? id);
     if (props.mode !== undefined && !Object.values(MtlsMode).includes(props.mode)) {
       throw new WeftValidationError('WEFT_ERR_INVALID_PROP', 'mode must be STRICT, PERMISSIVE or DISABLE', this, { prop: 'mode', value: props.mode });
@@ -100,7 +103,7 @@ export class MtlsPolicy extends Construct implements IWeftResourceEmitter {
     customResource(this, { kind: 'MtlsPolicy', name: this.policyName, namespace: this.namespace, spec: () => this.renderSpec() })
       .node.addDependency(props.mesh.crds);
     registerEmitter(this);
-    this.node.addValidation({ validate: () => { this._validateLocal(); return []; } });
+    this.node.addValidation({ validate: () => { validateUnlessMeshDoes(this, this.mesh); return []; } });
   }
 
   /** Allows matching requests; once any ALLOW exists, requests no ALLOW matches are denied. */

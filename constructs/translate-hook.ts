@@ -5,6 +5,7 @@
  */
 import { IConstruct } from 'constructs';
 import { buildModel } from '../api/build-model';
+import { MESH_REFERENCE_ANNOTATION } from '../api/mesh-rules';
 import { WeftResource } from '../api/resources';
 import { translate } from '../api/translate';
 import { WeftValidationError } from './errors';
@@ -21,7 +22,9 @@ const same = (r: WeftResource<unknown>, kind: string, ns: string | undefined, na
 /** Builds and translates the mesh; throws on the first resource or service that cannot be rendered. */
 export function translateHook(all: readonly Emitted[], fallback: IConstruct): void {
   const { model, statuses } = buildModel(all.map((a) => a.resource), []);
-  const bad = statuses.find((s) => !s.accepted || !s.resolvedRefs);
+  // A mesh reference (Mesh.fromExisting) holds one repository's part: calls into other repositories stay unresolved here.
+  const partial = all.some((a) => a.resource.kind === 'MeshConfig' && a.resource.metadata.annotations?.[MESH_REFERENCE_ANNOTATION] === 'true');
+  const bad = statuses.find((s) => !s.accepted || (!s.resolvedRefs && !partial));
   if (bad) {
     const owner = all.find((a) => same(a.resource, bad.kind, bad.namespace, bad.name))?.emitter ?? fallback;
     throw new WeftValidationError('WEFT_ERR_UNTRANSLATABLE', `the control plane would reject ${bad.kind} ${bad.namespace ? `${bad.namespace}/` : ''}${bad.name} (${bad.code ?? bad.reason}): ${bad.message}`, owner, { prop: bad.reason });

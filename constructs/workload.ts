@@ -12,6 +12,7 @@ import { effectiveMtlsMode } from '../api/mesh-rules';
 import type { MeshConfigSpec, MtlsPolicySpec, WeftResource } from '../api/resources';
 import { collectResources } from './mesh-check';
 import { restrictedContainer } from './control-plane';
+import { probePort, ProbeOptions, renderProbe } from './container-options';
 import { WeftValidationError } from './errors';
 import type { MeshService } from './mesh-service';
 import { Interception } from './values';
@@ -46,18 +47,23 @@ export interface VersionWorkloadOptions {
   readonly replicas: number;
   readonly image?: string;
   readonly env: Record<string, string>;
+  /** App container resources. */
+  readonly resources?: k8s.ResourceRequirements;
 }
 
 /** @internal The objects of one version; created by MeshService. */
 export class VersionWorkload extends Construct {
   public readonly deployment: ApiObject;
   public readonly bootstrapConfigMap?: ApiObject;
+  /** The version name. */
+  public readonly version: string;
   private readonly o: VersionWorkloadOptions;
   private readonly name: string;
 
   constructor(scope: Construct, id: string, o: VersionWorkloadOptions) {
     super(scope, id);
     this.o = o;
+    this.version = o.version;
     const svc = o.service;
     this.name = `${svc.serviceName}-${o.version}`;
     if (svc.meshed) {
@@ -103,17 +109,38 @@ export class VersionWorkload extends Construct {
    * certificate before it is ready and refuses plaintext inbound; PERMISSIVE ports must not).
    */
   private strictEverywhere(): boolean {
+    const ports = this.o.service.ports;
+    const strict = this.strictPorts();
+    return ports.length > 0 && ports.every((port) => strict.has(port.name));
+  }
+
+  /** Names of the service's ports that are STRICT under the app's MtlsPolicies. */
+  private strictPorts(): Set<string> {
     const svc = this.o.service;
     const resources = collectResources(this).map((a) => a.resource);
     const policies = resources.filter((r) => r.kind === 'MtlsPolicy') as WeftResource<MtlsPolicySpec>[];
     const cfg = resources.find((r) => r.kind === 'MeshConfig') as WeftResource<MeshConfigSpec> | undefined;
-    const ports = svc.ports;
-    return ports.length > 0 && ports.every((port) => effectiveMtlsMode({ ns: svc.namespace, name: svc.serviceName, port }, policies, cfg).mode === 'STRICT');
+    return new Set(svc.ports.filter((port) => effectiveMtlsMode({ ns: svc.namespace, name: svc.serviceName, port }, policies, cfg).mode === 'STRICT').map((p) => p.name));
   }
 
   /** @internal Synth-time completeness. */
   public _validate(): void {
-    if (this.o.service.meshed && this.o.service.ports.length) this.bootstrap();
+    const svc = this.o.service;
+    if (svc.meshed && svc.ports.length) this.bootstrap();
+    const probes = svc.probes ?? {};
+    for (const kind of ['readiness', 'liveness', 'startup'] as const) {
+      const p = probes[kind];
+      if (!p) continue;
+      const port = probePort(svc, `probes.${kind}`, p, svc.ports);
+      if (port === undefined || !svc.meshed || svc.interception !== Interception.IPTABLES) continue;
+      // iptables sends the kubelet's plaintext probe of a declared port to the sidecar, which refuses plaintext on STRICT.
+      const declared = svc.ports.find((x) => (x.targetPort ?? x.port) === port);
+      if (declared && this.strictPorts().has(declared.name)) {
+        throw new WeftValidationError('WEFT_ERR_PROBE_INTERCEPTED', `the ${kind} probe targets port ${port} (${declared.name}), whose inbound the sidecar captures and which is STRICT mTLS: the kubelet's plaintext probe would be refused and the pod never become ready`, svc, {
+          prop: `probes.${kind}`, value: p, fix: 'serve health on a port the service does not declare (iptables leaves it alone), use an exec probe, or make that port PERMISSIVE',
+        });
+      }
+    }
   }
 
   private renderSpec(labels: Record<string, string>): k8s.DeploymentSpec {
@@ -134,6 +161,8 @@ export class VersionWorkload extends Construct {
       env,
       securityContext: { ...restrictedContainer(svc.appUser), readOnlyRootFilesystem: svc.readOnlyRootFilesystem },
       volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+      ...(this.o.resources ? { resources: this.o.resources } : {}),
+      ...this.probes(),
     };
     const volumes: k8s.Volume[] = [{ name: 'tmp', emptyDir: {} }];
     const initContainers: k8s.Container[] = [];
@@ -169,9 +198,28 @@ export class VersionWorkload extends Construct {
     };
   }
 
+  private probes(): Pick<k8s.Container, 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
+    const svc = this.o.service;
+    const p = svc.probes ?? {};
+    // Unknown port names are reported by _validate(); render nothing for them here.
+    const render = (kind: string, o: ProbeOptions) => {
+      try {
+        return renderProbe(o, probePort(svc, `probes.${kind}`, o, svc.ports));
+      } catch {
+        return undefined;
+      }
+    };
+    const out: Pick<k8s.Container, 'readinessProbe' | 'livenessProbe' | 'startupProbe'> = {};
+    if (p.readiness) Object.assign(out, { readinessProbe: render('readiness', p.readiness) });
+    if (p.liveness) Object.assign(out, { livenessProbe: render('liveness', p.liveness) });
+    if (p.startup) Object.assign(out, { startupProbe: render('startup', p.startup) });
+    return out;
+  }
+
   private proxySidecar(): k8s.Container {
     const mesh = this.o.service.mesh;
-    const r = mesh.proxyResources;
+    const own = this.o.service.sidecar;
+    const r = { ...mesh.proxyResources, ...Object.fromEntries(Object.entries(own?.resources ?? {}).filter(([, v]) => v !== undefined)) } as typeof mesh.proxyResources;
     const probe = (path: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({
       httpGet: { path, port: k8s.IntOrString.fromNumber(RESERVED_PORTS.admin) }, periodSeconds, failureThreshold, timeoutSeconds: 1,
     });
@@ -183,7 +231,10 @@ export class VersionWorkload extends Construct {
       // Native sidecar: starts before the app, stays up, and is stopped after it.
       restartPolicy: 'Always',
       args: ['proxy', `--bootstrap=${BOOTSTRAP_PATH}`],
-      env: [field('POD_NAME', 'metadata.name'), field('POD_NAMESPACE', 'metadata.namespace'), field('POD_IP', 'status.podIP')],
+      env: [
+        field('POD_NAME', 'metadata.name'), field('POD_NAMESPACE', 'metadata.namespace'), field('POD_IP', 'status.podIP'),
+        ...(own?.logLevel ? [{ name: 'WEFT_LOG_LEVEL', value: own.logLevel }] : []),
+      ],
       ports: [
         { name: 'weft-inbound', containerPort: RESERVED_PORTS.inbound, protocol: 'TCP' },
         { name: 'weft-admin', containerPort: RESERVED_PORTS.admin, protocol: 'TCP' },

@@ -4,6 +4,8 @@
  * the constructs run at synth time, so a hand-edited or stale dist fails before it reaches a cluster.
  */
 import { resourceProblems, crdFor } from '../../api/crds';
+import { buildModel } from '../../api/build-model';
+import { callGraphProblems, GraphProblem } from '../../api/call-graph';
 import { meshProblems, MeshProblem } from '../../api/mesh-rules';
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../../api/names';
 import { API_VERSION, GROUP, KINDS, Kind, WeftResource } from '../../api/resources';
@@ -26,6 +28,8 @@ export interface CheckResult {
   readonly unchecked: readonly string[];
   /** Every problem, ordered by file and line. */
   readonly problems: readonly CheckProblem[];
+  /** Call-graph warnings (`WEFT_WARN_*`): printed, but they do not fail the check. */
+  readonly warnings: readonly CheckProblem[];
 }
 
 interface Meta { readonly name?: unknown; readonly namespace?: unknown }
@@ -119,8 +123,12 @@ export function checkDist(dir: string): CheckResult {
   }
 
   problems.push(...meshRuleProblems(weft));
-  problems.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0));
-  return { dist: dir, files: loaded.files, objects: loaded.manifests.length, checked: { kubernetes, weft: weftChecked }, unchecked, problems };
+  const graph = callGraphCheck(weft);
+  problems.push(...graph.errors);
+  const byPlace = (a: CheckProblem, b: CheckProblem) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0);
+  problems.sort(byPlace);
+  const warnings = [...graph.warnings].sort(byPlace);
+  return { dist: dir, files: loaded.files, objects: loaded.manifests.length, checked: { kubernetes, weft: weftChecked }, unchecked, problems, warnings };
 }
 
 type Report = (code: string, field: string, message: string, fix?: string) => void;
@@ -189,4 +197,23 @@ function meshRuleProblems(weft: readonly { res: WeftResource<unknown>; m: Manife
       const m = p.code === 'WEFT_ERR_DUPLICATE_NAME' && p.field === 'metadata.name' ? found[1] ?? found[0] : found[0];
       return { code: p.code, object, field: p.field, message: p.message, ...(p.fix ? { fix: p.fix } : {}), file: m?.file ?? '', line: m?.lineOf(p.field) };
     });
+}
+
+/** The call-graph analysis of api/call-graph.ts over the model the control plane would build from the dist. */
+function callGraphCheck(weft: readonly { res: WeftResource<unknown>; m: Manifest }[]): { errors: CheckProblem[]; warnings: CheckProblem[] } {
+  const errors: CheckProblem[] = [];
+  const warnings: CheckProblem[] = [];
+  let found: GraphProblem[];
+  try {
+    found = callGraphProblems(buildModel(weft.map((w) => w.res), []).model);
+  } catch (e) {
+    return { errors: [{ code: 'WEFT_ERR_CHECK_INTERNAL', object: '(call graph)', field: '', message: `the call-graph analysis failed: ${(e as Error).message}`, file: weft[0]?.m.file ?? '' }], warnings };
+  }
+  for (const g of found) {
+    const object = `${g.kind}/${g.namespace}/${g.name}`;
+    const m = weft.find((w) => objectName(w.m) === object)?.m;
+    const p: CheckProblem = { code: g.code, object, field: g.field, message: `${g.message} [graph path: ${g.path.join(' → ')}]`, fix: g.fix, file: m?.file ?? '', line: m?.lineOf(g.field) };
+    (g.severity === 'warning' ? warnings : errors).push(p);
+  }
+  return { errors, warnings };
 }

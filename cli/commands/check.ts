@@ -16,9 +16,10 @@ export function checkJson(result: CheckResult): Record<string, unknown> {
 
 /** Text output: one line per problem, then a summary line. */
 export function checkText(result: CheckResult): string {
-  const lines = result.problems.map(formatProblem);
+  const lines = [...result.problems.map(formatProblem), ...result.warnings.map((w) => `warning: ${formatProblem(w)}`)];
   const what = `${result.objects} object(s) in ${result.files.length} file(s)`;
-  const unchecked = result.unchecked.length ? `; ${result.unchecked.length} custom object(s) without a schema here` : '';
+  const unchecked = (result.unchecked.length ? `; ${result.unchecked.length} custom object(s) without a schema here` : '')
+    + (result.warnings.length ? `; ${result.warnings.length} warning(s)` : '');
   lines.push(result.problems.length ? `weft check: ${result.problems.length} problem(s) in ${what}${unchecked}` : `weft check: ${what}, no problems${unchecked}`);
   return `${lines.join('\n')}\n`;
 }

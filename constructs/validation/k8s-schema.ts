@@ -5,6 +5,8 @@
  * Limit: kubernetes-models does not reject unknown fields, so a misspelt Kubernetes field passes here.
  */
 import { resourceProblems } from '../../api/crds';
+import { buildModel } from '../../api/build-model';
+import { callGraphProblems } from '../../api/call-graph';
 import { isWeftResource, meshProblems } from '../../api/mesh-rules';
 
 /** One problem of one synthesized object. */
@@ -82,6 +84,11 @@ export function manifestProblems(docs: readonly unknown[]): ManifestProblem[] {
   // Schema problems were reported per object above; meshProblems repeats them as WEFT_ERR_INVALID_RESOURCE.
   for (const p of meshProblems(weft.map(([d]) => d as never)).filter((q) => q.code !== 'WEFT_ERR_INVALID_RESOURCE')) {
     out.push({ rule: 'weft-mesh-rules', index: weft[p.index]?.[1] ?? -1, kind: p.kind, name: p.name, ...(p.namespace ? { namespace: p.namespace } : {}), location: p.field, message: p.message, code: p.code });
+  }
+  // The call-graph errors (warnings were printed by the synth itself), on the model the control plane would build.
+  for (const g of callGraphProblems(buildModel(weft.map(([d]) => d as never), []).model).filter((x) => x.severity === 'error')) {
+    const index = weft.find(([d]) => (d as { kind: string }).kind === g.kind && (d as { metadata: { name: string } }).metadata.name === g.name)?.[1] ?? -1;
+    out.push({ rule: 'weft-mesh-rules', index, kind: g.kind, name: g.name, namespace: g.namespace, location: g.field, message: `${g.message} [graph path: ${g.path.join(' → ')}]`, code: g.code });
   }
   return out;
 }

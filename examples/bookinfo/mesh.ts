@@ -98,8 +98,9 @@ export function bookinfo(scope: Construct, props: BookinfoProps = {}): Bookinfo 
   const ratings = new MeshService(scope, 'ratings', {
     ...common, image: `${repo}/ratings:${tag}`, replicas: r.ratings ?? 2, local: local('ratings'),
     // A killed or restarting replica costs no request: retry elsewhere, then eject it.
-    retries: { attempts: 2, on: ['reset', 'connect-failure', 'gateway-error'], perTryTimeout: '1s' },
-    timeout: '3s',
+    // 3 tries × 600ms fit in the 2s each try of reviews may take (the call-graph timeout budget).
+    retries: { attempts: 2, on: ['reset', 'connect-failure', 'gateway-error'], perTryTimeout: '600ms' },
+    timeout: '1800ms',
     outlierDetection: { consecutive5xx: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 },
   });
   const details = new MeshService(scope, 'details', { ...common, image: `${repo}/details:${tag}`, replicas: r.details, local: local('details') });
@@ -109,10 +110,12 @@ export function bookinfo(scope: Construct, props: BookinfoProps = {}): Bookinfo 
       v1: { image: `${repo}/reviews:${tag}`, replicas: r['reviews-v1'], local: local('reviews', { VERSION: 'v1' }) },
       v2: { image: `${repo}/reviews:${tag}-v2`, replicas: r['reviews-v2'], local: local('reviews', { VERSION: 'v2', STARS: 'true' }) },
     },
-    retries: { attempts: 2, on: ['5xx', 'reset', 'connect-failure'], perTryTimeout: '500ms' },
-    timeout: '2s',
+    // One retry: 2 (reviews) × 3 (ratings) = 6 requests at most per page, under the mesh's limit of 10.
+    retries: { attempts: 1, on: ['5xx', 'reset', 'connect-failure'], perTryTimeout: '2s' },
+    timeout: '4s',
   });
-  const productpage = new MeshService(scope, 'productpage', { ...common, image: `${repo}/productpage:${tag}`, replicas: r.productpage, local: local('productpage'), timeout: '5s' });
+  // Users reach bookinfo through productpage: the entry of the call graph.
+  const productpage = new MeshService(scope, 'productpage', { ...common, image: `${repo}/productpage:${tag}`, replicas: r.productpage, local: local('productpage'), timeout: '5s', ingress: true });
   productpage.calls(details, reviews);
   reviews.calls(ratings);
 

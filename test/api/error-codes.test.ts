@@ -14,7 +14,7 @@ const ROOT = join(__dirname, '..', '..');
 const SOURCE_DIRS = ['api', 'constructs', 'control-plane', 'proxy', 'cli', 'stacks', 'bin', 'image'];
 const REGISTRY = 'api/error-codes.ts';
 /** A full code: never a prefix such as `WEFT_ERR_SELF_CHECK_*` or `'WEFT_ERR_'.length`. */
-const CODE = /\bWEFT_ERR_[A-Z0-9]+(?:_[A-Z0-9]+)*(?![A-Za-z0-9_])/g;
+const CODE = /\bWEFT_(?:ERR|WARN)_[A-Z0-9]+(?:_[A-Z0-9]+)*(?![A-Za-z0-9_])/g;
 
 interface Source { readonly file: string; readonly text: string }
 

@@ -115,3 +115,23 @@ test('services: reserved ports, unknown callees, duplicate ports and versions, t
     'WEFT_ERR_UNKNOWN_SERVICE MeshService/a spec.calls[0]',
   ]);
 });
+
+test('calls: a service calling itself, a version calling an unknown service', () => {
+  expect(codes([svc('a', { calls: [{ name: 'a' }] })])).toEqual(['WEFT_ERR_SELF_CALL MeshService/a spec.calls[0]']);
+  expect(codes([svc('a', { versions: [{ name: 'v1', replicas: 1, calls: [{ name: 'ghost' }] }] })])).toEqual(['WEFT_ERR_UNKNOWN_SERVICE MeshService/a spec.versions[0].calls[0]']);
+});
+
+test('STRICT scoped to a service without a sidecar is reported on the policy; mesh-wide STRICT is not', () => {
+  const legacy = svc('legacy', {}, 'shop', { 'weft.dev/meshed': 'false' });
+  const scoped = R('MtlsPolicy', 'p', { scope: { service: 'legacy' }, mode: 'STRICT' }, 'shop');
+  expect(codes([cfg(), legacy, scoped])).toEqual(['WEFT_ERR_STRICT_UNMESHED MtlsPolicy/p spec.mode']);
+  expect(codes([cfg('STRICT'), legacy])).toEqual([]);
+});
+
+test('a mesh reference (one repository\'s part) accepts calls and policy sources naming services elsewhere', () => {
+  const ref = { ...cfg(), metadata: { name: 'mesh', annotations: { 'weft.dev/mesh-reference': 'true' } } } as WeftResource<unknown>;
+  const policy = R('MtlsPolicy', 'p', { scope: { service: 'a' }, rules: [{ action: 'ALLOW', from: [{ services: [{ name: 'web', namespace: 'web' }], namespaces: ['web'] }] }] }, 'shop');
+  const a = svc('a', { calls: [{ name: 'payments', namespace: 'payments' }] });
+  expect(codes([ref, a, policy])).toEqual([]);
+  expect(codes([cfg(), a, policy]).map((c) => c.split(' ')[0]).sort()).toEqual(['WEFT_ERR_UNKNOWN_IDENTITY', 'WEFT_ERR_UNKNOWN_IDENTITY', 'WEFT_ERR_UNKNOWN_SERVICE']);
+});

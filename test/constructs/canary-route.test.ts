@@ -27,7 +27,7 @@ test('the issue\'s shorthand: header match to v2 first, then the 90/10 split (sn
 
 test('addRoute() after construction lands between the matches and the split; all match kinds render', () => {
   const { chart, reviews } = setup();
-  const route = new CanaryRoute(chart, 'r', { service: reviews, split: { v1: 100 }, match: [{ method: 'POST', to: 'v1' }] });
+  const route = new CanaryRoute(chart, 'r', { service: reviews, split: { v1: 100 }, match: [{ method: 'PUT', to: 'v1' }] });
   route.addRoute({
     name: 'beta',
     match: [

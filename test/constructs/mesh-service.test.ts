@@ -85,7 +85,7 @@ test('the CA trust anchor: ConfigMap weft-ca-root (published by the control plan
   expect(mount.readOnly).toBe(true);
   expect(boot.identity.caTrustAnchorFile).toBe(`${mount.mountPath}/root-cert.pem`);
   expect(boot.identity.renewWithCertificate).toBeUndefined(); // Kubernetes renews with the projected token
-  const role = objs.find((o: any) => o.kind === 'ClusterRole' && o.metadata.name === 'weft-control-plane');
+  const role = objs.find((o: any) => o.kind === 'ClusterRole' && o.metadata.name === 'weft-control-plane-weft-system');
   expect(role.rules).toContainEqual({ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'] });
 });
 

@@ -55,7 +55,7 @@ test('control-plane Deployment: 2 replicas, anti-affinity, admin-port probes, re
 
 test('RBAC: watch services/endpointslices/pods/weft.dev, create TokenReviews, update status; Secrets only in its namespace', () => {
   const objs = synth(fixture().chart);
-  const rules = find(objs, 'ClusterRole', 'weft-control-plane').rules;
+  const rules = find(objs, 'ClusterRole', 'weft-control-plane-weft-system').rules;
   const can = (group: string, resource: string, verb: string) => rules.some((r: any) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
   expect(can('', 'services', 'watch') && can('', 'pods', 'watch') && can('discovery.k8s.io', 'endpointslices', 'watch')).toBe(true);
   for (const r of ['meshconfigs', 'meshservices', 'canaryroutes', 'mtlspolicies']) {
