@@ -5,8 +5,10 @@
  */
 import * as http from 'http';
 import { Registry } from 'prom-client';
-import { buildModel } from '../api/build-model';
+import type { MeshModel } from '../api/model';
 import type { ResourceStatus } from '../api/status';
+import { LastGoodModel, rejectionsOf } from './last-good';
+import { RejectionReporter } from './rejection-report';
 import { AdsServer } from './xds/ads-server';
 import { Renderer, SnapshotCache } from './xds/cache';
 import type { AdsStatus } from './xds/status';
@@ -34,8 +36,8 @@ export interface ControlPlaneOptions {
   readonly maxBytesInFlight?: number;
   readonly onNodeConnected?: (node: ConnectedNode) => void;
   readonly onNodeDisconnected?: (node: ConnectedNode) => void;
-  /** Log sink. @default silent */
-  readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  /** Log sink (`fields` carry e.g. the `code` of a rejection). @default silent */
+  readonly log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   /** Model → resources per client; a seam for tests and experiments. @default translate */
   readonly render?: Renderer;
   /** Bind the (plaintext) ADS port; false leaves serving to the caller (`ads.handler` on a TLS server of its own). @default true */
@@ -53,6 +55,8 @@ export interface ControlPlane {
   readonly metricsRegistry: Registry;
   /** Verdicts of the last model build. */
   statuses(): readonly ResourceStatus[];
+  /** The model being served (after last-good substitution); undefined before the first snapshot. */
+  model(): MeshModel | undefined;
   /** Whether a first snapshot has been built (readiness). */
   ready(): boolean;
   stop(): Promise<void>;
@@ -70,7 +74,8 @@ function statusServer(cp: () => ControlPlane, registry: Registry): http.Server {
     if (req.method !== 'GET') return send(405, 'text/plain', 'method not allowed\n');
     if (url === '/live') return send(200, 'text/plain', 'ok\n');
     if (url === '/ready') return cp().ready() ? send(200, 'text/plain', 'ready\n') : send(503, 'text/plain', 'no snapshot yet\n');
-    if (url === '/status') return send(200, 'application/json', JSON.stringify({ ...cp().status.toJSON(), resources: cp().statuses() }, null, 2));
+    // `rejected`: what the control plane refused and what it serves instead (weft proxy-status, weft stat, weft up read it)
+    if (url === '/status') return send(200, 'application/json', JSON.stringify({ ...cp().status.toJSON(), resources: cp().statuses(), rejected: rejectionsOf(cp().statuses()) }, null, 2));
     if (url === '/metrics') {
       registry.metrics().then((m) => send(200, registry.contentType, m), (e) => send(500, 'text/plain', String(e)));
       return undefined;
@@ -91,6 +96,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   if (typeof (opts.source as Partial<AttachableSource>).attach === 'function') (opts.source as unknown as AttachableSource).attach(ads);
   const port = opts.listen === false ? 0 : await ads.listen(opts.port ?? 15010, opts.host ?? '127.0.0.1');
   let statuses: readonly ResourceStatus[] = [];
+  let model: MeshModel | undefined;
   let lastReported = '';
   let httpServer: http.Server | undefined;
   let statusPort: number | undefined;
@@ -101,6 +107,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     ads,
     metricsRegistry: registry,
     statuses: () => statuses,
+    model: () => model,
     ready: () => cache.hasModel(),
     async stop() {
       await opts.source.stop().catch((e) => log('error', `source stop: ${(e as Error).message}`));
@@ -121,10 +128,16 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       s.listen(opts.statusPort, opts.statusHost ?? opts.host ?? '127.0.0.1', () => resolve((s.address() as { port: number }).port));
     });
   }
+  // Every source's snapshots go through the last-good stage: a rejected resource keeps its last
+  // accepted version, a policy never accepted denies (docs/control-plane-sources.md, *Rejected resources*).
+  const lastGood = new LastGoodModel();
+  const rejections = new RejectionReporter(registry, log);
   const onSnapshot = (snap: SourceSnapshot) => {
     try {
-      const built = buildModel(snap.resources, snap.endpoints);
+      const built = lastGood.build(snap.resources, snap.endpoints);
+      rejections.report(built.statuses);
       statuses = built.statuses;
+      model = built.model;
       cache.setModel(built.model);
       const body = JSON.stringify(built.statuses);
       if (body !== lastReported && opts.source.reportStatus) {
