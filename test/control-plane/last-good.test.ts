@@ -73,7 +73,7 @@ beforeEach(async () => {
   await writeFile(join(dir, 'canary.yaml'), canary(100, 0));
   await writeFile(join(dir, 'policy.yaml'), adminDeny('DENY'));
   const source = new LocalSource({ dir, debounceMs: 20, statusFile: join(dir, 'state', 'status.json') });
-  cp = await startControlPlane({ source, port: 0, metricsRegistry: new Registry(), log: (level, msg) => { if (level === 'warn') warnings.push(msg); } });
+  cp = await startControlPlane({ source, port: 0, statusPort: 0, metricsRegistry: new Registry(), log: (level, msg) => { if (level === 'warn') warnings.push(msg); } });
   await verdict('everything accepted', (st) => st.length === 6 && st.every((s) => s.accepted));
 });
 
@@ -145,4 +145,27 @@ test('CanaryRoute never accepted: left out, rejected loudly', async () => {
   expect(find(cp!.statuses(), 'CanaryRoute', 'details-split')).toMatchObject({ code: 'WEFT_ERR_MODEL_INVALID_WEIGHTS', inForce: 'none' });
   expect(cp!.model()!.services.find((s) => s.name === 'details')!.routes.map((r) => r.name)).toEqual(['default']);
   expect(warnings.some((w) => w.includes('CanaryRoute shop/details-split'))).toBe(true);
+});
+
+test('visible from outside: /status lists the rejection with its code, /metrics counts it by kind', async () => {
+  const get = async (path: string) => (await fetch(`http://127.0.0.1:${cp!.statusPort}${path}`)).text();
+  expect(JSON.parse(await get('/status')).rejected).toEqual([]);
+  await writeFile(join(dir, 'canary.yaml'), canary(60, 50));
+  await writeFile(join(dir, 'policy.yaml'), adminDeny('DENYX'));
+  await verdict('both rejected', (st) => st.filter((s) => !s.accepted).length === 2);
+  const status = JSON.parse(await get('/status')) as { rejected: unknown[] };
+  expect(status.rejected).toEqual([
+    expect.objectContaining({ kind: 'CanaryRoute', namespace: 'shop', name: 'reviews-canary', code: 'WEFT_ERR_MODEL_INVALID_WEIGHTS', inForce: 'last-accepted' }),
+    expect.objectContaining({ kind: 'MtlsPolicy', namespace: 'shop', name: 'reviews-admin', code: 'WEFT_ERR_INVALID_CONFIG', inForce: 'last-accepted' }),
+  ]);
+  const metrics = await get('/metrics');
+  expect(metrics).toMatch(/^weft_control_plane_rejected_resources\{kind="CanaryRoute"\} 1$/m);
+  expect(metrics).toMatch(/^weft_control_plane_rejected_resources\{kind="MtlsPolicy"\} 1$/m);
+  expect(metrics).toMatch(/^weft_control_plane_rejections_total\{kind="CanaryRoute",code="WEFT_ERR_MODEL_INVALID_WEIGHTS"\} 1$/m);
+  // fixed: the gauge goes back to 0, the counter keeps its history
+  await writeFile(join(dir, 'canary.yaml'), canary(100, 0));
+  await verdict('the route accepted again', (st) => find(st, 'CanaryRoute', 'reviews-canary')?.accepted === true);
+  const after = await get('/metrics');
+  expect(after).toMatch(/^weft_control_plane_rejected_resources\{kind="CanaryRoute"\} 0$/m);
+  expect(after).toMatch(/^weft_control_plane_rejections_total\{kind="CanaryRoute",code="WEFT_ERR_MODEL_INVALID_WEIGHTS"\} 1$/m);
 });
