@@ -71,13 +71,16 @@ export function rejectionsOf(statuses: readonly ResourceStatus[]): Rejection[] {
     .sort((a, b) => resourceKey(a).localeCompare(resourceKey(b)));
 }
 
-/** One line per rejection, as the control-plane log and the CLI print it. */
+/** One line per rejection, as the control-plane log and the CLI print it (the message says what is in force). */
 export function describeRejection(r: Rejection): string {
-  const what = `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
-  const kept = r.inForce === 'last-accepted' ? 'its last accepted version stays in force'
-    : r.inForce === 'deny-all' ? 'never accepted: everything it selects is DENIED until it is fixed'
-      : 'nothing is served for it';
-  return `${r.code}: ${what} rejected (${r.reason}): ${r.message}; ${kept}`;
+  return `${r.code}: ${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name} rejected (${r.reason}): ${r.message}`;
+}
+
+/** The sentence appended to a rejection's message (so `kubectl describe` and status.json say it too). */
+export function inForceText(inForce: InForce, generation?: number): string {
+  if (inForce === 'last-accepted') return `the last accepted version${generation !== undefined ? ` (generation ${generation})` : ''} stays in force`;
+  if (inForce === 'deny-all') return 'never accepted: a deny-all placeholder is served instead, so everything it selects is DENIED until it is fixed';
+  return 'nothing is served for it';
 }
 
 /**
@@ -127,9 +130,13 @@ export class LastGoodModel {
     const statuses = built.statuses.map((st): ResourceStatus => {
       const key = resourceKey(st);
       const rep = replaced.get(key);
-      if (rep) return { ...rep.status, inForce: st.accepted ? rep.by : 'none' };
+      if (rep) {
+        const inForce: InForce = st.accepted ? rep.by : 'none';
+        const text = inForceText(inForce, inForce === 'last-accepted' ? this.accepted.get(key)?.metadata.generation : undefined);
+        return { ...rep.status, message: `${rep.status.message}; ${text}`, inForce };
+      }
       if (st.accepted && input.has(key)) this.accepted.set(key, input.get(key)!);
-      return st.accepted ? st : { ...st, inForce: 'none' };
+      return st.accepted ? st : { ...st, message: `${st.message}; ${inForceText('none')}`, inForce: 'none' };
     });
     for (const key of [...this.accepted.keys()]) if (!input.has(key)) this.accepted.delete(key); // deleted: gone for good
     return { model: built.model, statuses };
