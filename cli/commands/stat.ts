@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { readRunInfo } from '../up/run-info';
+import { fetchRejections, renderRejections } from '../up/rejections';
 import { renderStat, scrape, statRows, watchStat } from '../up/stat';
 
 export function register(program: Command): void {
@@ -19,7 +20,8 @@ export function register(program: Command): void {
       const targets = info.proxies.filter((p) => p.service !== 'weft-ingress');
       const tty = process.stdout.isTTY === true;
       if (flags.watch) {
-        const stop = watchStat(() => targets, (rows) => process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${renderStat(rows, tty)}\n`));
+        const stop = watchStat(() => targets, (rows) => void fetchRejections(info.controlPlane.status).then((rejected) =>
+          process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : ''}${renderStat(rows, tty)}${renderRejections(rejected ?? [])}\n`)));
         await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
         stop();
         return;
@@ -29,6 +31,8 @@ export function register(program: Command): void {
       const t0 = Date.now();
       await new Promise((r) => setTimeout(r, windowMs));
       const rows = statRows(before, await scrape(targets), (Date.now() - t0) / 1000);
-      process.stdout.write(flags.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${renderStat(rows, tty)}\n`);
+      // rejected custom resources are listed under the table (JSON keeps its row array; see `weft proxy-status --json`)
+      const rejected = flags.output === 'json' ? [] : (await fetchRejections(info.controlPlane.status)) ?? [];
+      process.stdout.write(flags.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : `${renderStat(rows, tty)}${renderRejections(rejected)}\n`);
     });
 }
