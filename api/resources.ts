@@ -93,7 +93,11 @@ export const conditionSchema = s.object({
   observedGeneration: s.optional(s.integer()),
 });
 
-export const statusSchema = s.object({ conditions: s.optional(s.array(conditionSchema)) });
+export const statusSchema = s.object({
+  conditions: s.optional(s.array(conditionSchema)),
+  lastAcceptedSpec: s.optional(s.string({ description: 'JSON of the last spec the control plane accepted; served while a newer one is rejected (written by the control plane only).' })),
+  lastAcceptedGeneration: s.optional(s.integer({ description: 'metadata.generation of lastAcceptedSpec.' })),
+});
 
 // --- MeshConfig ---
 

@@ -22,6 +22,12 @@ export interface ResourceStatus {
    * never accepted is left out).
    */
   readonly inForce?: InForce;
+  /**
+   * The accepted version being served for this resource (set by the control plane): what a source
+   * persists (`status.lastAcceptedSpec` in Kubernetes, the status file locally) so a restarted
+   * control plane or another replica keeps serving it while the current version is rejected.
+   */
+  readonly lastAccepted?: { readonly generation?: number; readonly spec: unknown };
 }
 
 /** What stays in force for a rejected resource; see `ResourceStatus.inForce`. */

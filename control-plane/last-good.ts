@@ -52,6 +52,8 @@ export function denyAllPlaceholder(r: WeftResource<unknown>, wholeNamespace = fa
   };
 }
 
+const acceptedOf = (r: Res) => ({ ...(r.metadata.generation !== undefined ? { generation: r.metadata.generation } : {}), spec: r.spec });
+
 /** One resource the control plane rejected, and what it serves instead. */
 export interface Rejection {
   readonly kind: string;
@@ -91,10 +93,16 @@ export function inForceText(inForce: InForce, generation?: number): string {
 export class LastGoodModel {
   private readonly accepted = new Map<string, Res>();
 
-  /** The model to serve and one status per input resource (rejections carry `inForce`). */
-  build(resources: readonly Res[], endpoints: readonly EndpointModel[]): BuildResult {
+  /**
+   * The model to serve and one status per input resource (rejections carry `inForce`; whatever is
+   * served as accepted carries `lastAccepted`). `remembered` (SourceSnapshot.lastAccepted) stands in
+   * for a resource with no accepted version in memory: a restart or another replica's history.
+   */
+  build(resources: readonly Res[], endpoints: readonly EndpointModel[], remembered: readonly Res[] = []): BuildResult {
     const input = new Map<string, Res>();
     for (const r of resources) if (r?.metadata?.name && r.kind in KINDS) input.set(keyOfResource(r), r);
+    const fromOutside = new Map(remembered.filter((r) => r?.metadata?.name && r.kind in KINDS).map((r) => [keyOfResource(r), r]));
+    const lastOf = (key: string) => this.accepted.get(key) ?? fromOutside.get(key);
     let current = [...resources];
     let built = buildModel(current, endpoints);
     /** key → the original rejection and what replaced the resource. */
@@ -105,7 +113,7 @@ export class LastGoodModel {
         if (st.accepted || RANK[st.kind] !== rank) continue;
         const key = resourceKey(st);
         if (replaced.has(key) || !input.has(key)) continue;
-        const last = this.accepted.get(key);
+        const last = lastOf(key);
         if (last) {
           swaps.set(key, last);
           replaced.set(key, { status: st, by: 'last-accepted' });
@@ -132,10 +140,16 @@ export class LastGoodModel {
       const rep = replaced.get(key);
       if (rep) {
         const inForce: InForce = st.accepted ? rep.by : 'none';
-        const text = inForceText(inForce, inForce === 'last-accepted' ? this.accepted.get(key)?.metadata.generation : undefined);
-        return { ...rep.status, message: `${rep.status.message}; ${text}`, inForce };
+        const last = inForce === 'last-accepted' ? lastOf(key) : undefined;
+        if (last) this.accepted.set(key, last); // a remembered version becomes this process's history
+        const text = inForceText(inForce, last?.metadata.generation);
+        return { ...rep.status, message: `${rep.status.message}; ${text}`, inForce, ...(last ? { lastAccepted: acceptedOf(last) } : {}) };
       }
-      if (st.accepted && input.has(key)) this.accepted.set(key, input.get(key)!);
+      const r = input.get(key);
+      if (st.accepted && r) {
+        this.accepted.set(key, r);
+        return { ...st, lastAccepted: acceptedOf(r) };
+      }
       return st.accepted ? st : { ...st, message: `${st.message}; ${inForceText('none')}`, inForce: 'none' };
     });
     for (const key of [...this.accepted.keys()]) if (!input.has(key)) this.accepted.delete(key); // deleted: gone for good

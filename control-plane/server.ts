@@ -134,7 +134,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const rejections = new RejectionReporter(registry, log);
   const onSnapshot = (snap: SourceSnapshot) => {
     try {
-      const built = lastGood.build(snap.resources, snap.endpoints);
+      const built = lastGood.build(snap.resources, snap.endpoints, snap.lastAccepted);
       rejections.report(built.statuses);
       statuses = built.statuses;
       model = built.model;

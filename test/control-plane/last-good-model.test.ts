@@ -97,3 +97,17 @@ test('a mode-only policy with a bad mode keeps its last accepted mode', () => {
   expect(model.services[0].mtlsModes).toEqual({ 9080: 'DISABLE' });
   expect(allowed(model, 'reviews')).toBe(true);
 });
+
+test('a remembered version (another replica, a previous run) stands in when there is none in memory', () => {
+  const good = policy('p', { scope: { service: 'reviews' }, rules: [{ action: 'DENY', to: [{ paths: ['/admin'] }] }] });
+  const bad = policy('p', { scope: { service: 'reviews' }, rules: [{ action: 'DENYX', to: [{ paths: ['/admin'] }] }] });
+  const fresh = new LastGoodModel();
+  const { model, statuses } = fresh.build([MESH, svc('reviews'), bad], [], [{ ...good, metadata: { ...good.metadata, generation: 4 } }]);
+  expect(statuses.find((s) => s.kind === 'MtlsPolicy')).toMatchObject({ accepted: false, inForce: 'last-accepted', lastAccepted: { generation: 4, spec: good.spec } });
+  expect(statuses.find((s) => s.kind === 'MtlsPolicy')!.message).toMatch(/the last accepted version \(generation 4\) stays in force$/);
+  expect(allowed(model, 'reviews')).toBe(true); // only /admin is denied, as before
+  expect(authorize(model.policies, { principal: 'spiffe://shop.local/ns/shop/sa/x', destination: { service: 'reviews', namespace: 'shop' }, port: 9080, path: '/admin', method: 'GET' }).allowed).toBe(false);
+  // memory wins over what is remembered outside, and accepted resources carry what to persist
+  const other = fresh.build([MESH, svc('reviews'), good], [], []);
+  expect(other.statuses.find((s) => s.kind === 'MtlsPolicy')).toMatchObject({ accepted: true, lastAccepted: { spec: good.spec } });
+});

@@ -169,3 +169,20 @@ test('visible from outside: /status lists the rejection with its code, /metrics 
   expect(after).toMatch(/^weft_control_plane_rejected_resources\{kind="CanaryRoute"\} 0$/m);
   expect(after).toMatch(/^weft_control_plane_rejections_total\{kind="CanaryRoute",code="WEFT_ERR_MODEL_INVALID_WEIGHTS"\} 1$/m);
 });
+
+test('a restarted control plane keeps serving the last accepted versions it wrote to the status file', async () => {
+  const routes0 = reviews(cp!.model()!).routes;
+  await writeFile(join(dir, 'canary.yaml'), canary(60, 50));
+  await writeFile(join(dir, 'policy.yaml'), adminDeny('DENYX'));
+  await verdict('both rejected', (st) => st.filter((s) => !s.accepted).length === 2);
+  await statusFile((st) => st.filter((s) => s.inForce === 'last-accepted').length === 2);
+  await cp!.stop();
+  const source = new LocalSource({ dir, debounceMs: 20, statusFile: join(dir, 'state', 'status.json') });
+  cp = await startControlPlane({ source, port: 0, metricsRegistry: new Registry() });
+  await verdict('both rejected after the restart', (st) => st.filter((s) => !s.accepted).length === 2);
+  expect(find(cp.statuses(), 'CanaryRoute', 'reviews-canary')).toMatchObject({ inForce: 'last-accepted' });
+  expect(find(cp.statuses(), 'MtlsPolicy', 'reviews-admin')).toMatchObject({ inForce: 'last-accepted' });
+  expect(reviews(cp.model()!).routes).toEqual(routes0);
+  expect(ask(cp.model()!, 'reviews', '/admin').allowed).toBe(false);
+  expect(ask(cp.model()!, 'reviews', '/reviews/1').allowed).toBe(true);
+});

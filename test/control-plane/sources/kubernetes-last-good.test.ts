@@ -94,3 +94,25 @@ test('invalid live edits of a CanaryRoute (60/50) and an ALLOW MtlsPolicy (ALLOW
   expect(distinct(ratingsSidecar, LISTENER)).toHaveLength(1);
   expect(JSON.stringify(ratingsSidecar.received.get(LISTENER)!.resources)).toContain('shop/ratings-authz#from-reviews');
 });
+
+test('the version in force is stored on the resource, so a replica started later serves the same config', async () => {
+  // ratings-authz is still rejected (ALLOWX); its last accepted spec (generation 1) is in its status
+  const stored = api.get('MtlsPolicy', 'ratings-authz', 'shop')!.status as { lastAcceptedSpec: string; lastAcceptedGeneration: number };
+  expect(stored.lastAcceptedGeneration).toBe(1);
+  expect(JSON.parse(stored.lastAcceptedSpec).rules[0].action).toBe('ALLOW');
+  const second = new KubernetesSource({ client, kubeConfig: api.kubeConfig(client), debounceMs: 20, restartBackoff: { baseMs: 10, maxMs: 50 } });
+  const cp2 = await startControlPlane({ source: second, port: 0, host: '127.0.0.1' });
+  const side2 = new TestAdsClient(`127.0.0.1:${cp2.port}`, { id: 'ratings-v1-1', user_agent_name: 'weft-proxy', metadata: { service: 'ratings', namespace: 'shop', version: 'v1' }, locality: {} });
+  try {
+    side2.start();
+    await side2.until(() => side2.acked.has(LISTENER));
+    expect(cp2.statuses().find((s) => s.name === 'ratings-authz')).toMatchObject({ accepted: false, inForce: 'last-accepted' });
+    expect(ask(cp2.model()!, 'ratings', 'reviews', '/ratings.v1.Ratings/Get', 'POST').allowed).toBe(true);
+    expect(ask(cp2.model()!, 'ratings', 'productpage', '/ratings.v1.Ratings/Get', 'POST').allowed).toBe(false);
+    // content-hash versions: the new replica's listeners are byte-identical to the first one's
+    expect(side2.received.get(LISTENER)!.version).toBe(ratingsSidecar.received.get(LISTENER)!.version);
+  } finally {
+    side2.close();
+    await cp2.stop();
+  }
+});
