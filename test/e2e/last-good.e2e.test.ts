@@ -122,3 +122,28 @@ test('a new ALLOW policy with a bad field (never accepted) denies its service', 
   expect(first?.weftError).toMatch(/weft-rejected/);
   for (const o of await requests(`${mesh!.ingressUrl('details')}/details/1`, 10)) expect(o.status).toBe(403);
 });
+
+test('the control plane restarted while both edits are rejected: the split, the header match, the 403s stay', async () => {
+  await mesh!.controlPlane.restart();
+  // the new process read the versions in force back from its status file; wait until the ingress
+  // sidecar is connected to it and has ACKed every type it was sent, so what it serves is the new config
+  const status = async () => (await (await fetch(`http://127.0.0.1:${mesh!.controlPlane.statusPort}/status`)).json()) as {
+    rejected: Rejection[]; clients: { node: { id: string }; types: Record<string, { sentVersion?: string; ackedVersion?: string; pending: boolean }> }[];
+  };
+  let doc = await status();
+  const synced = () => {
+    const types = Object.values(doc.clients.find((c) => c.node.id === 'weft-ingress-0')?.types ?? {});
+    return types.length >= 4 && types.every((t) => !t.pending && t.sentVersion !== undefined && t.ackedVersion === t.sentVersion);
+  };
+  for (let i = 0; i < 300 && !synced(); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    doc = await status();
+  }
+  expect(synced()).toBe(true);
+  expect(doc.rejected.map((r) => [r.name, r.inForce]).sort()).toEqual([['details-callers', 'deny-all'], ['reviews-admin', 'last-accepted'], ['reviews-canary', 'last-accepted']]);
+  const reviews = `${mesh!.ingressUrl('reviews')}/reviews/1`;
+  expect(versions(await requests(reviews, 40))).toEqual(['v1']);
+  expect(versions(await requests(reviews, 20, { 'x-canary': 'always' }))).toEqual(['v2']);
+  expect((await get(`${mesh!.ingressUrl('reviews')}/admin`)).status).toBe(403);
+  expect((await get(`${mesh!.ingressUrl('details')}/details/1`)).status).toBe(403);
+});
