@@ -87,8 +87,9 @@ export function inForceText(inForce: InForce, generation?: number): string {
 
 /**
  * Builds models from whole snapshots and remembers, per resource, the last version that was
- * accepted. State lives in this object only: a restarted control plane starts with none (then a
- * rejected policy denies, a rejected route is left out, until a valid version is applied).
+ * accepted. Across processes the sources carry that history (`SourceSnapshot.lastAccepted`, fed by
+ * `ResourceStatus.lastAccepted`); without it a rejected policy denies and a rejected route is left
+ * out until a valid version is applied.
  */
 export class LastGoodModel {
   private readonly accepted = new Map<string, Res>();
