@@ -2,6 +2,7 @@
  * The custom resources of group `weft.dev/v1alpha1`: MeshConfig, MeshService, CanaryRoute and
  * MtlsPolicy. Each spec is written once as a schema; its type, validator and CRD schema derive from it.
  */
+import { CRD_LIMITS, CRD_RULES } from './crd-rules';
 import { DURATION_PATTERN } from './duration';
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from './names';
 import { Infer, s } from './schema';
@@ -38,17 +39,17 @@ export const retriesSchema = s.object({
   on: s.array(s.enumOf(RETRY_ON), { minItems: 1, description: 'Conditions that make a try retriable.' }),
   perTryTimeout: s.optional(duration('Deadline of each try.')),
   retriableStatusCodes: s.optional(s.array(s.integer({ minimum: 100, maximum: 599 }))),
-  backoff: s.optional(s.object({ base: duration('First backoff interval.'), max: duration('Backoff cap.') })),
+  backoff: s.optional(s.cel(s.object({ base: duration('First backoff interval.'), max: duration('Backoff cap.') }), CRD_RULES.backoff)),
   idempotent: s.optional(s.boolean('The app makes every method idempotent, so POST and PATCH may be re-sent too (call-graph check).')),
 });
 
-export const loadBalancerSchema = s.object({
+export const loadBalancerSchema = s.cel(s.object({
   policy: s.enumOf(LB_POLICIES, 'Endpoint picker.'),
-  hash: s.optional(s.object({
+  hash: s.optional(s.cel(s.object({
     header: s.optional(s.string({ minLength: 1, description: 'Request header whose value keys the hash.' })),
     cookie: s.optional(s.string({ minLength: 1, description: 'Cookie whose value keys the hash.' })),
-  })),
-});
+  }), CRD_RULES.hash)),
+}), CRD_RULES.loadBalancer);
 
 export const outlierDetectionSchema = s.object({
   consecutive5xx: s.optional(s.integer({ minimum: 1 })),
@@ -93,7 +94,11 @@ export const conditionSchema = s.object({
   observedGeneration: s.optional(s.integer()),
 });
 
-export const statusSchema = s.object({ conditions: s.optional(s.array(conditionSchema)) });
+export const statusSchema = s.object({
+  conditions: s.optional(s.array(conditionSchema)),
+  lastAcceptedSpec: s.optional(s.string({ description: 'JSON of the last spec the control plane accepted; served while a newer one is rejected (written by the control plane only).' })),
+  lastAcceptedGeneration: s.optional(s.integer({ description: 'metadata.generation of lastAcceptedSpec.' })),
+});
 
 // --- MeshConfig ---
 
@@ -121,12 +126,12 @@ export const meshConfigSpecSchema = s.object({
 
 // --- MeshService ---
 
-export const portSchema = s.object({
+export const portSchema = s.cel(s.object({
   name: label('Port name, unique in the service.'),
   port: s.integer({ minimum: 1, maximum: 65535, description: 'Port the service exposes.' }),
   targetPort: s.optional(s.integer({ minimum: 1, maximum: 65535, description: 'Port the app listens on; `port` when omitted.' })),
   protocol: s.enumOf(PROTOCOLS, 'What the port speaks; decides HTTP routing vs opaque TCP.'),
-});
+}), CRD_RULES.port);
 
 export const versionSchema = s.object({
   name: label('Version label value (`version`).'),
@@ -142,8 +147,8 @@ export const versionSchema = s.object({
 
 export const meshServiceSpecSchema = s.object({
   serviceAccount: label('ServiceAccount, i.e. the workload identity.'),
-  ports: s.array(portSchema, { minItems: 1 }),
-  versions: s.array(versionSchema, { minItems: 1 }),
+  ports: s.cel(s.array(portSchema, { minItems: 1, maxItems: CRD_LIMITS.ports, mapKeys: ['name'] }), CRD_RULES.ports),
+  versions: s.array(versionSchema, { minItems: 1, maxItems: CRD_LIMITS.versions, mapKeys: ['name'] }),
   interception: s.enumOf(INTERCEPTION_MODES, 'How app traffic reaches the sidecar.'),
   calls: s.optional(s.array(serviceRefSchema, { description: 'Declared dependencies.' })),
   trafficPolicy: s.optional(trafficPolicySchema),
@@ -152,24 +157,24 @@ export const meshServiceSpecSchema = s.object({
 
 // --- CanaryRoute ---
 
-export const stringMatchSchema = s.object({
+export const stringMatchSchema = s.cel(s.object({
   exact: s.optional(s.string()),
   prefix: s.optional(s.string()),
   regex: s.optional(s.string()),
-});
+}), CRD_RULES.stringMatch);
 
-export const headerMatchSchema = s.object({
+export const headerMatchSchema = s.cel(s.object({
   name: s.string({ minLength: 1 }),
   exact: s.optional(s.string()),
   regex: s.optional(s.string()),
   present: s.optional(s.boolean()),
   invert: s.optional(s.boolean()),
-});
+}), CRD_RULES.headerMatch);
 
 export const routeMatchSchema = s.object({
   path: s.optional(stringMatchSchema),
-  headers: s.optional(s.array(headerMatchSchema)),
-  query: s.optional(s.array(headerMatchSchema)),
+  headers: s.optional(s.array(headerMatchSchema, { maxItems: CRD_LIMITS.headers })),
+  query: s.optional(s.array(headerMatchSchema, { maxItems: CRD_LIMITS.headers })),
   method: s.optional(s.string({ pattern: /^[A-Z]+$/, patternName: 'an upper-case HTTP method' })),
 });
 
@@ -179,17 +184,17 @@ export const headerModifierSchema = s.object({
   remove: s.optional(s.array(s.string())),
 });
 
-export const routeRuleSchema = s.object({
+export const routeRuleSchema = s.cel(s.object({
   name: s.optional(label()),
-  match: s.optional(s.array(routeMatchSchema, { description: 'Any one match selects the rule; none means every request.' })),
-  backends: s.optional(s.array(s.object({ version: label(), weight: s.integer({ minimum: 0, maximum: 100 }) }))),
+  match: s.optional(s.array(routeMatchSchema, { maxItems: CRD_LIMITS.matches, description: 'Any one match selects the rule; none means every request.' })),
+  backends: s.optional(s.array(s.object({ version: label(), weight: s.integer({ minimum: 0, maximum: 100 }) }), { maxItems: CRD_LIMITS.backends })),
   timeout: s.optional(duration()),
   retries: s.optional(retriesSchema),
   requestHeaders: s.optional(headerModifierSchema),
   responseHeaders: s.optional(headerModifierSchema),
   fault: s.optional(s.object({
     delay: s.optional(s.object({ fixed: duration(), percent: percent() })),
-    abort: s.optional(s.object({ httpStatus: s.optional(s.integer({ minimum: 200, maximum: 599 })), grpcStatus: s.optional(s.integer({ minimum: 0, maximum: 16 })), percent: percent() })),
+    abort: s.optional(s.cel(s.object({ httpStatus: s.optional(s.integer({ minimum: 200, maximum: 599 })), grpcStatus: s.optional(s.integer({ minimum: 0, maximum: 16 })), percent: percent() }), CRD_RULES.abort)),
   })),
   mirror: s.optional(s.object({ version: label(), percent: percent() })),
   redirect: s.optional(s.object({
@@ -200,12 +205,12 @@ export const routeRuleSchema = s.object({
     status: s.optional(s.integer({ minimum: 301, maximum: 308 })),
   })),
   directResponse: s.optional(s.object({ status: s.integer({ minimum: 100, maximum: 599 }), body: s.optional(s.string()) })),
-});
+}), CRD_RULES.routeRule);
 
 export const canaryRouteSpecSchema = s.object({
   service: serviceRefSchema,
   port: s.optional(label('Port name the routes apply to; every HTTP port when omitted.')),
-  routes: s.array(routeRuleSchema, { minItems: 1 }),
+  routes: s.array(routeRuleSchema, { minItems: 1, maxItems: CRD_LIMITS.routes }),
   steps: s.optional(s.array(s.object({
     weight: s.integer({ minimum: 0, maximum: 100, description: 'Canary weight at this step.' }),
     pause: s.optional(duration()),
@@ -233,11 +238,11 @@ export const policyRuleSchema = s.object({
 });
 
 export const mtlsPolicySpecSchema = s.object({
-  scope: s.optional(s.object({
+  scope: s.optional(s.cel(s.object({
     namespace: s.optional(label()),
     service: s.optional(label()),
     port: s.optional(s.integer({ minimum: 1, maximum: 65535 })),
-  })),
+  }), CRD_RULES.scope)),
   mode: s.optional(s.enumOf(MTLS_MODES)),
   rules: s.optional(s.array(policyRuleSchema)),
 });

@@ -22,6 +22,20 @@ export interface OpenApiSchema {
   minItems?: number;
   maxItems?: number;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
+  /** CEL rules the API server checks at admission (the CRD carries them; the runtime validator does not). */
+  'x-kubernetes-validations'?: readonly CelRule[];
+  'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
+  'x-kubernetes-list-map-keys'?: readonly string[];
+}
+
+/** One `x-kubernetes-validations` entry (apiextensions.k8s.io/v1 ValidationRule). */
+export interface CelRule {
+  /** The CEL expression; `self` is the value the rule sits on. */
+  readonly rule: string;
+  /** What `kubectl` prints when the rule fails. */
+  readonly message: string;
+  /** @default FieldValueInvalid */
+  readonly reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
 }
 
 /** One node of a schema. `T` is the TypeScript type of a valid value. */
@@ -133,13 +147,19 @@ export const s = {
     );
   },
 
-  array<T>(items: Schema<T>, opts: { minItems?: number; maxItems?: number; description?: string } = {}): Schema<readonly T[]> {
+  /**
+   * A list. `mapKeys` makes it a Kubernetes list-map keyed by those (required) fields: the API server
+   * refuses two items with the same key and server-side apply merges per item; the runtime validator
+   * leaves duplicates to the model builder (which reports them with their own code).
+   */
+  array<T>(items: Schema<T>, opts: { minItems?: number; maxItems?: number; description?: string; mapKeys?: readonly string[] } = {}): Schema<readonly T[]> {
     return base<readonly T[]>(
       () => ({
         type: 'array',
         items: items.toOpenApi(),
         ...(opts.minItems !== undefined ? { minItems: opts.minItems } : {}),
         ...(opts.maxItems !== undefined ? { maxItems: opts.maxItems } : {}),
+        ...(opts.mapKeys ? { 'x-kubernetes-list-type': 'map' as const, 'x-kubernetes-list-map-keys': opts.mapKeys } : {}),
       }),
       (v, p, out) => {
         if (!Array.isArray(v)) return void out.push(`${p}: expected an array, got ${typeOf(v)}`);
@@ -191,6 +211,14 @@ export const s = {
   /** Any JSON value (opaque payloads such as xDS resources in a bootstrap). */
   any(description?: string): Schema<unknown> {
     return base<unknown>(() => ({ 'x-kubernetes-preserve-unknown-fields': true }), () => undefined, description);
+  },
+
+  /**
+   * Adds CEL admission rules to `inner`'s CRD schema. They only reach the API server: at run time the
+   * model builder makes the same checks and reports them with their own codes (see api/crds.ts).
+   */
+  cel<T>(inner: Schema<T>, rules: readonly CelRule[]): Schema<T> {
+    return { ...inner, toOpenApi: () => ({ ...inner.toOpenApi(), 'x-kubernetes-validations': rules }) };
   },
 
   /** Marks a field optional (`required` omits it; the type gets `?`). */

@@ -15,4 +15,20 @@ export interface ResourceStatus {
   readonly message: string;
   /** Stable code of the first problem (`WEFT_ERR_…`), when there is one. */
   readonly code?: string;
+  /**
+   * For a rejected resource, what the control plane serves in its place (set by the control plane,
+   * not by `buildModel`): `last-accepted` — its last accepted version; `deny-all` — a policy never
+   * accepted, replaced by a deny-everything placeholder (fail closed); `none` — nothing (a route
+   * never accepted is left out).
+   */
+  readonly inForce?: InForce;
+  /**
+   * The accepted version being served for this resource (set by the control plane): what a source
+   * persists (`status.lastAcceptedSpec` in Kubernetes, the status file locally) so a restarted
+   * control plane or another replica keeps serving it while the current version is rejected.
+   */
+  readonly lastAccepted?: { readonly generation?: number; readonly spec: unknown };
 }
+
+/** What stays in force for a rejected resource; see `ResourceStatus.inForce`. */
+export type InForce = 'last-accepted' | 'deny-all' | 'none';

@@ -107,7 +107,7 @@ export async function runControlPlane(opts: RunOptions, log: Log = defaultLog())
     ...(opts.statusTokenFile ? { statusToken: () => readStatusToken(opts.statusTokenFile!) } : {}),
     metricsRegistry: registry,
     controlPlaneId: `weft-control-plane/${hostname()}/${process.pid}`,
-    log: (level, msg) => log(level, msg),
+    log: (level, msg, fields) => log(level, msg, fields),
   });
   const hasMeshConfig = (source.lastSnapshot?.resources ?? []).some((r) => r.kind === 'MeshConfig');
   if (opts.meshConfig && !hasMeshConfig) log('warn', `MeshConfig "${opts.meshConfig}" not found; serving with defaults until it appears`, { code: 'WEFT_ERR_CP_MESH_CONFIG_MISSING' });

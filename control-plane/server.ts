@@ -5,8 +5,10 @@
  */
 import * as http from 'http';
 import { Registry } from 'prom-client';
-import { buildModel } from '../api/build-model';
+import type { MeshModel } from '../api/model';
 import type { ResourceStatus } from '../api/status';
+import { LastGoodModel, rejectionsOf } from './last-good';
+import { RejectionReporter } from './rejection-report';
 import { AdsServer } from './xds/ads-server';
 import { Renderer, SnapshotCache } from './xds/cache';
 import type { AdsStatus } from './xds/status';
@@ -37,8 +39,8 @@ export interface ControlPlaneOptions {
   readonly maxBytesInFlight?: number;
   readonly onNodeConnected?: (node: ConnectedNode) => void;
   readonly onNodeDisconnected?: (node: ConnectedNode) => void;
-  /** Log sink. @default silent */
-  readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  /** Log sink (`fields` carry e.g. the `code` of a rejection). @default silent */
+  readonly log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   /** Model → resources per client; a seam for tests and experiments. @default translate */
   readonly render?: Renderer;
   /** Bind the (plaintext) ADS port; false leaves serving to the caller (`ads.handler` on a TLS server of its own). @default true */
@@ -56,6 +58,8 @@ export interface ControlPlane {
   readonly metricsRegistry: Registry;
   /** Verdicts of the last model build. */
   statuses(): readonly ResourceStatus[];
+  /** The model being served (after last-good substitution); undefined before the first snapshot. */
+  model(): MeshModel | undefined;
   /** Whether a first snapshot has been built (readiness). */
   ready(): boolean;
   stop(): Promise<void>;
@@ -76,7 +80,7 @@ function statusServer(cp: () => ControlPlane, registry: Registry, token?: () => 
     if (url === '/status' && !statusAllowed(req, token)) {
       return send(403, 'text/plain', `${STATUS_FORBIDDEN}: /status answers loopback callers (kubectl port-forward) or a bearer token (--status-token-file)\n`);
     }
-    if (url === '/status') return send(200, 'application/json', JSON.stringify({ ...cp().status.toJSON(), resources: cp().statuses() }, null, 2));
+    if (url === '/status') return send(200, 'application/json', JSON.stringify({ ...cp().status.toJSON(), resources: cp().statuses(), rejected: rejectionsOf(cp().statuses()) }, null, 2));
     if (url === '/metrics') {
       registry.metrics().then((m) => send(200, registry.contentType, m), (e) => send(500, 'text/plain', String(e)));
       return undefined;
@@ -97,6 +101,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   if (typeof (opts.source as Partial<AttachableSource>).attach === 'function') (opts.source as unknown as AttachableSource).attach(ads);
   const port = opts.listen === false ? 0 : await ads.listen(opts.port ?? 15010, opts.host ?? '127.0.0.1');
   let statuses: readonly ResourceStatus[] = [];
+  let model: MeshModel | undefined;
   let lastReported = '';
   let httpServer: http.Server | undefined;
   let statusPort: number | undefined;
@@ -107,6 +112,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     ads,
     metricsRegistry: registry,
     statuses: () => statuses,
+    model: () => model,
     ready: () => cache.hasModel(),
     async stop() {
       await opts.source.stop().catch((e) => log('error', `source stop: ${(e as Error).message}`));
@@ -127,10 +133,16 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       s.listen(opts.statusPort, opts.statusHost ?? opts.host ?? '127.0.0.1', () => resolve((s.address() as { port: number }).port));
     });
   }
+  // Every source's snapshots go through the last-good stage: a rejected resource keeps its last
+  // accepted version, a policy never accepted denies (docs/control-plane-sources.md, *Rejected resources*).
+  const lastGood = new LastGoodModel();
+  const rejections = new RejectionReporter(registry, log);
   const onSnapshot = (snap: SourceSnapshot) => {
     try {
-      const built = buildModel(snap.resources, snap.endpoints);
+      const built = lastGood.build(snap.resources, snap.endpoints, snap.lastAccepted);
+      rejections.report(built.statuses);
       statuses = built.statuses;
+      model = built.model;
       cache.setModel(built.model);
       const body = JSON.stringify(built.statuses);
       if (body !== lastReported && opts.source.reportStatus) {

@@ -1,10 +1,12 @@
 /**
  * `weft proxy-status` (like `istioctl proxy-status`): asks a control plane's `/status` which proxies
- * are connected and, per xDS type, which version each ACKed or why it NACKed. Exit code 1 on any NACK.
+ * are connected and, per xDS type, which version each ACKed or why it NACKed, and which custom
+ * resources the control plane rejected (and what it serves instead). Exit code 1 on any NACK or rejection.
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { WeftError } from '../../api/errors';
+import type { Rejection } from '../../control-plane/last-good';
 import type { StatusDocument, TypeStatus } from '../../control-plane/xds/status';
 
 /** Short names of the four types, in the order a table shows them. */
@@ -34,9 +36,11 @@ export interface ProxyRow {
 export interface ProxyStatusResult {
   readonly rows: readonly ProxyRow[];
   readonly nacks: number;
+  /** Custom resources the control plane rejected (`/status` `rejected`; empty from an older control plane). */
+  readonly rejected: readonly Rejection[];
   /** What is printed. */
   readonly text: string;
-  /** 0 all ACKed (or pending), 1 at least one NACK. */
+  /** 0 all ACKed (or pending) and nothing rejected, 1 at least one NACK or rejected resource. */
   readonly exitCode: number;
 }
 
@@ -101,6 +105,17 @@ export function renderTable(rows: readonly ProxyRow[]): string {
   return `${out.join('\n')}\n`;
 }
 
+const IN_FORCE: Readonly<Record<string, string>> = { 'last-accepted': 'last accepted version', 'deny-all': 'DENY ALL (never accepted)', none: 'nothing' };
+
+/** The REJECTED section: one line per resource, its code, and what is served in its place. */
+export function renderRejected(rejected: readonly Rejection[]): string {
+  if (rejected.length === 0) return '';
+  const rows = rejected.map((r) => [`${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`, r.code, IN_FORCE[r.inForce] ?? r.inForce]);
+  const w = [0, 1].map((i) => Math.max(...rows.map((row) => row[i].length), i === 0 ? 'RESOURCE'.length : 'CODE'.length));
+  const line = (c: string[]) => `  ${c[0].padEnd(w[0])}  ${c[1].padEnd(w[1])}  ${c[2]}`;
+  return ['', 'REJECTED resources (the control plane serves what is IN FORCE instead; see their status for the message):', line(['RESOURCE', 'CODE', 'IN FORCE']), ...rows.map(line), ''].join('\n');
+}
+
 /** A status endpoint that cannot be read: exit code 2, so scripts tell it from "some proxy NACKs" (1). */
 export class ProxyStatusError extends WeftError {
   readonly exitCode = 2;
@@ -128,8 +143,11 @@ export async function proxyStatus(opts: ProxyStatusOptions = {}): Promise<ProxyS
   if (!doc || !Array.isArray(doc.clients)) throw new ProxyStatusError('WEFT_ERR_PROXY_STATUS_BAD_RESPONSE', `${base}/status is not a weft control-plane status document`);
   const rows = rowsOf(doc);
   const nacks = rows.reduce((n, r) => n + Object.keys(r.errors).length, 0);
-  const text = opts.json ? `${JSON.stringify({ proxies: rows, nacked: doc.nacked ?? [], recentNacks: doc.recentNacks ?? [] }, null, 2)}\n` : renderTable(rows);
-  return { rows, nacks, text, exitCode: nacks > 0 ? 1 : 0 };
+  const rejected = (doc as StatusDocument & { rejected?: Rejection[] }).rejected ?? [];
+  const text = opts.json
+    ? `${JSON.stringify({ proxies: rows, nacked: doc.nacked ?? [], recentNacks: doc.recentNacks ?? [], rejected }, null, 2)}\n`
+    : `${renderTable(rows)}${renderRejected(rejected)}`;
+  return { rows, nacks, rejected, text, exitCode: nacks > 0 || rejected.length > 0 ? 1 : 0 };
 }
 
 /** The default status URL: a Kubernetes control plane port-forwarded to this machine. */
@@ -149,7 +167,7 @@ export async function statusUrlOf(flags: { url?: string; stateDir?: string }): P
 export function register(program: Command): void {
   program
     .command('proxy-status')
-    .description('show the proxies connected to a control plane and, per xDS type, the ACKed version or the NACK; exit 1 on any NACK')
+    .description('show the proxies connected to a control plane and, per xDS type, the ACKed version or the NACK, and the rejected custom resources; exit 1 on any NACK or rejection')
     .option('--url <url>', `control plane status endpoint (its --status-port); default: the running \`weft up\` of --state-dir, else ${DEFAULT_STATUS_URL}`)
     .option('--state-dir <dir>', 'state directory of a running weft up (its run.json names the control plane)', '.weft')
     .option('--token-file <file>', 'bearer token for a control plane reached off its pod (its --status-token-file)')

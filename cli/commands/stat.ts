@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { readRunInfo } from '../up/run-info';
+import { fetchRejections, renderRejections } from '../up/rejections';
 import { renderStat, scrape, statRows, watchStat } from '../up/stat';
 
 export function register(program: Command): void {
@@ -23,12 +24,14 @@ export function register(program: Command): void {
         return cp.state ? `control plane: ${cp.state}, ${cp.restarts ?? 0} restart(s)` : '';
       };
       await targets(); // WEFT_ERR_UP_NOT_RUNNING before any wait
+      // rejected custom resources, listed under the table (the control plane's /status names them)
+      const rejectionsNow = async () => (await fetchRejections((await readRunInfo(flags.stateDir)).controlPlane.status)) ?? [];
       const tty = process.stdout.isTTY === true;
       const windowMs = Math.max(100, Number(flags.window) || 1000);
       if (flags.watch) {
         if (flags.output !== 'json') process.stdout.write(`collecting the first ${windowMs / 1000}s window…\n`);
-        const stop = watchStat(targets, (rows) => void footer().then((f) => {
-          process.stdout.write(flags.output === 'json' ? `${JSON.stringify(rows)}\n` : `${tty ? '\x1b[H\x1b[2J' : ''}${renderStat(rows, tty)}\n${f}\n`);
+        const stop = watchStat(targets, (rows) => void Promise.all([footer(), rejectionsNow()]).then(([f, rejected]) => {
+          process.stdout.write(flags.output === 'json' ? `${JSON.stringify(rows)}\n` : `${tty ? '\x1b[H\x1b[2J' : ''}${renderStat(rows, tty)}${renderRejections(rejected)}\n${f}\n`);
         }), windowMs);
         await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
         stop();
@@ -40,10 +43,11 @@ export function register(program: Command): void {
       await new Promise((r) => setTimeout(r, windowMs));
       const rows = statRows(before, await scrape(await targets()), (Date.now() - t0) / 1000);
       if (flags.output === 'json') {
+        // JSON keeps its row array; rejected custom resources are in `weft proxy-status --json`
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         return;
       }
-      const f = await footer();
-      process.stdout.write(`${renderStat(rows, tty)}\n${f ? `${f}\n` : ''}(one ${((Date.now() - t0) / 1000).toFixed(1)}s window: requests in it only; --window <ms> to widen, --watch for a live view)\n`);
+      const [f, rejected] = await Promise.all([footer(), rejectionsNow()]);
+      process.stdout.write(`${renderStat(rows, tty)}${renderRejections(rejected)}\n${f ? `${f}\n` : ''}(one ${((Date.now() - t0) / 1000).toFixed(1)}s window: requests in it only; --window <ms> to widen, --watch for a live view)\n`);
     });
 }

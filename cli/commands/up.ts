@@ -5,6 +5,8 @@
  */
 import { Command } from 'commander';
 import { startLocalMesh } from '../up/mesh';
+import { renderRejections, watchRejections } from '../up/rejections';
+import type { Rejection } from '../../control-plane/last-good';
 import { renderStat, watchStat } from '../up/stat';
 
 /** Collects repeated `--expose` values (also comma-separated). */
@@ -51,14 +53,21 @@ Files: <state-dir>/dist (manifests the control plane watches), logs/, proxies/<i
         `  try: weft stat | weft config-dump <proxy> | weft proxy-status`,
       ].join('\n');
       process.stdout.write(`${header}\n`);
+      let rejected: readonly Rejection[] = [];
       // read at every tick: a replica that is down (being restarted) is not counted as meshed
       const targets = () => mesh.replicas.map((r) => ({ id: r.plan.id, service: r.plan.service, namespace: r.plan.namespace, version: r.plan.version, admin: r.adminUrl, state: r.state(), restarts: r.restarts() }));
       const stopStat = flags.stat
         ? watchStat(targets, (rows) => {
-          const table = renderStat(rows, tty);
+          const table = `${renderStat(rows, tty)}${renderRejections(rejected)}`;
           process.stdout.write(tty ? `\x1b[H\x1b[2J${header}\n\n${table}\n` : `${new Date().toISOString()}\n${table}\n`);
         }, tty ? 1000 : 10_000)
         : () => undefined;
+      // a custom resource the control plane rejects (e.g. a live edit of dist/) gets a console line, once per change
+      const stopRejections = watchRejections(`http://127.0.0.1:${mesh.controlPlane.statusPort}`, {
+        onNew: (r) => process.stderr.write(`weft up: REJECTED ${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}: ${r.code}: ${r.message}\n`),
+        onCleared: (key) => process.stderr.write(`weft up: ${key} is no longer rejected\n`),
+        onList: (list) => (rejected = list),
+      });
       await new Promise<void>((resolve) => {
         let signals = 0;
         const onSignal = () => {
@@ -70,6 +79,7 @@ Files: <state-dir>/dist (manifests the control plane watches), logs/, proxies/<i
         process.on('SIGTERM', onSignal);
       });
       stopStat();
+      stopRejections();
       await mesh.stop();
     });
 }

@@ -10,6 +10,7 @@ import { conditionsFor, CONDITION_TYPES, sameConditions } from './conditions';
 import { debounce, Debouncer } from './debounce';
 import { SourceError, SOURCE_ERROR_CODES } from './errors';
 import { staleKeys } from './k8s-liveness';
+import { lastAcceptedFields, lastAcceptedOfObject, sameLastAccepted } from './last-accepted';
 import { deriveEndpoints, EndpointSliceLike, PodLike, ServiceLike, SIDECAR_CONTAINER } from './k8s-endpoints';
 import type { MeshSource, SourceSnapshot } from './types';
 
@@ -134,7 +135,14 @@ export class KubernetesSource implements MeshSource {
   /** The snapshot as the caches hold it now. */
   snapshot(): SourceSnapshot {
     const resources: WeftResource<unknown>[] = [];
-    for (const kind of WEFT_KINDS) for (const o of this.list(kind)) resources.push(toWeftResource(kind, o));
+    const lastAccepted: WeftResource<unknown>[] = [];
+    for (const kind of WEFT_KINDS) {
+      for (const o of this.list(kind)) {
+        resources.push(toWeftResource(kind, o));
+        const last = lastAcceptedOfObject(kind, o); // written by us or another replica
+        if (last) lastAccepted.push(last);
+      }
+    }
     resources.sort((a, b) => a.kind.localeCompare(b.kind) || (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
     const meshServices = new Map(this.list('MeshService').map((o) => [`${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, String((o.spec as { serviceAccount?: unknown } | undefined)?.serviceAccount ?? '')]));
     const endpoints = deriveEndpoints({
@@ -150,12 +158,13 @@ export class KubernetesSource implements MeshSource {
         this.fail(new SourceError(SOURCE_ERROR_CODES.identity, `pod ${pod} runs as ServiceAccount "${runsAs}" but its MeshService names "${expected}"; left out of the endpoints (its certificate would not match). Fix the pod's serviceAccountName or the MeshService's serviceAccount.`));
       },
     });
-    return { resources, endpoints };
+    return { resources, endpoints, ...(lastAccepted.length ? { lastAccepted } : {}) };
   }
 
   /**
-   * Writes `Accepted`/`ResolvedRefs` conditions with a JSON merge patch on the status subresource,
-   * only for resources whose conditions would change. Failures go to `onError`; the rest still run.
+   * Writes `Accepted`/`ResolvedRefs` conditions (and `lastAcceptedSpec`/`lastAcceptedGeneration`, the
+   * version in force) with a JSON merge patch on the status subresource, only for resources whose
+   * status would change. Failures go to `onError`; the rest still run.
    */
   async reportStatus(statuses: readonly ResourceStatus[]): Promise<void> {
     const custom = this.kc.makeApiClient(this.client.CustomObjectsApi);
@@ -170,14 +179,16 @@ export class KubernetesSource implements MeshSource {
       const ours = existing.filter((c) => (CONDITION_TYPES as readonly string[]).includes(c.type));
       const desired = conditionsFor(st, generation, ours, this.now());
       const key = `${kind}/${st.namespace ?? ''}/${st.name}`;
-      const fingerprint = JSON.stringify(desired.map(({ lastTransitionTime: _t, ...rest }) => rest));
-      if (sameConditions(ours, desired)) {
+      const last = lastAcceptedFields(st);
+      const lastSame = sameLastAccepted(cached.status as Record<string, unknown> | undefined, last);
+      const fingerprint = JSON.stringify([desired.map(({ lastTransitionTime: _t, ...rest }) => rest), last]);
+      if (sameConditions(ours, desired) && lastSame) {
         this.written.delete(key); // the cache caught up with our write: from now on it is the reference
         continue;
       }
       if (this.written.get(key) === fingerprint) continue; // written, the watch has not delivered it yet
       const conditions = [...existing.filter((c) => !(CONDITION_TYPES as readonly string[]).includes(c.type)), ...desired];
-      const body = { status: { conditions } };
+      const body = { status: { conditions, ...(last && !lastSame ? last : {}) } };
       const { plural, scope } = KINDS[kind];
       try {
         if (scope === 'Cluster') {

@@ -13,6 +13,7 @@ import { debounce, Debouncer } from './debounce';
 import { endpointOfNode, checkEndpoint, NodeRegistration, parseEndpointsFile } from './endpoints';
 import { SourceError, SOURCE_ERROR_CODES } from './errors';
 import { compareEndpoints } from './k8s-endpoints';
+import { lastAcceptedOfStatusFile } from './last-accepted';
 import { isManifestFile, readManifests } from './manifests';
 import type { MeshSource, SourceSnapshot } from './types';
 
@@ -55,6 +56,8 @@ export class LocalSource implements MeshSource {
   /** Endpoint changes only re-emit; they never re-read files. */
   private endpointDebouncer?: Debouncer;
   private lastStatuses: readonly ResourceStatus[] = [];
+  /** Last accepted versions a previous run wrote into the status file (a restarted control plane keeps them). */
+  private remembered: WeftResource<unknown>[] = [];
   private onChange?: (snapshot: SourceSnapshot) => void;
   private lastEmitted = '';
   private lastStatus = '';
@@ -74,6 +77,7 @@ export class LocalSource implements MeshSource {
   /** Reads everything once (failing if that first read fails), emits, then watches. */
   async start(onChange: (snapshot: SourceSnapshot) => void): Promise<void> {
     this.resources = await readManifests(this.dir);
+    this.remembered = lastAcceptedOfStatusFile(await readFile(this.statusFile, 'utf8').catch(() => undefined));
     if (this.endpointsFile) this.staticEndpoints = parseEndpointsFile(await readFile(this.endpointsFile, 'utf8').catch((e: Error) => {
       throw new SourceError(SOURCE_ERROR_CODES.endpoints, `cannot read ${this.endpointsFile}: ${e.message}`, { cause: e });
     }), this.endpointsFile);
@@ -146,7 +150,7 @@ export class LocalSource implements MeshSource {
     const byInstance = new Map<string, EndpointModel>();
     for (const e of this.staticEndpoints) byInstance.set(e.instance, e);
     for (const { endpoint } of this.registered.values()) byInstance.set(endpoint.instance, endpoint); // live beats static
-    return { resources: this.resources, endpoints: [...byInstance.values()].sort(compareEndpoints) };
+    return { resources: this.resources, endpoints: [...byInstance.values()].sort(compareEndpoints), ...(this.remembered.length ? { lastAccepted: this.remembered } : {}) };
   }
 
   /** Writes the verdicts to the status file (atomically, and only when they changed). */

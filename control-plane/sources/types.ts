@@ -8,6 +8,12 @@ export interface SourceSnapshot {
   /** weft.dev custom resources (already schema-valid or not: the model builder decides and reports). */
   readonly resources: readonly WeftResource<unknown>[];
   readonly endpoints: readonly EndpointModel[];
+  /**
+   * Last accepted versions the source remembers from outside this process (`status.lastAcceptedSpec`
+   * written by any replica, or a previous run's status file). The control plane uses one only for a
+   * resource it has no accepted version of in memory. @default none
+   */
+  readonly lastAccepted?: readonly WeftResource<unknown>[];
 }
 
 /** A producer of snapshots. */

@@ -31,6 +31,8 @@ function collect(o: unknown, k: string, out: string[] = []): string[] {
 
 export class TestAdsClient {
   readonly received = new Map<string, Received>();
+  /** Every version received per type, in order (to show a change never reached the client). */
+  readonly versions = new Map<string, string[]>();
   readonly acked = new Map<string, string>();
   private readonly names = new Map<string, string[]>();
   private readonly client: grpc.Client;
@@ -80,6 +82,7 @@ export class TestAdsClient {
     const typeUrl = r.type_url as string;
     const got: Received = { version: r.version_info as string, nonce: r.nonce as string, resources: (r.resources as XdsObject[] | undefined) ?? [] };
     this.received.set(typeUrl, got);
+    this.versions.set(typeUrl, [...(this.versions.get(typeUrl) ?? []), got.version]);
     const names = this.names.get(typeUrl) ?? [];
     const error = this.nack(typeUrl);
     if (error) {

@@ -121,6 +121,38 @@ test('all ACKed means exit code 0; the sidecar leaving removes it from the table
   expect(result.exitCode).toBe(0);
 });
 
+test('a rejected custom resource is flagged with its code and what stays in force, and fails the exit code', async () => {
+  const url = `http://127.0.0.1:${cp.statusPort}`;
+  const route = (v1: number) => `apiVersion: weft.dev/v1alpha1
+kind: CanaryRoute
+metadata: { name: reviews-canary, namespace: shop }
+spec:
+  service: { name: reviews }
+  routes: [{ backends: [{ version: v1, weight: ${v1} }] }]
+`;
+  await writeFile(join(root, 'dist', 'route.yaml'), route(100));
+  await until(async () => (await proxyStatus({ url })).exitCode === 0 && cp.statuses().some((s) => s.kind === 'CanaryRoute' && s.accepted));
+  await writeFile(join(root, 'dist', 'route.yaml'), route(60));
+  let result = await proxyStatus({ url });
+  await until(async () => (result = await proxyStatus({ url })).rejected.length === 1);
+  expect(result.exitCode).toBe(1);
+  expect(result.rejected[0]).toMatchObject({ kind: 'CanaryRoute', namespace: 'shop', name: 'reviews-canary', code: 'WEFT_ERR_MODEL_INVALID_WEIGHTS', inForce: 'last-accepted' });
+  expect(result.text).toMatch(/\nREJECTED resources .*\n\s+RESOURCE\s+CODE\s+IN FORCE\n\s+CanaryRoute shop\/reviews-canary\s+WEFT_ERR_MODEL_INVALID_WEIGHTS\s+last accepted version\n/);
+  const json = JSON.parse((await proxyStatus({ url, json: true })).text) as { rejected: { code: string }[] };
+  expect(json.rejected.map((r) => r.code)).toEqual(['WEFT_ERR_MODEL_INVALID_WEIGHTS']);
+  await rm(join(root, 'dist', 'route.yaml'));
+  await until(async () => (await proxyStatus({ url })).rejected.length === 0);
+});
+
+/** Polls `cond` every 20 ms, at most 200 times. */
+async function until(cond: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('condition not reached');
+}
+
 test('an unreachable control plane is a coded error, not an empty table', async () => {
   await expect(proxyStatus({ url: 'http://127.0.0.1:1', timeoutMs: 2000 })).rejects.toMatchObject({ code: 'WEFT_ERR_PROXY_STATUS_UNREACHABLE', exitCode: 2 });
 });
