@@ -132,7 +132,9 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   const clients = new EndpointClients({ tls, sidecarProtocol: opts.sidecarProtocol ?? DEFAULT_SIDECAR_PROTOCOL });
   cleanups.push(() => clients.close());
   const outboundStack = buildOutboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry });
-  const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, authorize: authorizer(b), authzLog: log });
+  const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, authorize: authorizer(b), authzLog: log,
+    forwardClientCert: { mode: b.http?.forwardClientCert ?? 'sanitize_set', identity: () => identity?.current()?.spiffeId },
+  });
   cleanups.push(() => outboundStack.close(), () => inboundStack.close());
   const logger = b.accessLog ? accessLogger() : undefined;
   const exporter = b.tracing?.otlpEndpoint ? new OtlpHttpExporter(b.tracing.otlpEndpoint, `${b.node.service}.${b.node.namespace}`) : undefined;
