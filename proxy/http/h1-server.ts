@@ -135,11 +135,19 @@ export function createH1Server(deps: H1ServerDeps): http.Server {
     socket.end('HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nweft-error: connect_unsupported\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
 
+  // Connections whose framing we refused: Node may already have parsed the bytes after the bad
+  // request as a pipelined one (e.g. the body of `gzip, chunked`), which must never be served.
+  const refused = new WeakSet<object>();
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (refused.has(req.socket)) {
+      req.socket.destroy();
+      return;
+    }
     let parts: RequestParts;
     try {
       parts = parseHead(req, deps, false);
     } catch (err) {
+      refused.add(req.socket);
       const resp = deps.onError(err, undefined);
       req.resume();
       void writeH1Response(res, resp, true);
