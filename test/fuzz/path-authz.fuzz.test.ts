@@ -13,7 +13,7 @@ import { forwardClientCert, XFCC_HEADER } from '../../proxy/http/client-cert';
 import { cartPolicies } from '../support/policy-sidecar';
 
 const SEED = 12;
-const RUNS = 2000;
+const RUNS = 1000;
 const run = { seed: SEED, numRuns: RUNS };
 
 /** What a WHATWG parser reads as the path of an origin-form target. */
