@@ -5,6 +5,7 @@
 import { DNS1123_LABEL } from './names';
 import { Infer, check, s } from './schema';
 import { INTERCEPTION_MODES } from './resources';
+import { DURATION_PATTERN } from './duration';
 
 /** Ports the sidecar reserves in every pod; an app port may not use them. */
 export const RESERVED_PORTS = { inbound: 15006, outbound: 15001, admin: 15020 } as const;
@@ -61,6 +62,38 @@ export const bootstrapSchema = s.object({
     routes: s.optional(s.array(s.record(s.any()))),
     clusters: s.optional(s.array(s.record(s.any()))),
     endpoints: s.optional(s.array(s.record(s.any()))),
+  })),
+  /**
+   * Listener hardening for the inbound and outbound HTTP listeners, named after Envoy's
+   * HttpConnectionManager options; every field defaults to proxy/http/limits.ts (docs/proxy.md).
+   */
+  http: s.optional(s.object({
+    /** RFC 3986 dot-segment removal before routing and authz (Envoy normalize_path). */
+    normalizePath: s.optional(s.boolean()),
+    /** Merge `//` into `/` (Envoy merge_slashes). */
+    mergeSlashes: s.optional(s.boolean()),
+    /** `%2F` / `%5C` in a path (Envoy path_with_escaped_slashes_action: KEEP_UNCHANGED, REJECT_REQUEST, UNESCAPE_AND_FORWARD). */
+    escapedSlashes: s.optional(s.enumOf(['keep', 'reject', 'unescape'] as const)),
+    /** A `\\` in a path: read as `/` (Envoy normalize_path, WHATWG), reject (400) or keep (unsafe). */
+    backslash: s.optional(s.enumOf(['slash', 'reject', 'keep'] as const)),
+    /** Header names with `_` (Envoy headers_with_underscores_action). */
+    underscoreHeaders: s.optional(s.enumOf(['allow', 'drop', 'reject'] as const)),
+    /** Request header bytes before 431 (Envoy max_request_headers_kb). */
+    maxRequestHeadersKb: s.optional(s.integer({ minimum: 1, maximum: 8192 })),
+    /** Request header fields before 431 (Envoy max_headers_count). */
+    maxHeadersCount: s.optional(s.integer({ minimum: 1, maximum: 10000 })),
+    /** Time to receive a request head (Envoy request_headers_timeout). */
+    requestHeadersTimeout: s.optional(s.string({ pattern: DURATION_PATTERN, patternName: 'a duration like "10s"' })),
+    /** A stream with no activity is reset (Envoy stream_idle_timeout). */
+    streamIdleTimeout: s.optional(s.string({ pattern: DURATION_PATTERN, patternName: 'a duration like "5m"' })),
+    /** A connection with no request in flight is closed, HTTP/1.1 and HTTP/2 (Envoy common_http_protocol_options.idle_timeout). */
+    idleTimeout: s.optional(s.string({ pattern: DURATION_PATTERN, patternName: 'a duration like "1h"' })),
+    /** Open connections per listener. */
+    maxConnections: s.optional(s.integer({ minimum: 1 })),
+    /** Open connections per listener from one source address, so one peer cannot take the listener. */
+    maxConnectionsPerSource: s.optional(s.integer({ minimum: 1 })),
+    /** `x-forwarded-client-cert` on inbound requests (Envoy forward_client_cert_details: SANITIZE_SET, SANITIZE). */
+    forwardClientCert: s.optional(s.enumOf(['sanitize_set', 'sanitize'] as const)),
   })),
   drainTimeout: s.optional(s.string()),
   accessLog: s.optional(s.boolean()),

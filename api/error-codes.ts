@@ -142,6 +142,7 @@ export const ERROR_CODES = {
   WEFT_ERR_PROXY_INTERNAL: { part: 'proxy', meaning: 'a bug or unexpected failure inside the proxy (500)', fix: 'report it with the access log line' },
   WEFT_ERR_BAD_REQUEST: { part: 'proxy', meaning: 'the downstream request is malformed (400)', fix: 'send a valid HTTP request' },
   WEFT_ERR_HEADERS_TOO_LARGE: { part: 'proxy', meaning: 'the request has too many or too large headers (431)', fix: 'send fewer headers or raise the listener limit' },
+  WEFT_ERR_UNSUPPORTED_TRANSFER_CODING: { part: 'proxy', meaning: 'the request uses a transfer coding other than chunked (e.g. `gzip, chunked`): 501 and the connection is closed', fix: 'send the body with `Transfer-Encoding: chunked` alone, or with `Content-Length`' },
   WEFT_ERR_BAD_PATH: { part: 'proxy', meaning: 'the request path is malformed (400)', fix: 'send a path starting with "/" without control characters' },
   WEFT_ERR_BAD_HEADER: { part: 'proxy', meaning: 'a header holds CR, LF or NUL, or a name contains "_" (400)', fix: 'send valid header names and values' },
   // ── proxy: identity, TLS, xDS client, bootstrap ──
@@ -251,7 +252,8 @@ export const WEFT_ERROR_REASONS = {
   internal: { status: 500, code: 'WEFT_ERR_PROXY_INTERNAL', meaning: 'a bug in the proxy' },
   bad_request: { status: 400, code: 'WEFT_ERR_BAD_REQUEST', meaning: 'a malformed request' },
   headers_too_large: { status: 431, code: 'WEFT_ERR_HEADERS_TOO_LARGE', meaning: 'too many or too large headers' },
-  bad_path: { status: 400, code: 'WEFT_ERR_BAD_PATH', meaning: 'a malformed path' },
+  bad_path: { status: 400, code: 'WEFT_ERR_BAD_PATH', meaning: 'a malformed path, or a backslash with `backslash: reject`' },
+  unsupported_transfer_coding: { status: 501, code: 'WEFT_ERR_UNSUPPORTED_TRANSFER_CODING', meaning: 'a transfer coding other than chunked' },
   bad_header: { status: 400, code: 'WEFT_ERR_BAD_HEADER', meaning: 'a header with CR, LF, NUL or "_" in its name' },
   request_timeout: { status: 408, meaning: 'the request head did not arrive in time (HTTP/1.1 server)' },
   connect_unsupported: { status: 405, meaning: 'an HTTP/1.1 CONNECT tunnel was refused' },

@@ -18,7 +18,7 @@ import { tcpAuthorizer } from './listeners/tcp-authz';
 import type { Authorize } from './layers/authz';
 import { ProxyServer } from './http/server';
 import { OverloadManager } from './http/overload';
-import type { HttpLimits } from './http/limits';
+import { type HttpLimits, limitsFromBootstrap } from './http/limits';
 import { DEFAULT_SIDECAR_PROTOCOL, EndpointClients } from './transport/endpoints';
 import { TlsContexts } from './transport/tls';
 import { staticIdentity } from './identity/static';
@@ -133,7 +133,9 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   const clients = new EndpointClients({ tls, sidecarProtocol: opts.sidecarProtocol ?? DEFAULT_SIDECAR_PROTOCOL });
   cleanups.push(() => clients.close());
   const outboundStack = buildOutboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry });
-  const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, authorize: authorizer(b), authzLog: log });
+  const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, authorize: authorizer(b), authzLog: log,
+    forwardClientCert: { mode: b.http?.forwardClientCert ?? 'sanitize_set', identity: () => identity?.current()?.spiffeId },
+  });
   cleanups.push(() => outboundStack.close(), () => inboundStack.close());
   const logger = b.accessLog ? accessLogger() : undefined;
   const exporter = b.tracing?.otlpEndpoint ? new OtlpHttpExporter(b.tracing.otlpEndpoint, `${b.node.service}.${b.node.namespace}`) : undefined;
@@ -146,6 +148,8 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   };
 
   // --- listeners ---
+  // the bootstrap's Envoy-named `http` options, then code overrides (tests, CLI)
+  const limits: Partial<HttpLimits> = { ...limitsFromBootstrap(b.http), ...opts.limits };
   const overload = new OverloadManager();
   cleanups.push(() => overload.close());
   const countConnections = (listener: string) => (socket: import('node:net').Socket): void => {
@@ -153,9 +157,9 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
     metrics.connectionsTotal.inc({ listener });
     socket.once('close', () => metrics.openConnections.dec({ listener }));
   };
-  const outbound = new ProxyServer({ handler: observed(outboundStack, 'outbound'), limits: opts.limits, overload, onConnection: countConnections('outbound') });
+  const outbound = new ProxyServer({ handler: observed(outboundStack, 'outbound'), limits, overload, onConnection: countConnections('outbound') });
   const inbound = new ProxyServer({
-    handler: observed(inboundStack, 'inbound'), limits: opts.limits, overload, onConnection: countConnections('inbound'),
+    handler: observed(inboundStack, 'inbound'), limits, overload, onConnection: countConnections('inbound'),
     // STRICT when identity is required (plaintext refused); otherwise PERMISSIVE (mTLS or plaintext)
     tls: tls ? { options: () => tls.serverOptions(), permissive: !b.identity.required } : undefined,
     // opaque TCP from another sidecar goes to the app port (ports.app by chain name, else its destination port) of the TCP chain its SNI names (proxy/listeners/inbound-tcp.ts)

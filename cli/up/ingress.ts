@@ -1,10 +1,16 @@
 /**
- * `--expose productpage=9080`: a plain HTTP listener on localhost whose requests enter the mesh
- * through the ingress sidecar (identity `weft-ingress`): the request keeps its path and headers,
- * gets the service's authority, and goes to that sidecar's outbound port, so routing, canaries,
- * retries and mTLS apply exactly as for an in-mesh caller.
+ * `--expose productpage=9080`: a listener on localhost whose requests enter the mesh through the
+ * ingress sidecar (identity `weft-ingress`). It is the sidecar's own listener (proxy/http/server.ts:
+ * the same limits, timeouts, framing checks and path rules); every request is sent, origin-form,
+ * with the exposed service's authority to that sidecar's outbound port, so an absolute-form target
+ * can never pick another service, and routing, canaries, retries and mTLS apply as in the mesh.
  */
-import * as http from 'node:http';
+import { finished } from 'node:stream';
+import { H1Endpoint } from '../../proxy/http/client-h1';
+import { XFCC_HEADER } from '../../proxy/http/client-cert';
+import type { HttpLimits } from '../../proxy/http/limits';
+import { ProxyServer } from '../../proxy/http/server';
+import type { Handler, Headers } from '../../proxy/stack/types';
 import { UP_ERRORS, UpError } from './errors';
 import type { ExposePlan } from './plan';
 
@@ -22,48 +28,58 @@ export interface Ingress {
   close(graceMs?: number): Promise<void>;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);
+/** Options of {@link startIngress}. */
+export interface IngressOptions {
+  /** Listener limits (the sidecar's defaults otherwise). @default DEFAULT_LIMITS */
+  readonly limits?: Partial<HttpLimits>;
+}
 
 /** Starts one ingress listener for `expose`, forwarding to the sidecar outbound at `127.0.0.1:sidecarPort`. */
-export async function startIngress(expose: ExposePlan, sidecarPort: () => number, host = '127.0.0.1'): Promise<Ingress> {
+export async function startIngress(expose: ExposePlan, sidecarPort: () => number, host = '127.0.0.1', opts: IngressOptions = {}): Promise<Ingress> {
   const authority = `${expose.service}.${expose.namespace}:${expose.servicePort}`;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   let inFlight = 0;
   let accepted = 0;
-  let idle: (() => void) | undefined;
-  const server = http.createServer((req, res) => {
+  // the sidecar may be restarted on another port: one pooled client per port seen
+  let client: H1Endpoint | undefined;
+  let clientPort = -1;
+  const upstream = (): H1Endpoint => {
+    const port = sidecarPort();
+    if (!client || port !== clientPort) {
+      client?.close();
+      client = new H1Endpoint({ address: '127.0.0.1', port, maxSockets: 256 });
+      clientPort = port;
+    }
+    return client;
+  };
+  const handler: Handler = async (req) => {
     inFlight++;
     accepted++;
-    let finished = false;
-    const done = () => {
-      if (finished) return;
-      finished = true;
-      if (--inFlight === 0) idle?.();
+    let counted = true;
+    const done = (): void => {
+      if (counted) inFlight--;
+      counted = false;
     };
-    res.once('close', done);
-    const headers: http.OutgoingHttpHeaders = {};
-    for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) headers[k] = v;
-    headers.host = authority;
-    headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
-    const up = http.request({ host: '127.0.0.1', port: sidecarPort(), method: req.method, path: req.url, headers, agent }, (ur) => {
-      const out: http.OutgoingHttpHeaders = {};
-      for (const [k, v] of Object.entries(ur.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) out[k] = v;
-      res.writeHead(ur.statusCode ?? 502, out);
-      ur.pipe(res);
-    });
-    up.on('error', (e) => {
-      if (res.headersSent) return void res.destroy(e);
-      const body = JSON.stringify({ error: `ingress: the sidecar did not answer: ${e.message}` });
-      res.writeHead(502, { 'content-type': 'application/json', 'weft-error': 'ingress_upstream', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    });
-    req.pipe(up);
-  });
-  server.keepAliveTimeout = 5000;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new UpError(UP_ERRORS.port, `--expose ${expose.service}=${expose.listenPort}: cannot listen on ${host}:${expose.listenPort} (${e.code ?? e.message}); pick another port`, { cause: e, exitCode: 2 })));
-    server.listen(expose.listenPort, host, () => resolve((server.address() as { port: number }).port));
-  });
+    try {
+      // the edge: the client's own x-forwarded-for and x-forwarded-client-cert are never trusted
+      const headers: Headers = { ...req.headers, 'x-forwarded-for': req.peer.address };
+      delete headers[XFCC_HEADER];
+      const res = await upstream().handler({ ...req, authority, headers });
+      if (res.body) finished(res.body, done);
+      else done();
+      return res;
+    } catch (e) {
+      done();
+      throw e;
+    }
+  };
+  const server = new ProxyServer({ handler, limits: opts.limits });
+  let port: number;
+  try {
+    port = (await server.listen(expose.listenPort, host)).port;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new UpError(UP_ERRORS.port, `--expose ${expose.service}=${expose.listenPort}: cannot listen on ${host}:${expose.listenPort} (${err.code ?? err.message}); pick another port`, { cause: e, exitCode: 2 });
+  }
   return {
     service: expose.service,
     namespace: expose.namespace,
@@ -72,14 +88,9 @@ export async function startIngress(expose: ExposePlan, sidecarPort: () => number
     inFlight: () => inFlight,
     accepted: () => accepted,
     async close(graceMs = 10_000) {
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeIdleConnections();
-      if (inFlight > 0) {
-        await Promise.race([new Promise<void>((r) => (idle = r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
-      }
-      server.closeAllConnections();
-      await closed;
-      agent.destroy();
+      // drain: stop accepting, idle keep-alive connections close now, busy ones after their response
+      await server.drain(graceMs);
+      client?.close();
     },
   };
 }

@@ -33,6 +33,21 @@ const CLIENT_ERROR_STATUS: Record<string, [number, string, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'request_timeout'],
 };
 
+/**
+ * RFC 9112 §6.3: a request whose final coding is not chunked (or HTTP/1.0 with any) has no reliable
+ * framing → 400; Node would dispatch it before failing on the body, so it is refused here. Any other
+ * coding before chunked (`gzip, chunked`, also as two headers) is one the proxy does not implement
+ * → 501 as Envoy answers (RFC 9112 §6.1), rather than forwarding the body with the coding dropped.
+ */
+function checkTransferEncoding(te: string, httpVersion: string): void {
+  if (httpVersion === '1.0' || !/(^|,)\s*chunked\s*$/i.test(te) || /chunked\s*,/i.test(te)) {
+    throw new BadRequestError('WEFT_ERR_BAD_REQUEST', `unsupported transfer-encoding ${JSON.stringify(te)}`, 400);
+  }
+  if (!/^\s*chunked\s*$/i.test(te)) {
+    throw new BadRequestError('WEFT_ERR_UNSUPPORTED_TRANSFER_CODING', `transfer coding ${JSON.stringify(te)} is not implemented; send the body with chunked alone`, 501);
+  }
+}
+
 /** Parses the request head into RequestParts, or throws a BadRequestError / OverloadedError. */
 function parseHead(req: http.IncomingMessage, deps: H1ServerDeps, upgrade: boolean): RequestParts {
   const raw = req.rawHeaders;
@@ -43,11 +58,7 @@ function parseHead(req: http.IncomingMessage, deps: H1ServerDeps, upgrade: boole
   const drop = checkRawHeaders(raw, deps.limits);
   if (hosts > 1) throw new BadRequestError('WEFT_ERR_BAD_REQUEST', 'duplicate Host header', 400);
   const te = req.headers['transfer-encoding'];
-  if (te !== undefined && (req.httpVersion === '1.0' || !/(^|,)\s*chunked\s*$/i.test(te) || /chunked\s*,/i.test(te))) {
-    // RFC 9112 §6.3: a request whose final coding is not chunked has no reliable framing; Node
-    // would dispatch it before failing on the body, so it is refused here, never forwarded
-    throw new BadRequestError('WEFT_ERR_BAD_REQUEST', `unsupported transfer-encoding ${JSON.stringify(te)}`, 400);
-  }
+  if (te !== undefined) checkTransferEncoding(te, req.httpVersion);
   const reason = deps.overload?.reason();
   if (reason) throw new OverloadedError(reason);
   const peer = peerOf(req.socket);
@@ -125,11 +136,19 @@ export function createH1Server(deps: H1ServerDeps): http.Server {
     socket.end('HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nweft-error: connect_unsupported\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
 
+  // Connections whose framing we refused: Node may already have parsed the bytes after the bad
+  // request as a pipelined one (e.g. the body of `gzip, chunked`), which must never be served.
+  const refused = new WeakSet<object>();
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (refused.has(req.socket)) {
+      req.socket.destroy();
+      return;
+    }
     let parts: RequestParts;
     try {
       parts = parseHead(req, deps, false);
     } catch (err) {
+      refused.add(req.socket);
       const resp = deps.onError(err, undefined);
       req.resume();
       void writeH1Response(res, resp, true);

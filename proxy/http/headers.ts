@@ -66,6 +66,12 @@ export function hasBadValue(value: string | string[]): boolean {
 /** Options for {@link checkRequestHeaders}. */
 export interface HeaderCheckOptions {
   readonly maxHeadersCount: number;
+  /**
+   * Header list size (RFC 7541 §4.1: name + value + 32 per field) beyond which → 431. HTTP/2 needs
+   * it: nghttp2 applies our SETTINGS_MAX_HEADER_LIST_SIZE only once the client ACKs it, so a first
+   * HEADERS sent before the ACK would pass. @default - not checked
+   */
+  readonly maxRequestHeadersBytes?: number;
   readonly underscoreHeaders: 'allow' | 'drop' | 'reject';
 }
 
@@ -100,9 +106,16 @@ export function checkRequestHeaders(rawNames: readonly string[], rawValues: read
  */
 export function checkRawHeaders(raw: readonly string[], opts: HeaderCheckOptions): ReadonlySet<string> {
   let count = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].charCodeAt(0) !== 58 /* ':' */) count++;
+  let bytes = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].charCodeAt(0) !== 58 /* ':' */) count++;
+    bytes += raw[i].length + (raw[i + 1]?.length ?? 0) + 32;
+  }
   if (count > opts.maxHeadersCount) {
     throw new BadRequestError('WEFT_ERR_HEADERS_TOO_LARGE', `request has more than ${opts.maxHeadersCount} headers`, 431);
+  }
+  if (opts.maxRequestHeadersBytes !== undefined && bytes > opts.maxRequestHeadersBytes) {
+    throw new BadRequestError('WEFT_ERR_HEADERS_TOO_LARGE', `request headers exceed ${opts.maxRequestHeadersBytes} bytes`, 431);
   }
   let drop: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {

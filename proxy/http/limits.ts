@@ -3,6 +3,9 @@
  * best practice where Envoy's default is unsafe). Resolved once with `??`; servers read only this.
  */
 
+import type { Bootstrap } from '../../api/bootstrap';
+import { parseDuration } from '../../api/duration';
+
 /** Limits a server enforces. Every field has an Envoy-derived default. */
 export interface HttpLimits {
   /** Total request header bytes; beyond → 431. @default 61440 (Envoy max_request_headers_kb 60) */
@@ -19,6 +22,11 @@ export interface HttpLimits {
   readonly idleTimeoutMs: number;
   /** Open downstream connections per listener; more are refused. @default 10000 */
   readonly maxConnections: number;
+  /**
+   * Open downstream connections per listener from one source address; more from that address are
+   * closed at accept, so one peer cannot exhaust `maxConnections` for everyone else. @default 1024
+   */
+  readonly maxConnectionsPerSource: number;
   /** HTTP/2 concurrent streams per connection. @default 100 (Envoy edge practice) */
   readonly h2MaxConcurrentStreams: number;
   /** HTTP/2 initial stream window. @default 65535 (Envoy edge practice 64 KiB) */
@@ -33,6 +41,12 @@ export interface HttpLimits {
   readonly mergeSlashes: boolean;
   /** What to do with `%2F`/`%5C` in a path: keep, reject (400) or unescape before normalizing. @default 'keep' (Envoy KEEP_UNCHANGED) */
   readonly escapedSlashes: 'keep' | 'reject' | 'unescape';
+  /**
+   * A `\` in a path: read as `/` before dot segments are removed (what WHATWG parsers, Envoy's
+   * normalize_path and Istio's BASE do), reject (400), or keep (unsafe, see docs/security.md).
+   * @default 'slash'
+   */
+  readonly backslash: 'slash' | 'reject' | 'keep';
 }
 
 /** Envoy-derived defaults; see docs/proxy.md for the comparison table. */
@@ -44,6 +58,7 @@ export const DEFAULT_LIMITS: HttpLimits = Object.freeze({
   streamIdleTimeoutMs: 300_000,
   idleTimeoutMs: 3_600_000,
   maxConnections: 10_000,
+  maxConnectionsPerSource: 1024,
   h2MaxConcurrentStreams: 100,
   h2StreamWindowBytes: 65_535,
   h2ConnectionWindowBytes: 1024 * 1024,
@@ -51,7 +66,28 @@ export const DEFAULT_LIMITS: HttpLimits = Object.freeze({
   normalizePath: true,
   mergeSlashes: true,
   escapedSlashes: 'keep',
+  backslash: 'slash',
 });
+
+/** The bootstrap's `http` section (Envoy-named options, api/bootstrap.ts) as limit overrides. */
+export function limitsFromBootstrap(h: Bootstrap['http']): Partial<HttpLimits> {
+  if (!h) return {};
+  const ms = (v: string | undefined, name: string): number | undefined => (v === undefined ? undefined : parseDuration(v, `http.${name}`));
+  return {
+    normalizePath: h.normalizePath,
+    mergeSlashes: h.mergeSlashes,
+    escapedSlashes: h.escapedSlashes,
+    backslash: h.backslash,
+    underscoreHeaders: h.underscoreHeaders,
+    maxRequestHeadersBytes: h.maxRequestHeadersKb === undefined ? undefined : h.maxRequestHeadersKb * 1024,
+    maxHeadersCount: h.maxHeadersCount,
+    headersTimeoutMs: ms(h.requestHeadersTimeout, 'requestHeadersTimeout'),
+    streamIdleTimeoutMs: ms(h.streamIdleTimeout, 'streamIdleTimeout'),
+    idleTimeoutMs: ms(h.idleTimeout, 'idleTimeout'),
+    maxConnections: h.maxConnections,
+    maxConnectionsPerSource: h.maxConnectionsPerSource,
+  };
+}
 
 /** Fills the gaps in `partial` from the defaults. */
 export function resolveLimits(partial: Partial<HttpLimits> = {}): HttpLimits {

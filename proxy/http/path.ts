@@ -1,7 +1,8 @@
 /**
- * Path normalization before routing and authz, so `/a/../admin`, `//admin` and `/%61dmin` all
- * match (and are denied) as `/admin`: Envoy's normalize_path + merge_slashes +
- * path_with_escaped_slashes_action, applied to the path only (the query is kept verbatim).
+ * Path normalization before routing and authz, so `/a/../admin`, `//admin`, `/%61dmin` and
+ * `/x/..\admin` all match (and are denied) as the `/admin` a WHATWG app sees: Envoy's normalize_path
+ * (which folds `\` into `/`) + merge_slashes + path_with_escaped_slashes_action, applied to the path
+ * only (the query is kept verbatim). Engine-independent: both HTTP engines call `normalizePath`.
  */
 import { BadRequestError } from './wire-errors';
 
@@ -10,6 +11,13 @@ export interface PathOptions {
   readonly normalizePath: boolean;
   readonly mergeSlashes: boolean;
   readonly escapedSlashes: 'keep' | 'reject' | 'unescape';
+  /**
+   * A raw `\` (also one unescaped from `%5C`): `slash` reads it as `/` before dot segments are
+   * removed, as WHATWG URL parsers (Node's `new URL`, browsers, most frameworks) and Envoy's
+   * normalize_path do; `reject` answers 400; `keep` forwards it untouched (unsafe: the app may read
+   * `/x/..\admin` as `/admin` while authz judged another path).
+   */
+  readonly backslash: 'slash' | 'reject' | 'keep';
 }
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
@@ -58,9 +66,14 @@ export function normalizePath(target: string, opts: PathOptions): string {
   if (!path.startsWith('/')) throw new BadRequestError('WEFT_ERR_BAD_PATH', `path must start with "/": ${JSON.stringify(target.slice(0, 64))}`, 400);
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0020\u007f#]/.test(path)) throw new BadRequestError('WEFT_ERR_BAD_PATH', 'path holds a control character, space or "#"', 400);
-  // Fast path (most requests): no escape, no `//`, no `/.` means every step below is the identity.
-  if (path.indexOf('%') === -1 && path.indexOf('//') === -1 && path.indexOf('/.') === -1) return target;
+  // Fast path (most requests): no escape, no `//`, no `/.`, no `\` means every step below is the identity.
+  if (path.indexOf('%') === -1 && path.indexOf('//') === -1 && path.indexOf('/.') === -1 && path.indexOf('\\') === -1) return target;
   if (opts.normalizePath || opts.escapedSlashes !== 'keep') path = canonicalEscapes(path, opts.escapedSlashes);
+  // after unescaping (so `%5C` → `\` is caught too) and before dot segments (so `..\` is one)
+  if (opts.backslash !== 'keep' && path.indexOf('\\') !== -1) {
+    if (opts.backslash === 'reject') throw new BadRequestError('WEFT_ERR_BAD_PATH', 'backslash in path', 400);
+    path = path.replace(/\\/g, '/');
+  }
   if (opts.mergeSlashes) path = path.replace(/\/{2,}/g, '/');
   if (opts.normalizePath) path = removeDotSegments(path);
   return path + query;

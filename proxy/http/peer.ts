@@ -22,7 +22,7 @@ export function peerOf(socket: Socket | TLSSocket | import('node:stream').Duplex
   let peer: Peer = { address: s.remoteAddress ?? '', port: s.remotePort ?? 0, tls: false };
   if (socket instanceof TLSSocket) {
     const cert = socket.authorized ? socket.getPeerX509Certificate() : undefined;
-    peer = { ...peer, tls: true, identity: spiffeIdOf(cert?.subjectAltName) };
+    peer = { ...peer, tls: true, identity: spiffeIdOf(cert?.subjectAltName), certSha256: cert?.fingerprint256.replace(/:/g, '').toLowerCase() };
   }
   cache.set(socket, peer);
   return peer;

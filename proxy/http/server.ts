@@ -60,6 +60,8 @@ export class ProxyServer {
   readonly #h1: http.Server;
   readonly #h2: http2.Http2Server;
   readonly #sockets = new Set<net.Socket>();
+  /** Open connections per source address (the per-source cap). */
+  readonly #perSource = new Map<string, number>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   readonly #opts: ProxyServerOptions;
   #tlsServer: tls.Server | undefined;
@@ -103,8 +105,22 @@ export class ProxyServer {
   }
 
   #accept(socket: net.Socket): void {
+    // one source may not take the whole listener (10,000 idle h2c connections from one peer locked
+    // everyone else out): past its share, its new connections are closed before a byte is read
+    const source = socket.remoteAddress ?? '';
+    const held = this.#perSource.get(source) ?? 0;
+    if (held >= this.limits.maxConnectionsPerSource) {
+      socket.destroy();
+      return;
+    }
+    this.#perSource.set(source, held + 1);
     this.#sockets.add(socket);
-    socket.on('close', () => this.#sockets.delete(socket));
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      const n = (this.#perSource.get(source) ?? 1) - 1;
+      if (n > 0) this.#perSource.set(source, n);
+      else this.#perSource.delete(source);
+    });
     socket.on('error', () => socket.destroy());
     this.#opts.onConnection?.(socket, this.#sockets.size);
     // a connection that never sends a byte is closed after the headers timeout (slowloris)

@@ -5,14 +5,15 @@
 import type { WeftErrorReason } from '../../api/error-codes';
 import { GrpcStatus, ProxyError } from './errors';
 
-/** A downstream request refused before routing; `status` (400 or 431) is what the client gets. */
+/** A downstream request refused before routing; `status` (400, 431 or 501) is what the client gets. */
 export class BadRequestError extends ProxyError {
   constructor(
-    code: 'WEFT_ERR_BAD_REQUEST' | 'WEFT_ERR_HEADERS_TOO_LARGE' | 'WEFT_ERR_BAD_PATH' | 'WEFT_ERR_BAD_HEADER',
+    code: 'WEFT_ERR_BAD_REQUEST' | 'WEFT_ERR_HEADERS_TOO_LARGE' | 'WEFT_ERR_BAD_PATH' | 'WEFT_ERR_BAD_HEADER' | 'WEFT_ERR_UNSUPPORTED_TRANSFER_CODING',
     message: string,
-    status: 400 | 431,
+    status: 400 | 431 | 501,
   ) {
-    super(code, code.slice('WEFT_ERR_'.length).toLowerCase() as WeftErrorReason, status, status === 431 ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INTERNAL, message);
+    super(code, code.slice('WEFT_ERR_'.length).toLowerCase() as WeftErrorReason, status,
+      status === 431 ? GrpcStatus.RESOURCE_EXHAUSTED : status === 501 ? GrpcStatus.UNIMPLEMENTED : GrpcStatus.INTERNAL, message);
     this.name = 'BadRequestError';
   }
 }

@@ -1,13 +1,14 @@
 /**
  * The inbound stack: what happens to a request another workload sends to the local app. TLS is
  * terminated by the transport before this handler runs. One function, outermost first:
- *   server → rescue → weft-port → observe → listener rate limit → per-port mTLS mode → authz → route (the chain's inline table)
+ *   server → rescue → weft-port → XFCC → observe → listener rate limit → per-port mTLS mode → authz → route (the chain's inline table)
  *   → timeout → retry → fault → [concrete: cluster pick → circuit breaker → balancer] → app client.
  */
 import { Backends, clustersOfTables } from '../balance/backends';
 import { ConfigCell } from '../config/cell';
 import type { FilterChainConfig, ListenerConfig, ProxyConfig, RouteTable } from '../config/types';
 import { rescue } from '../http/respond';
+import { clientCertLayer, type ForwardClientCertMode } from '../http/client-cert';
 import { type Authorize, type AuthzLog, authz } from '../layers/authz';
 import { fault } from '../layers/fault';
 import { observe } from '../layers/observe';
@@ -27,6 +28,11 @@ export interface InboundDeps extends StackDeps {
   readonly authorize?: Authorize;
   /** Where authz denials (warn) and AUDIT matches (info) are logged. @default - not logged */
   readonly authzLog?: AuthzLog;
+  /**
+   * `x-forwarded-client-cert` handling and this proxy's own SPIFFE ID (the `By` of the header).
+   * @default - sanitize_set with no `By`
+   */
+  readonly forwardClientCert?: { readonly mode: ForwardClientCertMode; readonly identity: () => string | undefined };
   /** The inbound listener to serve. @default - the first INBOUND listener */
   readonly listener?: string;
 }
@@ -77,6 +83,7 @@ export function buildInboundHandler(config: ProxyConfig | ConfigCell, deps: Inbo
   const handler = compose(
     rescue, // errors → responses in one place (a denial → 403 / PERMISSION_DENIED)
     servicePort, // `weft-port` → the chain and authz port; stripped before the app
+    clientCertLayer(deps.forwardClientCert?.mode ?? 'sanitize_set', deps.forwardClientCert?.identity ?? (() => undefined)), // a client-sent XFCC never reaches the app
     observe('inbound', deps.metrics, now), // above authz, so denied requests are counted too
     rateLimit(() => {
       const l = listenerOf();

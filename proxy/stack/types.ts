@@ -14,6 +14,8 @@ export interface Peer {
   readonly port: number;
   /** Verified SPIFFE ID of the peer's client certificate, when it connected with mTLS. */
   readonly identity?: string;
+  /** Lower-case hex SHA-256 of the peer's verified DER certificate (the XFCC `Hash`), when it connected with mTLS. */
+  readonly certSha256?: string;
   readonly tls: boolean;
 }
 

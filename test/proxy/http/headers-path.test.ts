@@ -6,7 +6,7 @@ import { parseGrpcTimeout, formatGrpcTimeout } from '../../../proxy/http/grpc';
 import { ProxyServer } from '../../../proxy/http/server';
 import { raw } from './util';
 
-const opts = { normalizePath: true, mergeSlashes: true, escapedSlashes: 'keep' as const };
+const opts = { normalizePath: true, mergeSlashes: true, escapedSlashes: 'keep' as const, backslash: 'slash' as const };
 
 test('hop-by-hop headers and those named in Connection are stripped; end-to-end ones kept', () => {
   const h = fromNodeHeaders({ connection: 'keep-alive, x-secret', 'keep-alive': 'timeout=5', 'x-secret': 'a', te: 'trailers', 'transfer-encoding': 'chunked', host: 'x', 'x-keep': 'b', upgrade: 'websocket' });
