@@ -19,6 +19,7 @@ const modules: (() => CommandModule)[] = [
   () => require('./commands/stat') as CommandModule,
   () => require('./commands/config-dump') as CommandModule,
   () => require('./commands/proxy') as CommandModule,
+  () => require('./commands/init') as CommandModule,
 ];
 
 /** Builds the program (exported for tests). */
