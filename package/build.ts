@@ -12,8 +12,9 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { dirname, join, relative, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
-const BUILD = join(ROOT, 'build', 'package');
-const LIB = join(BUILD, 'lib');
+/** Where the compiled tree and the staged packages go (set per build: tests use their own). */
+let BUILD = join(ROOT, 'build', 'package');
+let LIB = join(BUILD, 'lib');
 const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   version: string; license: string; description: string;
   dependencies: Record<string, string>; devDependencies: Record<string, string>; peerDependencies: Record<string, string>;
@@ -136,10 +137,15 @@ function stage(spec: PackageSpec): string {
   return dir;
 }
 
-/** Builds, stages and packs every package into `outDir`; returns the tarball paths. */
-export function buildPackages(outDir: string): string[] {
+/**
+ * Builds, stages and packs every package into `outDir`; returns the tarball paths.
+ * `buildDir` holds the compiled tree and the staged packages (emptied first).
+ */
+export function buildPackages(outDir: string, buildDir: string = join(ROOT, 'build', 'package')): string[] {
+  BUILD = resolve(buildDir);
+  LIB = join(BUILD, 'lib');
   rmSync(BUILD, { recursive: true, force: true });
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', LIB], { cwd: ROOT, stdio: 'inherit' });
   // The Envoy protos as one descriptor (api/xds/protos.ts reads it when present): the constructs
   // translate at synth time without installing @grpc/grpc-js-xds.
   const { loadProtoFiles } = require('../api/xds/protos') as typeof import('../api/xds/protos');

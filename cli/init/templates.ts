@@ -6,7 +6,7 @@
 
 /** Versions the new project depends on (ranges; test/cli/init.test.ts checks weft's own pins satisfy them). */
 export const INIT_DEPENDENCIES = {
-  dependencies: { cdk8s: '^2.70.0', constructs: '^10.4.0' },
+  dependencies: { cdk8s: '^2.68.0', constructs: '^10.3.0' },
   devDependencies: {
     '@pulumi/kubernetes': '^4.34.0',
     '@pulumi/pulumi': '^3.248.0',
