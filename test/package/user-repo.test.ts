@@ -33,8 +33,9 @@ let packages: string;
 /** The environment of a user's shell: nothing of this jest run leaks into the user's jest. */
 function userEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(JEST_|NODE_OPTIONS$|NODE_ENV$|TS_NODE_|npm_)/.test(k)) env[k] = v;
-  return { ...env, CI: 'true', NO_COLOR: '1', CDK8S_CHECK_UPGRADE: 'false' };
+  // CI is dropped too: jest reads it as --ci, which would refuse to write the first snapshot.
+  for (const [k, v] of Object.entries(process.env)) if (!/^(JEST_|NODE_OPTIONS$|NODE_ENV$|TS_NODE_|npm_|CI$)/.test(k)) env[k] = v;
+  return { ...env, NO_COLOR: '1' };
 }
 
 /** Runs a command in `cwd`; fails the test with its output when it exits non-zero. */
@@ -44,7 +45,8 @@ function run(cwd: string, cmd: string, args: string[], timeout = 240_000): strin
   if (r.status !== 0) throw new Error(`\`${cmd} ${args.join(' ')}\` in ${cwd} exited ${r.status ?? r.signal}:\n${out.slice(-6000)}`);
   return out;
 }
-const npx = (cwd: string, ...args: string[]) => run(cwd, 'npx', ['--no', ...args]);
+// `--`: npx would otherwise read flags like --noEmit as its own.
+const npx = (cwd: string, ...args: string[]) => run(cwd, 'npx', ['--no', '--', ...args]);
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'weft-user-repo-'));
