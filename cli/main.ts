@@ -22,6 +22,7 @@ const modules: (() => CommandModule)[] = [
   () => require('./commands/config-dump') as CommandModule,
   () => require('./commands/proxy') as CommandModule,
   () => require('./commands/export') as CommandModule,
+  () => require('./commands/init') as CommandModule,
 ];
 
 /** weft's version: package.json's `version` (read at run time, so a bundle and the sources agree with the package). */

@@ -8,32 +8,27 @@ import * as k8s from '@pulumi/kubernetes';
 import { ChartProps } from 'cdk8s';
 import { MESHED_ANNOTATION } from '../api/mesh-rules';
 import { API_VERSION } from '../api/resources';
+import { STACK_ERRORS, WeftStackError } from './errors';
 import { createResource } from './kinds';
 import { KubeObject } from './objects';
 import { PlanStep, planObjects, isWeftControlPlane } from './plan';
 import { MeshBuilder, MeshSource, synthesizeMesh } from './synth';
-import { bookinfo, BookinfoProps } from '../examples/bookinfo/mesh';
 
 /** Arguments of {@link WeftMesh}. */
 export interface WeftMeshArgs {
   /**
-   * Builds the mesh into a cdk8s chart: your own constructs (`new Mesh(chart, ...)`, `new MeshService(...)`).
-   * @default - the bundled example, `bookinfo(chart, args.bookinfo)`
+   * Builds the mesh into a cdk8s chart: your own constructs (`new Mesh(chart, ...)`, `new MeshService(...)`),
+   * usually the same function your cdk8s `main.ts` calls.
    */
-  readonly build?: MeshBuilder;
-  /**
-   * Props of the bundled example; ignored when `build` is set.
-   * @default {}
-   */
-  readonly bookinfo?: BookinfoProps;
+  readonly build: MeshBuilder;
   /**
    * Id of the cdk8s chart the mesh is built into; use your cdk8s app's so generated names agree.
-   * @default - 'bookinfo' for the bundled example (as examples/bookinfo/main.ts), else 'weft'
+   * @default 'weft'
    */
   readonly chartId?: string;
   /**
    * Props of that chart (its `namespace` applies to objects that name none).
-   * @default - `{ namespace: <the example's namespace> }` for the bundled example, else {}
+   * @default {}
    */
   readonly chartProps?: ChartProps;
   /**
@@ -86,15 +81,12 @@ export class WeftMesh extends pulumi.ComponentResource {
   }
 }
 
-/** What to synthesize: the caller's builder, or the bundled example built as main.ts builds it. */
+/** What to synthesize: the caller's builder into a chart named as the caller's cdk8s app names it. */
 function meshSource(args: WeftMeshArgs): MeshSource {
-  if (args.build) return { build: args.build, chartId: args.chartId ?? 'weft', chartProps: args.chartProps ?? {} };
-  const props = args.bookinfo ?? {};
-  return {
-    build: (chart) => { bookinfo(chart, props); },
-    chartId: args.chartId ?? 'bookinfo',
-    chartProps: args.chartProps ?? { namespace: props.namespace ?? 'bookinfo' },
-  };
+  if (typeof args?.build !== 'function') {
+    throw new WeftStackError(STACK_ERRORS.NO_BUILD, `WeftMesh args.build must be a function that builds your mesh into a chart (got ${typeof args?.build}); e.g. { build: (chart) => myMesh(chart) }`);
+  }
+  return { build: args.build, chartId: args.chartId ?? 'weft', chartProps: args.chartProps ?? {} };
 }
 
 type Metadata = pulumi.Output<k8s.types.output.meta.v1.ObjectMeta>;

@@ -16,6 +16,8 @@ export const STACK_ERRORS = {
   PRIVATE_KEY_MATERIAL: 'WEFT_ERR_STACK_PRIVATE_KEY_MATERIAL',
   /** A stack config value has the wrong shape (not a number, not an object, ...). */
   INVALID_CONFIG: 'WEFT_ERR_STACK_INVALID_CONFIG',
+  /** `WeftMesh` got no `build` function (the component has no built-in mesh). */
+  NO_BUILD: 'WEFT_ERR_STACK_NO_BUILD',
 } as const;
 
 /** An error raised while turning a synthesized mesh into Pulumi resources. */

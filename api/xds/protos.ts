@@ -58,9 +58,15 @@ export function protoIncludeDirs(): string[] {
 
 let root: protobuf.Root | undefined;
 
-/** The protobufjs root holding every Envoy type weft uses (snake_case field names: keepCase). */
-export function protoRoot(): protobuf.Root {
-  if (root) return root;
+/**
+ * The packed `weft-mesh` ships these same definitions as one JSON descriptor (written at build
+ * time by package/build.ts from {@link loadProtoFiles}), so installing the constructs does not
+ * need @grpc/grpc-js-xds (19 MB with its dependencies). From the sources it is absent.
+ */
+export const PREBUILT_DESCRIPTOR = path.join(__dirname, 'envoy-protos.json');
+
+/** Loads PROTO_FILES from the .proto trees (`protoIncludeDirs()`), unresolved. */
+export function loadProtoFiles(): protobuf.Root {
   const dirs = protoIncludeDirs();
   const fs = require('fs') as typeof import('fs');
   const r = new protobuf.Root();
@@ -72,6 +78,16 @@ export function protoRoot(): protobuf.Root {
     return target;
   };
   r.loadSync(PROTO_FILES, { keepCase: true });
+  return r;
+}
+
+/** The protobufjs root holding every Envoy type weft uses (snake_case field names: keepCase). */
+export function protoRoot(): protobuf.Root {
+  if (root) return root;
+  const fs = require('fs') as typeof import('fs');
+  const r = !process.env.WEFT_PROTO_DIR && fs.existsSync(PREBUILT_DESCRIPTOR)
+    ? protobuf.Root.fromJSON(JSON.parse(fs.readFileSync(PREBUILT_DESCRIPTOR, 'utf8')) as protobuf.INamespace)
+    : loadProtoFiles();
   r.resolveAll();
   root = r;
   return r;

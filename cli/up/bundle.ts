@@ -22,6 +22,10 @@ export interface EntryCommand {
 /** Bundles (or locates) the entries; `outDir` is usually `.weft/bin`. */
 export async function prepareEntries(outDir: string, useBundle = true): Promise<Record<EntryName, EntryCommand>> {
   const names: EntryName[] = ['sidecar', 'control-plane'];
+  // Installed (weft-mesh-runtime): the entries are compiled JavaScript already; run them as they are.
+  if (__filename.endsWith('.js')) {
+    return Object.fromEntries(names.map((n) => [n, { argv: [process.execPath, join(__dirname, 'entries', `${n}.js`)], env: {} }])) as unknown as Record<EntryName, EntryCommand>;
+  }
   const sources = Object.fromEntries(names.map((n) => [n, join(WEFT_ROOT, 'cli', 'up', 'entries', `${n}.ts`)])) as Record<EntryName, string>;
   const env = { NODE_PATH: join(WEFT_ROOT, 'node_modules') };
   let esbuild: typeof import('esbuild') | undefined;

@@ -21,11 +21,14 @@ import { assertBindable, freePorts } from './ports';
 import { ReplicaContext, ReplicaPorts, RunningReplica, startReplica, startSidecar } from './replica';
 import { RUN_FILE, RunInfo, type SupervisedRunInfo } from './run-info';
 import { type BackoffPolicy, Supervised } from './supervise';
-import { DEFAULT_APP, setCanaryWeights, synthesize, writeAtomic } from './synth';
+import { appBaseDir, defaultApp, setCanaryWeights, synthesize, writeAtomic } from './synth';
 
 /** Options of startLocalMesh(). */
 export interface LocalMeshOptions {
-  /** The app: `path/to/mesh.ts[#export]` or a directory of manifests. @default the bookinfo example */
+  /**
+   * The app: a cdk8s `main.ts`, a mesh module `path/to/mesh.ts[#export]` or a directory of manifests.
+   * @default - the entry file of `projectDir`'s cdk8s.yaml `app`; in the weft repository, the bookinfo example
+   */
   readonly app?: string;
   /** Second argument of the mesh function. @default {} */
   readonly appProps?: Record<string, unknown>;
@@ -33,7 +36,7 @@ export interface LocalMeshOptions {
   readonly exposes?: readonly string[];
   /** State, certificates, logs. @default `<projectDir>/.weft` */
   readonly stateDir?: string;
-  /** Where relative paths (app, local commands) start. @default process.cwd() */
+  /** Where a relative `app` and the default state dir start (local commands start at the app file's folder). @default process.cwd() */
   readonly projectDir?: string;
   /** Transparent mode: one network namespace per replica, iptables capture (Linux, root). @default false */
   readonly netns?: boolean;
@@ -112,7 +115,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
   for (const d of ['logs', 'proxies', 'bin']) await mkdir(join(stateDir, d), { recursive: true });
 
   progress('synthesizing');
-  const app = opts.app ?? join(WEFT_ROOT, DEFAULT_APP);
+  const app = opts.app ?? defaultApp(projectDir, WEFT_ROOT);
   const distDir = await synthesize({ app, props: opts.appProps, outdir: join(stateDir, 'dist'), cwd: projectDir });
   const plan = planMesh(await readManifests(distDir), opts.exposes ?? []);
   // a busy --expose port fails now, not after every replica has started
@@ -177,7 +180,8 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     await cpUnit.first();
 
     const ctx: ReplicaContext = {
-      stateDir, projectDir, trustDomain: plan.mesh.trustDomain, xds: `${hostAddr}:${xdsPort}`, ca: `${hostAddr}:${caPort}`,
+      // `local.command` paths are relative to the mesh file, wherever `weft up` was started.
+      stateDir, projectDir: appBaseDir(app, projectDir), trustDomain: plan.mesh.trustDomain, xds: `${hostAddr}:${xdsPort}`, ca: `${hostAddr}:${caPort}`,
       mintToken: (id) => tokens.mint(id), sidecar: entries.sidecar, readyTimeoutMs, reaper, backoff: opts.backoff, onEvent,
       ...(ca.tls && ca.trustAnchorFile ? { caTrustAnchorFile: ca.trustAnchorFile, xdsIdentity: ca.servingNames.spiffeId } : {}),
     };

@@ -72,8 +72,8 @@ export interface Bookinfo {
   readonly strict: MtlsPolicy;
 }
 
-/** Where the local (weft up) servers live, relative to the repository root. */
-export const APPS_DIR = 'examples/bookinfo/apps';
+/** Where the local (weft up) servers live, relative to this mesh file (weft up runs local commands from its folder). */
+export const APPS_DIR = 'apps';
 
 /** Builds the bookinfo mesh into `scope`. */
 export function bookinfo(scope: Construct, props: BookinfoProps = {}): Bookinfo {

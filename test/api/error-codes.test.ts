@@ -11,7 +11,7 @@ import * as proxyErrors from '../../proxy/http/errors';
 import * as wireErrors from '../../proxy/http/wire-errors';
 
 const ROOT = join(__dirname, '..', '..');
-const SOURCE_DIRS = ['api', 'constructs', 'control-plane', 'proxy', 'cli', 'stacks', 'bin', 'image'];
+const SOURCE_DIRS = ['api', 'constructs', 'control-plane', 'proxy', 'cli', 'stacks', 'bin', 'image', 'package'];
 const REGISTRY = 'api/error-codes.ts';
 /** A full code: never a prefix such as `WEFT_ERR_SELF_CHECK_*` or `'WEFT_ERR_'.length`. */
 const CODE = /\bWEFT_(?:ERR|WARN)_[A-Z0-9]+(?:_[A-Z0-9]+)*(?![A-Za-z0-9_])/g;

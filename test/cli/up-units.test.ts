@@ -27,7 +27,7 @@ describe('plan', () => {
     expect(plan.mesh.trustDomain).toBe('bookinfo.local');
     expect(plan.replicas.map((r) => r.id).sort()).toEqual(['details-v1-0', 'productpage-v1-0', 'ratings-v1-0', 'ratings-v1-1', 'reviews-v1-0', 'reviews-v2-0']);
     const v2 = plan.replicas.find((r) => r.id === 'reviews-v2-0')!;
-    expect(v2.command).toEqual(['node', 'examples/bookinfo/apps/reviews.js']);
+    expect(v2.command).toEqual(['node', 'apps/reviews.js']);
     expect(v2.env).toMatchObject({ VERSION: 'v2', STARS: 'true' });
     expect(v2.ports).toEqual({ http: 9080 });
     expect(plan.exposes).toEqual([{ service: 'productpage', namespace: 'bookinfo', servicePort: 9080, listenPort: 9080 }]);

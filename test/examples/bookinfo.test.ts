@@ -47,7 +47,7 @@ test('canary 90/10 with a header pin to v2, STRICT mTLS, declared calls', () => 
 test('every version can be run locally by weft up with a node server from examples/bookinfo/apps', () => {
   const { objs } = build();
   for (const ms of objs.filter((o) => o.kind === 'MeshService')) {
-    for (const v of ms.spec.versions) expect(v.local.command).toEqual(['node', `examples/bookinfo/apps/${ms.metadata.name}.js`]);
+    for (const v of ms.spec.versions) expect(v.local.command).toEqual(['node', `apps/${ms.metadata.name}.js`]); // relative to examples/bookinfo (the mesh file's folder)
   }
   expect(find(objs, 'MeshService', 'reviews').spec.versions.map((v: any) => v.local.env)).toEqual([
     { SERVICE: 'reviews', VERSION: 'v1' }, { SERVICE: 'reviews', VERSION: 'v2', STARS: 'true' },

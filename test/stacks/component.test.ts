@@ -129,3 +129,10 @@ test('a kind outside the typed table becomes a CustomResource under its own toke
   expect(reg.type).toBe('kubernetes:monitoring.coreos.com/v1:ServiceMonitor');
   expect(reg.inputs).toEqual(body);
 });
+
+test('WeftMesh has no built-in mesh: without `build` it fails with WEFT_ERR_STACK_NO_BUILD before registering anything', async () => {
+  const before = mocks.newResourceCalls.length;
+  expect(() => new WeftMesh('nobuild', {} as never)).toThrow(expect.objectContaining({ code: 'WEFT_ERR_STACK_NO_BUILD' }));
+  await mocks.settle();
+  expect(mocks.newResourceCalls.length).toBe(before);
+});

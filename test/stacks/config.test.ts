@@ -6,6 +6,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { installMocks, MockRecorder, Registration } from '../../stacks/mocks';
 import type { WeftMesh as WeftMeshType } from '../../stacks/component';
 import type * as ConfigModule from '../../stacks/config';
+import { bookinfo } from '../../examples/bookinfo/mesh';
 
 let mocks: MockRecorder;
 let WeftMesh: typeof WeftMeshType;
@@ -22,7 +23,8 @@ let seq = 0;
 /** Sets the stack config (as `pulumi config set` would) and deploys the example under a fresh name. */
 function deployWith(values: Record<string, string>): WeftMeshType {
   pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(values).map(([k, v]) => [`weft:${k}`, v])));
-  return new WeftMesh(`cfg${++seq}`, { bookinfo: config.bookinfoProps(config.readWeftConfig()) });
+  const props = config.bookinfoProps(config.readWeftConfig());
+  return new WeftMesh(`cfg${++seq}`, { build: (chart) => { bookinfo(chart, props); }, chartId: 'bookinfo', chartProps: { namespace: props.namespace ?? 'bookinfo' } });
 }
 
 /** Deploys with `values` and returns the thrown error's code plus the newResource calls it caused. */
