@@ -9,6 +9,7 @@ import { dataHead, goawayFrame, headersFrame, pingFrame, resetFrame, settingsFra
 import { DEFAULT_SETTINGS, MAX_WINDOW, WireCode, WireError, type WireSettings } from './frames';
 import { checkRequestHead, checkResponseHead } from './heads';
 import { type StreamHandler, type StreamOwner, WeftStream } from './stream';
+import { type BatchStats, WriteBatch } from './batch';
 
 /** How a session is set up. */
 export interface SessionOptions {
@@ -22,18 +23,9 @@ export interface SessionOptions {
   readonly onClose?: (err: WireError | undefined) => void;
 }
 
-/** Counters for metrics and tests. */
-export interface SessionStats {
-  /** Corked writes to the socket (one per event-loop turn with output). */
-  flushes: number;
-  /** Buffers written (frame heads, whole small frames, DATA payloads). */
-  buffers: number;
-}
-
 /** One multiplexed `weft/1` connection. */
 export class WeftSession implements FrameSink, StreamOwner {
   readonly local: WireSettings;
-  readonly stats: SessionStats = { flushes: 0, buffers: 0 };
   #peer: WireSettings = DEFAULT_SETTINGS;
   readonly #socket: Duplex;
   readonly #role: 'client' | 'server';
@@ -46,14 +38,11 @@ export class WeftSession implements FrameSink, StreamOwner {
   #sendConn = DEFAULT_SETTINGS.initialConnectionWindow;
   #recvConn: number;
   #connOwed = 0;
-  #out: Buffer[] = [];
-  #flushScheduled = false;
-  #blocked = false;
+  readonly #batch: WriteBatch;
   #goawaySent = false;
   #goawayReceived = false;
   #closed = false;
   #ended = false;
-  readonly #flushBound = (): void => this.#flush();
   readonly #closeWaiters: ((err: WireError | undefined) => void)[] = [];
   #closeError: WireError | undefined;
 
@@ -64,6 +53,7 @@ export class WeftSession implements FrameSink, StreamOwner {
     this.local = Object.freeze({ ...DEFAULT_SETTINGS, ...opts.settings });
     this.#recvConn = this.local.initialConnectionWindow;
     this.#decoder = new FrameDecoder(this, this.local);
+    this.#batch = new WriteBatch(socket);
     this.#queue(settingsFrame(this.local));
     socket.on('data', (chunk: Buffer) => this.#onBytes(chunk));
     socket.on('drain', () => this.#onDrain());
@@ -72,6 +62,11 @@ export class WeftSession implements FrameSink, StreamOwner {
     socket.on('end', () => {
       if (!this.#ended) socket.end();
     });
+  }
+
+  /** Write counters (flushes per turn, buffers). */
+  get stats(): BatchStats {
+    return this.#batch.stats;
   }
 
   /** The socket the session runs on (for the peer certificate). */
@@ -96,7 +91,7 @@ export class WeftSession implements FrameSink, StreamOwner {
 
   /** The socket refused bytes; DATA waits for its drain. */
   get blocked(): boolean {
-    return this.#blocked;
+    return this.#batch.blocked;
   }
 
   /** True once the connection failed or closed. */
@@ -165,7 +160,7 @@ export class WeftSession implements FrameSink, StreamOwner {
   pump(s: WeftStream): void {
     if (s.closed || !s.headSent || s.endSent || this.#closed) return;
     while (s.queue.length > 0) {
-      if (this.#blocked) return;
+      if (this.#batch.blocked) return;
       const credit = Math.min(s.sendWindow, this.#sendConn, this.#peer.maxFrame);
       if (credit <= 0) {
         if (s.sendWindow > 0) this.#waiting.add(s);
@@ -198,7 +193,7 @@ export class WeftSession implements FrameSink, StreamOwner {
       s.endSent = true;
     }
     if (s.endSent) this.finished(s);
-    if (!this.#blocked) s.drained();
+    if (!this.#batch.blocked) s.drained();
   }
 
   /** Stream credit for consumed bytes, returned in batches of half a window. */
@@ -237,7 +232,7 @@ export class WeftSession implements FrameSink, StreamOwner {
     const s = this.#streams.get(id);
     if (this.#role === 'client') {
       if (!s) return this.#unknownStream(id);
-      if (s.head !== undefined) return this.#streamError(s, 'a second HEADERS frame');
+      if (s.head !== undefined) return this.#streamError(s, 'a second HEADERS frame', 'WEFT_ERR_WIRE_BAD_FRAME');
       try {
         checkResponseHead(fields);
       } catch (e) {
@@ -246,7 +241,7 @@ export class WeftSession implements FrameSink, StreamOwner {
       s.deliverHeaders(fields, endStream);
       return;
     }
-    if (s) return this.#streamError(s, 'a second HEADERS frame');
+    if (s) return this.#streamError(s, 'a second HEADERS frame', 'WEFT_ERR_WIRE_BAD_FRAME');
     if (id % 2 === 0) throw new WireError('WEFT_ERR_WIRE_BAD_FRAME', `stream id ${id} is even`);
     if (id <= this.#lastPeerId) return; // a stream that already ended: late frames are ignored
     this.#lastPeerId = id;
@@ -280,10 +275,10 @@ export class WeftSession implements FrameSink, StreamOwner {
       return;
     }
     this.#flushCredit(false);
-    if (s.remoteEnded) return this.#streamError(s, 'DATA after END_STREAM');
+    if (s.remoteEnded) return this.#streamError(s, 'DATA after END_STREAM', 'WEFT_ERR_WIRE_BAD_FRAME');
     s.recvWindow -= n;
     if (s.recvWindow < 0) throw new WireError('WEFT_ERR_WIRE_FLOW_CONTROL', `DATA beyond the window of stream ${id}`);
-    if (this.#role === 'client' && s.head === undefined) return this.#streamError(s, 'DATA before HEADERS');
+    if (this.#role === 'client' && s.head === undefined) return this.#streamError(s, 'DATA before HEADERS', 'WEFT_ERR_WIRE_BAD_FRAME');
     s.deliverData(chunk);
     if (end && !s.closed) s.deliverEnd(undefined);
   }
@@ -291,7 +286,7 @@ export class WeftSession implements FrameSink, StreamOwner {
   onTrailers(id: number, fields: string[]): void {
     const s = this.#streams.get(id);
     if (!s) return this.#unknownStream(id);
-    if (s.head === undefined || s.remoteEnded) return this.#streamError(s, 'TRAILERS out of order');
+    if (s.head === undefined || s.remoteEnded) return this.#streamError(s, 'TRAILERS out of order', 'WEFT_ERR_WIRE_BAD_FRAME');
     s.deliverEnd(fields);
   }
 
@@ -362,9 +357,9 @@ export class WeftSession implements FrameSink, StreamOwner {
   }
 
   /** A stream-level protocol error: RESET PROTOCOL to the peer, the stream fails locally. */
-  #streamError(s: WeftStream, why: string): void {
+  #streamError(s: WeftStream, why: string, code: 'WEFT_ERR_WIRE_BAD_HEADERS' | 'WEFT_ERR_WIRE_BAD_FRAME' = 'WEFT_ERR_WIRE_BAD_HEADERS'): void {
     this.sendReset(s, WireCode.PROTOCOL);
-    s.fail(new WireError('WEFT_ERR_WIRE_BAD_HEADERS', `stream ${s.id}: ${why}`));
+    s.fail(new WireError(code, `stream ${s.id}: ${why}`));
     this.finished(s);
   }
 
@@ -390,7 +385,7 @@ export class WeftSession implements FrameSink, StreamOwner {
   #connectionError(err: WireError): void {
     if (this.#closed) return;
     this.#queue(goawayFrame(this.#lastPeerId, err.wireCode, err.message.slice(0, 200)));
-    this.#flush();
+    this.#batch.flush();
     this.#failAll(err);
     this.#ended = true;
     this.#socket.end();
@@ -406,7 +401,7 @@ export class WeftSession implements FrameSink, StreamOwner {
   }
 
   #onDrain(): void {
-    this.#blocked = false;
+    this.#batch.blocked = false;
     for (const s of [...this.#streams.values()]) {
       this.pump(s);
       s.drained();
@@ -428,34 +423,11 @@ export class WeftSession implements FrameSink, StreamOwner {
   #maybeEnd(): void {
     if (this.#ended || !(this.#goawaySent || this.#goawayReceived) || this.#streams.size > 0) return;
     this.#ended = true;
-    this.#flush();
+    this.#batch.flush();
     this.#socket.end();
   }
 
   #queue(buf: Buffer): void {
-    this.#out.push(buf);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(this.#flushBound);
-    }
-  }
-
-  /** One corked write of everything queued this turn. */
-  #flush(): void {
-    this.#flushScheduled = false;
-    const out = this.#out;
-    if (out.length === 0 || this.#socket.destroyed || !this.#socket.writable) {
-      this.#out = [];
-      return;
-    }
-    this.#out = [];
-    const sock = this.#socket;
-    sock.cork();
-    let ok = true;
-    for (const b of out) ok = sock.write(b);
-    sock.uncork();
-    this.stats.flushes++;
-    this.stats.buffers += out.length;
-    if (!ok) this.#blocked = true;
+    this.#batch.push(buf);
   }
 }
