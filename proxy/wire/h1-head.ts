@@ -170,3 +170,9 @@ function framing(method: string, target: string, minor: 0 | 1, status: number, r
   if (cl !== undefined) return { ...base, body: contentLength > 0 ? 'length' : 'none', upgrade: false };
   return { ...base, body: 'close', upgrade: false, keepAlive: false };
 }
+
+/** The first value of a (lower-case) field in `[name, value, …]`. */
+export function fieldOf(fields: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}

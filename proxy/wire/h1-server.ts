@@ -6,7 +6,7 @@
  * `weft-error` and the connection closed, and a headers timeout against slowloris.
  */
 import type { Socket } from 'node:net';
-import { DEFAULT_H1_LIMITS, H1Error, type H1Head, type H1Limits } from './h1-head';
+import { DEFAULT_H1_LIMITS, fieldOf, H1Error, type H1Head, type H1Limits } from './h1-head';
 import { H1Parser, type H1Sink } from './h1-parse';
 import { chunkHead, CRLF, lastChunk, responseHead } from './h1-write';
 
@@ -300,10 +300,4 @@ export class H1ServerExchange {
   #reusable(): boolean {
     return this.head.keepAlive && this.#requestEnded && this.#delimited && !this.#closeAnnounced;
   }
-}
-
-/** The first value of a (lower-case) field in `[name, value, …]`. */
-export function fieldOf(fields: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
-  return undefined;
 }
