@@ -281,8 +281,10 @@ test('PING is answered with ACK and the same payload (raw frames on a weft/1 soc
   const { sink, events } = recorder();
   const dec = new FrameDecoder(sink);
   sock.on('data', (c: Buffer) => dec.push(c));
-  const { settingsFrame, pingFrame } = await import('../../../proxy/wire/encode');
-  sock.write(Buffer.concat([settingsFrame(DEFAULT_SETTINGS), pingFrame(false, Buffer.from('weftping'))]));
+  const { pingFrame } = await import('../../../proxy/wire/encode');
+  // the dialing session's SETTINGS leaves on the next turn; the raw PING follows it
+  await new Promise((r) => setImmediate(r));
+  sock.write(pingFrame(false, Buffer.from('weftping')));
   await until(async () => events.some((e) => (e as { t: string }).t === 'ping'), 'the PING ACK');
   expect(events.find((e) => (e as { t: string }).t === 'ping')).toEqual({ t: 'ping', ack: true, p: Buffer.from('weftping').toString('hex') });
   sock.destroy();
@@ -300,4 +302,52 @@ test('ALPN fallback: a peer without weft/1 selects h2, and no weft/1 byte is sen
 test('errors are WireErrors with stable codes', () => {
   const e = new WireError('WEFT_ERR_WIRE_FLOW_CONTROL', 'x');
   expect(e.wireCode).toBe(WireCode.FLOW_CONTROL);
+});
+
+describe('a misbehaving peer on raw frames (real mTLS socket, weft/1 selected)', () => {
+  async function rawPeer(): Promise<{ sock: tls.TLSSocket; srv: WeftSession; goaway: Promise<unknown> }> {
+    const d = await dial(pki, server.port);
+    const sock = d.socket;
+    sock.removeAllListeners('data');
+    const { sink, events } = recorder();
+    const dec = new FrameDecoder(sink);
+    sock.on('data', (c: Buffer) => dec.push(c));
+    await until(async () => server.sessions.length > 0 && (server.sessions[server.sessions.length - 1].socket as tls.TLSSocket).remotePort === sock.localPort, 'the server session');
+    const srv = server.sessions[server.sessions.length - 1];
+    const goaway = until(async () => events.some((e) => (e as { t: string }).t === 'goaway'), 'GOAWAY').then(() => events.find((e) => (e as { t: string }).t === 'goaway'));
+    return { sock, srv, goaway };
+  }
+
+  test('DATA beyond the stream window is WEFT_ERR_WIRE_FLOW_CONTROL: GOAWAY FLOW_CONTROL and the connection closes', async () => {
+    const { headersFrame, dataHead } = await import('../../../proxy/wire/encode');
+    const { sock, srv, goaway } = await rawPeer();
+    const closed = srv.whenClosed();
+    const over = Buffer.alloc(DEFAULT_SETTINGS.maxFrame);
+    // the dialing session already sent this connection's SETTINGS; the raw frames follow it
+    const frames = [headersFrame(1, head('/slow'), false, DEFAULT_SETTINGS)];
+    // five full frames: one more than the 256 KiB stream window
+    for (let i = 0; i < 5; i++) frames.push(dataHead(1, over.length, false), over);
+    sock.write(Buffer.concat(frames));
+    const err = await closed;
+    expect(err?.code).toBe('WEFT_ERR_WIRE_FLOW_CONTROL');
+    expect(await goaway).toMatchObject({ code: WireCode.FLOW_CONTROL, last: 1 });
+    sock.destroy();
+  });
+
+  test('a stream id that goes backwards (or is even) is WEFT_ERR_WIRE_BAD_FRAME; a late frame of an ended stream is ignored', async () => {
+    const { headersFrame, resetFrame } = await import('../../../proxy/wire/encode');
+    const { sock, srv } = await rawPeer();
+    const closed = srv.whenClosed();
+    sock.write(Buffer.concat([
+      headersFrame(5, head('/slow'), false, DEFAULT_SETTINGS),
+      resetFrame(5, WireCode.CANCEL),
+      resetFrame(5, WireCode.CANCEL), // late, ignored
+      headersFrame(3, head('/slow'), true, DEFAULT_SETTINGS), // an id lower than 5 that was never opened: ignored as closed
+      headersFrame(8, head('/slow'), true, DEFAULT_SETTINGS), // even: the client never opens those
+    ]));
+    const err = await closed;
+    expect(err?.code).toBe('WEFT_ERR_WIRE_BAD_FRAME');
+    expect(err?.message).toMatch(/stream id 8 is even/);
+    sock.destroy();
+  });
 });
