@@ -2,7 +2,7 @@
 /**
  * The `weft` bin of the installed `weft-mesh`: the whole command from `weft-mesh-runtime` when it
  * is installed (next to the project or to weft-mesh); otherwise the commands that need no runtime
- * (`check`, `init`), and the others answer WEFT_ERR_RUNTIME_MISSING with the install line.
+ * (`check`, `init`, `export`), and the others answer WEFT_ERR_RUNTIME_MISSING with the install line.
  */
 import { Command } from 'commander';
 import { WeftError } from '../api/errors';
@@ -28,11 +28,12 @@ export function findRuntime(from: readonly string[] = [process.cwd(), __dirname]
   }
 }
 
-/** The program without the runtime: `check` and `init` for real, the runtime commands as pointers. */
+/** The program without the runtime: `check`, `init` and `export` for real, the runtime commands as pointers. */
 export function buildLiteProgram(): Command {
   const program = new Command('weft').description('weft: a service mesh you write in TypeScript').showHelpAfterError();
   (require('../cli/commands/check') as { register(p: Command): void }).register(program);
   (require('../cli/commands/init') as { register(p: Command): void }).register(program);
+  (require('../cli/commands/export') as { register(p: Command): void }).register(program);
   for (const [name, what] of Object.entries(RUNTIME_COMMANDS)) {
     program.command(name).description(`${what} (needs weft-mesh-runtime)`).allowUnknownOption().allowExcessArguments()
       .action(() => {

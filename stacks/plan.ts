@@ -50,7 +50,9 @@ export const CONTROL_PLANE_NAME = 'weft-control-plane';
 export function isWeftControlPlane(o: KubeObject): boolean {
   const labels = o.metadata.labels ?? {};
   return labels['app.kubernetes.io/component'] === 'control-plane' ||
-    (labels['app.kubernetes.io/part-of'] === 'weft' && o.metadata.name === CONTROL_PLANE_NAME);
+    (labels['app.kubernetes.io/part-of'] === 'weft' &&
+      // the cluster-scoped RBAC is named per mesh: `weft-control-plane-<namespace>`
+      (o.metadata.name === CONTROL_PLANE_NAME || o.metadata.name.startsWith(`${CONTROL_PLANE_NAME}-`)));
 }
 
 function roleOf(o: KubeObject, clusterScoped: boolean, isCustom: boolean, isControlPlane: (o: KubeObject) => boolean): Role {

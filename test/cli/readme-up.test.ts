@@ -6,7 +6,7 @@
  * through the ingress loses nothing, and SIGKILL of `weft up` takes every child with it.
  */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +80,8 @@ describe('the README after npm start, on one fresh weft up', () => {
     // the bookinfo apps' relative `local.command` paths resolve through the link
     project = mkdtempSync(join(tmpdir(), 'weft-readme-'));
     symlinkSync(join(ROOT, 'examples'), join(project, 'examples'));
+    // the project's cdk8s.yaml names the app, as in the repository (`weft up` runs the app it names)
+    copyFileSync(join(ROOT, 'cdk8s.yaml'), join(project, 'cdk8s.yaml'));
     // `npm start` is `weft up --expose productpage=9080`; port 0 here, the machine is shared
     up = spawn(process.execPath, [BIN, 'up', '--expose', 'productpage=0', '--ready-timeout', '120000'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
     up.stderr!.on('data', (c: Buffer) => stderr.push(c.toString()));
