@@ -5,6 +5,7 @@
 import { DURATION_PATTERN } from './duration';
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from './names';
 import { Infer, s } from './schema';
+import { observabilitySchema } from './observability';
 
 export const GROUP = 'weft.dev';
 export const VERSION = 'v1alpha1';
@@ -115,6 +116,7 @@ export const meshConfigSpecSchema = s.object({
     cpuLimit: s.optional(s.string()),
     memoryLimit: s.optional(s.string()),
   })),
+  observability: s.optional(observabilitySchema),
 });
 
 // --- MeshService ---
@@ -144,6 +146,7 @@ export const meshServiceSpecSchema = s.object({
   interception: s.enumOf(INTERCEPTION_MODES, 'How app traffic reaches the sidecar.'),
   calls: s.optional(s.array(serviceRefSchema, { description: 'Declared dependencies.' })),
   trafficPolicy: s.optional(trafficPolicySchema),
+  observability: s.optional(observabilitySchema),
 });
 
 // --- CanaryRoute ---

@@ -12,6 +12,8 @@ import { checkInt, checkName, checkPort } from './checks';
 import { asResource, customResource, IWeftResourceEmitter, registerEmitter } from './custom-resource';
 import { WeftValidationError } from './errors';
 import { Mesh } from './mesh';
+import { checkObservability, ObservabilityOptions } from './observability';
+import type { ObservabilitySpec } from '../api/observability';
 import { renderTrafficPolicy, TrafficPolicyOptions } from './traffic';
 import { Interception, InterceptionMode, Protocol } from './values';
 import { APP_UID, PROXY_UID, VersionWorkload } from './workload';
@@ -155,6 +157,12 @@ export interface MeshServiceProps extends TrafficPolicyOptions {
    * @default true
    */
   readonly readOnlyRootFilesystem?: boolean;
+  /**
+   * This service's tracing and access logs, over the mesh's `observability` field by field (e.g.
+   * `{ tracing: { sampleRate: 1 } }` samples everything here while keeping the mesh's endpoint).
+   * @default - the mesh's
+   */
+  readonly observability?: ObservabilityOptions;
 }
 
 /** Kubernetes `appProtocol` of each weft protocol. */
@@ -178,6 +186,8 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
   /** UID of the app container. */
   public readonly appUser: number;
   public readonly readOnlyRootFilesystem: boolean;
+  /** The checked `observability` override (the mesh's applies under it). */
+  public readonly observability?: ObservabilitySpec;
   /** The ServiceAccount object (workload identity). */
   public readonly serviceAccount: ApiObject;
   /** The Kubernetes Service. */
@@ -206,6 +216,7 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
       throw new WeftValidationError('WEFT_ERR_INVALID_PROP', `appUser ${PROXY_UID} is the proxy's UID: the app's traffic would bypass the sidecar`, this, { prop: 'appUser', value: this.appUser, fix: 'pick another UID' });
     }
     this.readOnlyRootFilesystem = props.readOnlyRootFilesystem ?? true;
+    this.observability = checkObservability(this, 'observability', props.observability);
 
     if (props.port !== undefined) {
       if (!props.protocol) {
@@ -315,6 +326,7 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
       interception: this.interception,
       ...(this._calls.length ? { calls: this._calls.map((c) => ({ name: c.serviceName, namespace: c.namespace })) } : {}),
       ...(this.trafficPolicy ? { trafficPolicy: this.trafficPolicy } : {}),
+      ...(this.observability ? { observability: this.observability } : {}),
     };
   }
 

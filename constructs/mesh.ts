@@ -14,7 +14,9 @@ import { CONTROL_PLANE_PORTS, ControlPlane } from './control-plane';
 import { asResource, clusterScoped, customResource, IWeftResourceEmitter, registerEmitter } from './custom-resource';
 import { WeftValidationError } from './errors';
 import { checkMesh } from './mesh-check';
+import { checkObservability, ObservabilityOptions } from './observability';
 import { MtlsMode } from './values';
+import type { ObservabilitySpec } from '../api/observability';
 
 /** Default OCI repository of the one weft image (proxy and control plane, different entrypoints). */
 export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/weft-mesh/weft';
@@ -104,6 +106,13 @@ export interface MeshProps {
    * @default false
    */
   readonly proxylessXds?: boolean;
+  /**
+   * Tracing and access logs of every sidecar (a MeshService's `observability` overrides them),
+   * rendered into each sidecar's bootstrap; `weft up` reads them from the MeshConfig. Metrics are
+   * always on (docs/observability.md).
+   * @default - tracing and access logs off
+   */
+  readonly observability?: ObservabilityOptions;
 }
 
 const kMesh = Symbol.for('weft.constructs.mesh');
@@ -135,6 +144,9 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
   /** The control-plane namespace object. */
   public readonly namespaceObject: ApiObject;
 
+  /** The checked `observability` prop. */
+  public readonly observability?: ObservabilitySpec;
+
   private readonly spec: MeshConfigSpec;
   private _meshWideMode?: { readonly path: string; readonly mode: MtlsMode };
 
@@ -164,6 +176,8 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
       memoryLimit: props.proxyResources?.memoryLimit ?? '256Mi',
       ...(props.proxyResources?.cpuLimit ? { cpuLimit: props.proxyResources.cpuLimit } : {}),
     };
+
+    this.observability = checkObservability(this, 'observability', props.observability);
 
     this.crds = new Construct(this, 'Crds');
     allCrds().forEach((crd) => {
@@ -195,6 +209,7 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
       controlPlane: { namespace: this.namespace, service: this.controlPlaneService, xdsPort: CONTROL_PLANE_PORTS.xds, caPort: CONTROL_PLANE_PORTS.ca },
       certificateTtl,
       proxyResources: { ...this.proxyResources },
+      ...(this.observability ? { observability: this.observability } : {}),
     };
     const cr = customResource(this, { kind: 'MeshConfig', name: this.name, spec: () => this.renderSpec() });
     cr.node.addDependency(this.crds);

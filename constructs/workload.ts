@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { Bootstrap, parseBootstrap, RESERVED_PORTS } from '../api/bootstrap';
 import { WeftError } from '../api/errors';
 import { effectiveMtlsMode } from '../api/mesh-rules';
+import { bootstrapObservability, mergeObservability } from '../api/observability';
 import type { MeshConfigSpec, MtlsPolicySpec, WeftResource } from '../api/resources';
 import { collectResources } from './mesh-check';
 import { restrictedContainer } from './control-plane';
@@ -90,6 +91,7 @@ export class VersionWorkload extends Construct {
       adminBindAddress: '0.0.0.0',
       interception: svc.interception,
       identity: { trustDomain: svc.mesh.trustDomain, tokenPath: `${TOKEN_DIR}/${TOKEN_FILE}`, caTrustAnchorFile: `${CA_ROOT_DIR}/${CA_ROOT_FILE}`, required: this.strictEverywhere() },
+      ...bootstrapObservability(mergeObservability(svc.mesh.observability, svc.observability)),
     };
     try {
       return parseBootstrap(candidate);
