@@ -50,3 +50,16 @@ export function bootstrapObservability(o: ObservabilitySpec): Pick<Bootstrap, 't
     ...(o.accessLogs ? { accessLog: true } : {}),
   };
 }
+
+/** Why `value` is not a usable OTLP/HTTP endpoint (absolute http(s) URL, no credentials, query or fragment), or undefined. */
+export function otlpEndpointProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a URL string';
+  if (/\s/.test(value)) return 'contains whitespace';
+  let url: URL;
+  try { url = new URL(value); } catch { return 'is not a URL'; }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be http or https (OTLP/HTTP), not ${url.protocol.replace(':', '')}`;
+  if (!url.hostname) return 'has no host';
+  if (url.username || url.password) return 'must not carry credentials (they would be written into a ConfigMap)';
+  if (url.search || url.hash) return 'must not have a query or fragment';
+  return undefined;
+}

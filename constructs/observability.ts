@@ -3,7 +3,7 @@
  * checked at synth with coded errors and rendered into every sidecar's bootstrap.
  */
 import { IConstruct } from 'constructs';
-import { OTLP_PROTOCOLS, type ObservabilitySpec, type OtlpProtocol } from '../api/observability';
+import { OTLP_PROTOCOLS, otlpEndpointProblem, type ObservabilitySpec, type OtlpProtocol } from '../api/observability';
 import { WeftValidationError } from './errors';
 
 /** Distributed tracing: W3C `traceparent` propagation and span export over OTLP/HTTP. */
@@ -72,16 +72,9 @@ export function checkObservability(scope: IConstruct, prop: string, value: Obser
 
 /** An OTLP/HTTP endpoint: an absolute http(s) URL without credentials, query or fragment. */
 export function checkOtlpEndpoint(scope: IConstruct, prop: string, value: unknown): string {
-  const bad = (why: string): never => {
-    throw new WeftValidationError('WEFT_ERR_INVALID_OTLP_ENDPOINT', `${prop} ${why}`, scope, { prop, value, fix: 'use the OTLP/HTTP base URL of the collector, e.g. "http://otel-collector.observability:4318"' });
-  };
-  if (typeof value !== 'string') return bad('must be a URL string');
-  let url: URL;
-  try { url = new URL(value); } catch { return bad('is not a URL'); }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') bad(`must be http or https (OTLP/HTTP), not ${url.protocol.replace(':', '')}`);
-  if (!url.hostname) bad('has no host');
-  if (url.username || url.password) bad('must not carry credentials (they would be written into a ConfigMap)');
-  if (url.search || url.hash) bad('must not have a query or fragment');
-  if (/\s/.test(value)) bad('contains whitespace');
-  return value;
+  const problem = otlpEndpointProblem(value);
+  if (problem) {
+    throw new WeftValidationError('WEFT_ERR_INVALID_OTLP_ENDPOINT', `${prop} ${problem}`, scope, { prop, value, fix: 'use the OTLP/HTTP base URL of the collector, e.g. "http://otel-collector.observability:4318"' });
+  }
+  return value as string;
 }

@@ -24,12 +24,14 @@ export function register(program: Command): void {
     .option('--no-stat', 'do not print the live metrics table')
     .option('--ready-timeout <ms>', 'time each process gets to become ready', '60000')
     .option('--ca-insecure', 'serve the CA and the xDS endpoint without TLS (testing only: bootstrap tokens and config travel in the clear, no node authentication)', false)
+    .option('--trace-to <url>', 'every sidecar samples every new trace and exports spans over OTLP/HTTP to <url> (e.g. http://127.0.0.1:4318)')
+    .option('--access-logs', 'every sidecar writes JSON access log lines (in <state-dir>/logs/<replica>.proxy.log)', false)
     .addHelpText('after', `
 Examples:
   weft up --expose productpage=9080           bookinfo, productpage on http://127.0.0.1:9080
   weft up ./mesh.ts#shop --expose web=8080     your own mesh function
 Files: <state-dir>/dist (manifests the control plane watches), logs/, proxies/<id>/bootstrap.json, run.json`)
-    .action(async (app: string | undefined, flags: { expose: string[]; stateDir: string; netns: boolean; props?: string; stat: boolean; readyTimeout: string; caInsecure: boolean }) => {
+    .action(async (app: string | undefined, flags: { expose: string[]; stateDir: string; netns: boolean; props?: string; stat: boolean; readyTimeout: string; caInsecure: boolean; traceTo?: string; accessLogs: boolean }) => {
       let props: Record<string, unknown> | undefined;
       if (flags.props) {
         try {
@@ -42,6 +44,7 @@ Files: <state-dir>/dist (manifests the control plane watches), logs/, proxies/<i
       const t0 = Date.now();
       const mesh = await startLocalMesh({
         app, appProps: props, exposes: flags.expose, stateDir: flags.stateDir, netns: flags.netns, readyTimeoutMs: Number(flags.readyTimeout) || 60_000, caInsecure: flags.caInsecure,
+        traceTo: flags.traceTo, accessLogs: flags.accessLogs,
         onProgress: (msg) => process.stderr.write(`weft up: ${msg}\n`),
       });
       const header = [

@@ -8,6 +8,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { EndpointModel } from '../../api/model';
+import { otlpEndpointProblem, type ObservabilitySpec } from '../../api/observability';
 import { startCa, type RunningCa } from '../../control-plane/main-ca';
 import type { BootstrapTokenAuthenticator } from '../../control-plane/ca/authn';
 import { readManifests } from '../../control-plane/sources/manifests';
@@ -47,6 +48,10 @@ export interface LocalMeshOptions {
   readonly caInsecure?: boolean;
   /** Restart schedule of crashed children. @default 1 s doubling to 30 s, reset after 60 s up */
   readonly backoff?: BackoffPolicy;
+  /** `--trace-to`: OTLP/HTTP endpoint every sidecar exports spans to, sampling every new trace. @default the mesh's `observability` */
+  readonly traceTo?: string;
+  /** `--access-logs`: every sidecar writes JSON access logs (to its log file). @default the mesh's `observability` */
+  readonly accessLogs?: boolean;
 }
 
 /** A running local mesh. */
@@ -103,12 +108,23 @@ class EndpointsFile extends LatestFile {
   #flush(): Promise<void> { return this.write(`${JSON.stringify([...this.#eps.values()], null, 2)}\n`); }
 }
 
+/** The `--trace-to` / `--access-logs` overrides; a bad URL is a usage error before anything starts. */
+export function commandLineObservability(opts: Pick<LocalMeshOptions, 'traceTo' | 'accessLogs'>): ObservabilitySpec | undefined {
+  if (opts.traceTo !== undefined) {
+    const problem = otlpEndpointProblem(opts.traceTo);
+    if (problem) throw new UpError(UP_ERRORS.observability, `--trace-to ${JSON.stringify(opts.traceTo)} ${problem}; give the OTLP/HTTP base URL, e.g. http://127.0.0.1:4318`, { exitCode: 2 });
+  }
+  if (opts.traceTo === undefined && !opts.accessLogs) return undefined;
+  return { ...(opts.traceTo !== undefined ? { tracing: { sampleRate: 1, otlpEndpoint: opts.traceTo } } : {}), ...(opts.accessLogs ? { accessLogs: true } : {}) };
+}
+
 /** Starts everything; rejects (after cleaning up) with a coded UpError when any part fails. */
 export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<LocalMesh> {
   const projectDir = resolve(opts.projectDir ?? process.cwd());
   const stateDir = resolve(opts.stateDir ?? join(projectDir, '.weft'));
   const progress = opts.onProgress ?? (() => undefined);
   const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
+  const observability = commandLineObservability(opts);
   for (const d of ['logs', 'proxies', 'bin']) await mkdir(join(stateDir, d), { recursive: true });
 
   progress('synthesizing');
@@ -178,7 +194,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
 
     const ctx: ReplicaContext = {
       stateDir, projectDir, trustDomain: plan.mesh.trustDomain, xds: `${hostAddr}:${xdsPort}`, ca: `${hostAddr}:${caPort}`,
-      mintToken: (id) => tokens.mint(id), sidecar: entries.sidecar, readyTimeoutMs, reaper, backoff: opts.backoff, onEvent,
+      mintToken: (id) => tokens.mint(id), sidecar: entries.sidecar, readyTimeoutMs, reaper, backoff: opts.backoff, onEvent, observability,
       ...(ca.tls && ca.trustAnchorFile ? { caTrustAnchorFile: ca.trustAnchorFile, xdsIdentity: ca.servingNames.spiffeId } : {}),
     };
     const replicas: RunningReplica[] = [];
@@ -208,7 +224,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       progress('starting the ingress sidecar');
       const [inbound, outbound, admin] = await freePorts(3);
       const ports: ReplicaPorts = { inbound, outbound, admin, app: {} };
-      const node = { id: 'weft-ingress-0', service: 'weft-ingress', namespace: plan.ingressNamespace, version: 'v1', serviceAccount: 'weft-ingress' };
+      const node = { id: 'weft-ingress-0', service: 'weft-ingress', namespace: plan.ingressNamespace, version: 'v1', serviceAccount: 'weft-ingress', observability: plan.observability };
       let adminUrl = '';
       const unit = new Supervised({
         name: 'weft-ingress-0.proxy', backoff: opts.backoff, onEvent, onChange: () => writeRun(),
