@@ -133,8 +133,9 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   // --- stacks ---
   const clients = new EndpointClients({ tls, sidecarProtocol: opts.sidecarProtocol ?? DEFAULT_SIDECAR_PROTOCOL });
   cleanups.push(() => clients.close());
-  const outboundStack = buildOutboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry });
-  const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, authorize: authorizer(b), authzLog: log });
+  const self = { service: b.node.service, version: b.node.version };
+  const outboundStack = buildOutboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, node: self });
+  const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, authorize: authorizer(b), authzLog: log, node: self });
   cleanups.push(() => outboundStack.close(), () => inboundStack.close());
   const logger = b.accessLog ? accessLogger() : undefined;
   const spansDropped = counterIn(registry, 'weft_proxy_spans_dropped_total', 'Spans not delivered to the OTLP receiver (queue full, receiver error or timeout)', []);
