@@ -19,6 +19,7 @@ import { Ingress, startIngress } from './ingress';
 import { Reaper } from './lifeline';
 import { MeshPlan, planMesh } from './plan';
 import { assertBindable, freePorts } from './ports';
+import { PROMETHEUS_CONFIG, prometheusConfig, startPrometheus, type RunningPrometheus } from './prometheus';
 import { ReplicaContext, ReplicaPorts, RunningReplica, startReplica, startSidecar } from './replica';
 import { RUN_FILE, RunInfo, type SupervisedRunInfo } from './run-info';
 import { type BackoffPolicy, Supervised } from './supervise';
@@ -52,6 +53,8 @@ export interface LocalMeshOptions {
   readonly traceTo?: string;
   /** `--access-logs`: every sidecar writes JSON access logs (to its log file). @default the mesh's `observability` */
   readonly accessLogs?: boolean;
+  /** `--prometheus`: run a real Prometheus on `<state-dir>/prometheus.yml` (port 0 picks one). @default not run (the file is written anyway) */
+  readonly prometheus?: { readonly port?: number; readonly binary?: string };
 }
 
 /** A running local mesh. */
@@ -63,6 +66,8 @@ export interface LocalMesh {
   readonly replicas: readonly RunningReplica[];
   /** The ingress sidecar (present when something is exposed); `child` is the current process. */
   readonly ingressProxy?: { readonly child: Child; readonly unit: Supervised; readonly adminUrl: string; readonly ports: ReplicaPorts };
+  /** The Prometheus started with `prometheus` (its HTTP API at `url`). */
+  readonly prometheus?: { readonly url: string };
   /** Pid of the reaper process that kills every child if this process dies. */
   readonly reaperPid?: number;
   readonly controlPlane: ControlPlaneHandle;
@@ -262,11 +267,32 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       ],
     });
     const runFile = new LatestFile(join(stateDir, RUN_FILE));
-    writeRun = () => { if (!stopping) void runFile.write(`${JSON.stringify(runInfo(), null, 2)}\n`); };
+    // the scrape config follows the running sidecars; a running Prometheus re-reads it after each rewrite
+    const promFile = new LatestFile(join(stateDir, PROMETHEUS_CONFIG));
+    let prometheus: RunningPrometheus | undefined;
+    const writeScrape = async () => {
+      const up = runInfo().proxies.filter((p) => p.state === 'running').map((p) => ({ id: p.id, namespace: p.namespace, admin: p.admin }));
+      await promFile.write(prometheusConfig(up));
+      prometheus?.reload();
+    };
+    writeRun = () => {
+      if (stopping) return;
+      void runFile.write(`${JSON.stringify(runInfo(), null, 2)}\n`);
+      void writeScrape();
+    };
     await runFile.write(`${JSON.stringify(runInfo(), null, 2)}\n`);
+    await writeScrape();
+    if (opts.prometheus) {
+      progress('starting prometheus');
+      const [port] = opts.prometheus.port ? [opts.prometheus.port] : await freePorts(1);
+      prometheus = await startPrometheus(stateDir, port, { binary: opts.prometheus.binary, reaper, readyTimeoutMs });
+      cleanup.push(() => prometheus!.stop());
+      progress(`prometheus: ${prometheus.url}`);
+    }
 
     const handle: LocalMesh = {
       stateDir, distDir, plan, ingresses, replicas, ingressProxy, reaperPid: reaper.pid,
+      ...(prometheus ? { prometheus: { url: prometheus.url } } : {}),
       controlPlane: {
         xdsPort, statusPort, child: () => cpUnit.child, unit: cpUnit,
         kill: () => cpUnit.crash(),
@@ -288,6 +314,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       },
       stop() {
         stopping ??= (async () => {
+          await prometheus?.stop();
           progress('stopping: ingress');
           await Promise.all(ingresses.map((i) => i.close()));
           progress('stopping: sidecars (draining), then apps');
