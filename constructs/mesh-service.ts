@@ -217,6 +217,9 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
     }
     this.readOnlyRootFilesystem = props.readOnlyRootFilesystem ?? true;
     this.observability = checkObservability(this, 'observability', props.observability);
+    if (props.observability?.podMonitor !== undefined) {
+      throw new WeftValidationError('WEFT_ERR_INVALID_PROP', 'observability.podMonitor is a Mesh setting (one PodMonitor scrapes every sidecar)', this, { prop: 'observability.podMonitor', value: props.observability.podMonitor, fix: 'set it on the Mesh' });
+    }
 
     if (props.port !== undefined) {
       if (!props.protocol) {

@@ -14,7 +14,7 @@ import { CONTROL_PLANE_PORTS, ControlPlane } from './control-plane';
 import { asResource, clusterScoped, customResource, IWeftResourceEmitter, registerEmitter } from './custom-resource';
 import { WeftValidationError } from './errors';
 import { checkMesh } from './mesh-check';
-import { checkObservability, ObservabilityOptions } from './observability';
+import { checkObservability, ObservabilityOptions, podMonitor } from './observability';
 import { MtlsMode } from './values';
 import type { ObservabilitySpec } from '../api/observability';
 
@@ -199,6 +199,7 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
       },
     });
     this.namespaceObject = cp.namespaceObject;
+    if (props.observability?.podMonitor) podMonitor(this, this.namespace).node.addDependency(cp.namespaceObject);
 
     this.spec = {
       trustDomain: this.trustDomain,

@@ -2,7 +2,8 @@
  * The `observability` prop of Mesh and MeshService: tracing (OTLP/HTTP) and JSON access logs,
  * checked at synth with coded errors and rendered into every sidecar's bootstrap.
  */
-import { IConstruct } from 'constructs';
+import { ApiObject } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
 import { OTLP_PROTOCOLS, otlpEndpointProblem, type ObservabilitySpec, type OtlpProtocol } from '../api/observability';
 import { WeftValidationError } from './errors';
 
@@ -40,6 +41,33 @@ export interface ObservabilityOptions {
    * @default false
    */
   readonly accessLogs?: boolean;
+  /**
+   * Mesh only: also emit a Prometheus Operator `PodMonitor` (monitoring.coreos.com/v1) in the
+   * mesh's namespace that scrapes every sidecar's `weft-admin` port, in every namespace. The
+   * `prometheus.io/*` pod annotations are always written.
+   * @default false
+   */
+  readonly podMonitor?: boolean;
+}
+
+/** Annotations of every meshed pod: the admin port's `/metrics`, as annotation-based scrape configs expect. */
+export function scrapeAnnotations(adminPort: number): Record<string, string> {
+  return { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(adminPort), 'prometheus.io/path': '/metrics' };
+}
+
+/** The PodMonitor of every sidecar: pods with `app` and `version` labels and a `weft-admin` port. */
+export function podMonitor(scope: Construct, namespace: string, interval = '15s'): ApiObject {
+  return new ApiObject(scope, 'PodMonitor', {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'PodMonitor',
+    metadata: { name: 'weft-proxies', namespace, labels: { 'app.kubernetes.io/part-of': 'weft' } },
+    spec: {
+      namespaceSelector: { any: true },
+      // unmeshed pods carry the labels too but have no weft-admin port, so they yield no target
+      selector: { matchExpressions: [{ key: 'app', operator: 'Exists' }, { key: 'version', operator: 'Exists' }] },
+      podMetricsEndpoints: [{ port: 'weft-admin', path: '/metrics', interval }],
+    },
+  });
 }
 
 /** Checks `value` (the prop `prop` of `scope`) and returns it as the custom resources carry it. */
@@ -47,6 +75,9 @@ export function checkObservability(scope: IConstruct, prop: string, value: Obser
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null) {
     throw new WeftValidationError('WEFT_ERR_INVALID_PROP', `${prop} must be an object`, scope, { prop, value, fix: 'pass { tracing: { sampleRate, otlpEndpoint }, accessLogs: true }' });
+  }
+  if (value.podMonitor !== undefined && typeof value.podMonitor !== 'boolean') {
+    throw new WeftValidationError('WEFT_ERR_INVALID_PROP', `${prop}.podMonitor must be a boolean`, scope, { prop: `${prop}.podMonitor`, value: value.podMonitor });
   }
   if (value.accessLogs !== undefined && typeof value.accessLogs !== 'boolean') {
     throw new WeftValidationError('WEFT_ERR_INVALID_PROP', `${prop}.accessLogs must be a boolean`, scope, { prop: `${prop}.accessLogs`, value: value.accessLogs });
@@ -64,6 +95,7 @@ export function checkObservability(scope: IConstruct, prop: string, value: Obser
       throw new WeftValidationError('WEFT_ERR_INVALID_PROP', `${prop}.tracing.protocol must be one of ${OTLP_PROTOCOLS.join(', ')}`, scope, { prop: `${prop}.tracing.protocol`, value: t.protocol });
     }
   }
+  if (t === undefined && value.accessLogs === undefined) return undefined;
   return {
     ...(t ? { tracing: { ...(t.sampleRate !== undefined ? { sampleRate: t.sampleRate } : {}), ...(t.otlpEndpoint ? { otlpEndpoint: t.otlpEndpoint } : {}), ...(t.protocol ? { protocol: t.protocol } : {}) } } : {}),
     ...(value.accessLogs !== undefined ? { accessLogs: value.accessLogs } : {}),

@@ -10,6 +10,7 @@ import { Bootstrap, parseBootstrap, RESERVED_PORTS } from '../api/bootstrap';
 import { WeftError } from '../api/errors';
 import { effectiveMtlsMode } from '../api/mesh-rules';
 import { bootstrapObservability, mergeObservability } from '../api/observability';
+import { scrapeAnnotations } from './observability';
 import type { MeshConfigSpec, MtlsPolicySpec, WeftResource } from '../api/resources';
 import { collectResources } from './mesh-check';
 import { restrictedContainer } from './control-plane';
@@ -156,7 +157,7 @@ export class VersionWorkload extends Construct {
       template: {
         metadata: {
           labels,
-          annotations: { 'kubectl.kubernetes.io/default-container': svc.serviceName, ...(svc.meshed ? { 'weft.dev/proxy': 'injected' } : {}) },
+          annotations: { 'kubectl.kubernetes.io/default-container': svc.serviceName, ...(svc.meshed ? { 'weft.dev/proxy': 'injected', ...scrapeAnnotations(RESERVED_PORTS.admin) } : {}) },
         },
         spec: {
           serviceAccountName: svc.serviceAccountName,

@@ -77,3 +77,31 @@ describe('bad values are coded errors naming the prop and the construct', () => 
     expectCode(mesh({ accessLogs: 'yes' }), 'WEFT_ERR_INVALID_PROP');
   });
 });
+
+test('meshed pods carry the prometheus.io annotations for the admin port; unmeshed pods do not', () => {
+  const { chart, mesh } = fixture();
+  new MeshService(chart, 'reviews', { mesh, image: IMG, port: 9080, protocol: Protocol.HTTP });
+  new MeshService(chart, 'legacy', { mesh, image: IMG, port: 8080, protocol: Protocol.HTTP, meshed: false });
+  const objs = synth(chart);
+  const annotations = (name: string) => find(objs, 'Deployment', name).spec.template.metadata.annotations;
+  expect(annotations('reviews-v1')).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '15020', 'prometheus.io/path': '/metrics' });
+  expect(annotations('legacy-v1')['prometheus.io/scrape']).toBeUndefined();
+  // the port the annotation names is the sidecar's named admin port, and the admin listener binds the pod IP
+  const proxy = find(objs, 'Deployment', 'reviews-v1').spec.template.spec.initContainers.find((c: any) => c.name === 'weft-proxy');
+  expect(proxy.ports).toContainEqual({ name: 'weft-admin', containerPort: 15020, protocol: 'TCP' });
+  expect(bootstrapOf(objs, 'reviews-v1').adminBindAddress).toBe('0.0.0.0');
+});
+
+test('podMonitor: one PodMonitor in the mesh namespace scraping every sidecar\'s weft-admin port; none by default', () => {
+  const on = fixture({ trustDomain: 'shop.local', observability: { podMonitor: true } });
+  const pm = synth(on.chart).filter((o) => o.kind === 'PodMonitor');
+  expect(pm).toHaveLength(1);
+  expect(pm[0]).toMatchObject({
+    apiVersion: 'monitoring.coreos.com/v1', metadata: { name: 'weft-proxies', namespace: 'weft-system' },
+    spec: { namespaceSelector: { any: true }, podMetricsEndpoints: [{ port: 'weft-admin', path: '/metrics', interval: '15s' }] },
+  });
+  expect(find(synth(on.chart), 'MeshConfig', 'mesh').spec.observability).toBeUndefined();
+  expect(synth(fixture().chart).filter((o) => o.kind === 'PodMonitor')).toHaveLength(0);
+  const { chart, mesh } = fixture();
+  expectCode(() => new MeshService(chart, 'r', { mesh, image: IMG, port: 80, protocol: Protocol.HTTP, observability: { podMonitor: true } }), 'WEFT_ERR_INVALID_PROP');
+});
