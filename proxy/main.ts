@@ -28,7 +28,6 @@ import { AdminServer, isLoopbackAddress } from './admin/server';
 import { proxyMetrics, setConfigVersion } from './admin/metrics';
 import { XdsClient } from './xds/client';
 import { OtlpHttpExporter, tracing } from './observability/tracing';
-import { counterIn } from './stack/metric-families';
 import { accessLog, accessLogger } from './observability/access-log';
 import { compose, type Handler, type Layer } from './stack/types';
 import { boundConfigView, type BoundAddresses } from './admin/bound-view';
@@ -138,10 +137,8 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, authorize: authorizer(b), authzLog: log, node: self });
   cleanups.push(() => outboundStack.close(), () => inboundStack.close());
   const logger = b.accessLog ? accessLogger() : undefined;
-  const spansDropped = counterIn(registry, 'weft_proxy_spans_dropped_total', 'Spans not delivered to the OTLP receiver (queue full, receiver error or timeout)', []);
-  const spansExported = counterIn(registry, 'weft_proxy_spans_exported_total', 'Spans the OTLP receiver accepted', []);
   const exporter = b.tracing?.otlpEndpoint ? new OtlpHttpExporter(b.tracing.otlpEndpoint, `${b.node.service}.${b.node.namespace}`, 256, 1000, {
-    protocol: b.tracing.protocol, onDrop: (n) => spansDropped.inc(n), onExport: (n) => spansExported.inc(n),
+    protocol: b.tracing.protocol, onDrop: (n) => metrics.spansDropped.inc(n), onExport: (n) => metrics.spansExported.inc(n),
     resource: { 'service.namespace': b.node.namespace, 'service.version': b.node.version, 'service.instance.id': b.node.id },
   }) : undefined;
   if (exporter) cleanups.push(() => exporter.close());
