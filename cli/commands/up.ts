@@ -41,12 +41,16 @@ Files: <state-dir>/dist (manifests the control plane watches), logs/, proxies/<i
           throw Object.assign(new Error(`--props is not JSON: ${(e as Error).message}`), { code: 'WEFT_ERR_UP_USAGE', exitCode: 2 });
         }
       }
+      const promPort = flags.prometheus === undefined || flags.prometheus === false ? undefined : flags.prometheus === true ? 9090 : Number(flags.prometheus);
+      if (promPort !== undefined && (!Number.isInteger(promPort) || promPort < 0 || promPort > 65535)) {
+        throw Object.assign(new Error(`--prometheus ${JSON.stringify(flags.prometheus)} must be a port 0..65535`), { code: 'WEFT_ERR_UP_OBSERVABILITY', exitCode: 2 });
+      }
       const tty = process.stdout.isTTY === true;
       const t0 = Date.now();
       const mesh = await startLocalMesh({
         app, appProps: props, exposes: flags.expose, stateDir: flags.stateDir, netns: flags.netns, readyTimeoutMs: Number(flags.readyTimeout) || 60_000, caInsecure: flags.caInsecure,
         traceTo: flags.traceTo, accessLogs: flags.accessLogs,
-        ...(flags.prometheus ? { prometheus: { port: typeof flags.prometheus === 'string' ? Number(flags.prometheus) : 9090 } } : {}),
+        ...(promPort !== undefined ? { prometheus: { port: promPort } } : {}),
         onProgress: (msg) => process.stderr.write(`weft up: ${msg}\n`),
       });
       const header = [

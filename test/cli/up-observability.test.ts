@@ -8,6 +8,7 @@ import { commandLineObservability } from '../../cli/up/mesh';
 import { planMesh } from '../../cli/up/plan';
 import { type ReplicaContext, writeBootstrap } from '../../cli/up/replica';
 import { synthesize } from '../../cli/up/synth';
+import { buildProgram } from '../../cli/main';
 
 const ROOT = join(__dirname, '..', '..');
 let dir: string;
@@ -65,4 +66,10 @@ test.each(['127.0.0.1:4318', 'ftp://x', 'http://a:b@x:1'])('--trace-to %p is WEF
 
 test('no flags: no override', () => {
   expect(commandLineObservability({})).toBeUndefined();
+});
+
+test('the CLI flags reach startLocalMesh: a bad --trace-to or --prometheus port is a usage error (exit 2) before anything starts', async () => {
+  const run = (args: string[]) => buildProgram().exitOverride().parseAsync(['node', 'weft', ...args]);
+  await expect(run(['up', '--trace-to', 'otel:4318', '--state-dir', join(dir, 'cli1'), '--no-stat'])).rejects.toMatchObject({ code: 'WEFT_ERR_UP_OBSERVABILITY', exitCode: 2 });
+  await expect(run(['up', '--prometheus', 'x', '--state-dir', join(dir, 'cli2'), '--no-stat'])).rejects.toMatchObject({ code: 'WEFT_ERR_UP_OBSERVABILITY', exitCode: 2 });
 });
