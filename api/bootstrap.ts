@@ -97,7 +97,12 @@ export const bootstrapSchema = s.object({
   })),
   drainTimeout: s.optional(s.string()),
   accessLog: s.optional(s.boolean()),
-  tracing: s.optional(s.object({ otlpEndpoint: s.optional(s.string()), sampleRate: s.number({ minimum: 0, maximum: 1 }) })),
+  tracing: s.optional(s.object({
+    otlpEndpoint: s.optional(s.string()),
+    sampleRate: s.number({ minimum: 0, maximum: 1 }),
+    /** OTLP/HTTP encoding of exported spans. Default: http/protobuf (the OTLP default; collectors, Jaeger and Tempo accept both). */
+    protocol: s.optional(s.enumOf(['http/protobuf', 'http/json'] as const)),
+  })),
 });
 
 export type Bootstrap = Infer<typeof bootstrapSchema>;

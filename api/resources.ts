@@ -6,6 +6,7 @@ import { CRD_LIMITS, CRD_RULES } from './crd-rules';
 import { DURATION_PATTERN } from './duration';
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from './names';
 import { Infer, s } from './schema';
+import { observabilitySchema } from './observability';
 
 export const GROUP = 'weft.dev';
 export const VERSION = 'v1alpha1';
@@ -122,6 +123,7 @@ export const meshConfigSpecSchema = s.object({
     memoryLimit: s.optional(s.string()),
   })),
   maxRetryAmplification: s.optional(s.integer({ minimum: 1, description: 'Most requests one request may become along a call path (product of tries); the call-graph check rejects more. 10 when omitted.' })),
+  observability: s.optional(observabilitySchema),
 });
 
 // --- MeshService ---
@@ -153,6 +155,7 @@ export const meshServiceSpecSchema = s.object({
   calls: s.optional(s.array(serviceRefSchema, { description: 'Declared dependencies.' })),
   trafficPolicy: s.optional(trafficPolicySchema),
   ingress: s.optional(s.boolean('Receives traffic from outside the mesh (a gateway, a load balancer, users): an entry of the call graph.')),
+  observability: s.optional(observabilitySchema),
 });
 
 // --- CanaryRoute ---

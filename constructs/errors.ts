@@ -27,6 +27,8 @@ export const VALIDATION_CODES = {
   WEFT_ERR_INVALID_STEP: ['canary steps are out of order or the route has no two-version split to step', 'use non-decreasing weights 0..100 on a route splitting two versions'],
   WEFT_ERR_MULTIPLE_MESHES: ['more than one Mesh in one app', 'create one Mesh and pass it to every construct'],
   WEFT_ERR_INVALID_RESOURCE: ['a synthesized custom resource fails its CRD schema (a bug or an escape hatch)', 'report it; the message lists each schema problem'],
+  WEFT_ERR_INVALID_OTLP_ENDPOINT: ['a tracing otlpEndpoint is not an absolute http(s) URL (or carries credentials, a query or a fragment)', 'use the OTLP/HTTP base URL of the collector, e.g. http://otel-collector:4318'],
+  WEFT_ERR_INVALID_SAMPLE_RATE: ['a tracing sampleRate is not a number in 0..1', 'use a probability such as 0.01 (1%) or 1 (every new trace)'],
   WEFT_ERR_UNTRANSLATABLE: ['the mesh cannot be translated into proxy config', 'read the cause; it names the resource the translator rejected'],
   WEFT_ERR_NO_MESH: ['a MeshService, CanaryRoute or MtlsPolicy is in an App that has no Mesh (its Mesh belongs to another App), so nothing validates or installs it', 'create the Mesh in this App, or Mesh.fromExisting() for a mesh another repository installs'],
   WEFT_ERR_SELF_CALL: ['a service declares a call to itself', 'drop the call; a service reaches itself in-process'],

@@ -4,6 +4,7 @@ export * from './errors';
 export type { RetryOptions } from './checks';
 export * from './traffic';
 export * from './mesh';
+export * from './observability';
 export * from './mesh-service';
 export * from './route-options';
 export * from './canary-route';

@@ -14,6 +14,8 @@ import { AppProbes, checkLogLevel, checkProbe, ContainerResources, renderResourc
 import { asResource, customResource, IWeftResourceEmitter, registerEmitter } from './custom-resource';
 import { WeftValidationError } from './errors';
 import { Mesh, validateUnlessMeshDoes } from './mesh';
+import { checkObservability, ObservabilityOptions } from './observability';
+import type { ObservabilitySpec } from '../api/observability';
 import { renderTrafficPolicy, TrafficPolicyOptions } from './traffic';
 import { Interception, InterceptionMode, Protocol } from './values';
 import { APP_UID, PROXY_UID, VersionWorkload } from './workload';
@@ -190,6 +192,12 @@ export interface MeshServiceProps extends TrafficPolicyOptions {
    * @default - the Mesh's settings
    */
   readonly sidecar?: SidecarOptions;
+  /**
+   * This service's tracing and access logs, over the mesh's `observability` field by field (e.g.
+   * `{ tracing: { sampleRate: 1 } }` samples everything here while keeping the mesh's endpoint).
+   * @default - the mesh's
+   */
+  readonly observability?: ObservabilityOptions;
 }
 
 /** Kubernetes `appProtocol` of each weft protocol. */
@@ -213,6 +221,8 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
   /** UID of the app container. */
   public readonly appUser: number;
   public readonly readOnlyRootFilesystem: boolean;
+  /** The checked `observability` override (the mesh's applies under it). */
+  public readonly observability?: ObservabilitySpec;
   /** The ServiceAccount object (workload identity). */
   public readonly serviceAccount: ApiObject;
   /** The Kubernetes Service. */
@@ -258,6 +268,10 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
       throw new WeftValidationError('WEFT_ERR_INVALID_PROP', `appUser ${PROXY_UID} is the proxy's UID: the app's traffic would bypass the sidecar`, this, { prop: 'appUser', value: this.appUser, fix: 'pick another UID' });
     }
     this.readOnlyRootFilesystem = props.readOnlyRootFilesystem ?? true;
+    this.observability = checkObservability(this, 'observability', props.observability);
+    if (props.observability?.podMonitor !== undefined) {
+      throw new WeftValidationError('WEFT_ERR_INVALID_PROP', 'observability.podMonitor is a Mesh setting (one PodMonitor scrapes every sidecar)', this, { prop: 'observability.podMonitor', value: props.observability.podMonitor, fix: 'set it on the Mesh' });
+    }
 
     if (props.port !== undefined) {
       if (!props.protocol) {
@@ -398,6 +412,7 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
       ...(this._calls.length ? { calls: this._calls.map((c) => ({ name: c.serviceName, namespace: c.namespace })) } : {}),
       ...(this.trafficPolicy ? { trafficPolicy: this.trafficPolicy } : {}),
       ...(this.ingress ? { ingress: true } : {}),
+      ...(this.observability ? { observability: this.observability } : {}),
     };
   }
 

@@ -16,7 +16,9 @@ import { asResource, clusterScoped, customResource, isEmitter, IWeftResourceEmit
 import { WeftValidationError } from './errors';
 import { installCleanErrors } from './clean-errors';
 import { checkMesh } from './mesh-check';
+import { checkObservability, ObservabilityOptions, podMonitor } from './observability';
 import { MtlsMode } from './values';
+import type { ObservabilitySpec } from '../api/observability';
 
 /** Default OCI repository of the one weft image (proxy and control plane, different entrypoints). */
 export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/weft-mesh/weft';
@@ -119,6 +121,13 @@ export interface MeshProps {
    * @default true
    */
   readonly installControlPlane?: boolean;
+  /**
+   * Tracing and access logs of every sidecar (a MeshService's `observability` overrides them),
+   * rendered into each sidecar's bootstrap; `weft up` reads them from the MeshConfig. Metrics are
+   * always on (docs/observability.md).
+   * @default - tracing and access logs off
+   */
+  readonly observability?: ObservabilityOptions;
 }
 
 /** What a team repository needs to know about a mesh another repository installs. */
@@ -201,6 +210,9 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
   /** Most requests one request may become along a call path. */
   public readonly maxRetryAmplification: number;
 
+  /** The checked `observability` prop. */
+  public readonly observability?: ObservabilitySpec;
+
   private readonly spec: MeshConfigSpec;
   private _meshWideMode?: { readonly path: string; readonly mode: MtlsMode };
 
@@ -234,6 +246,7 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
 
     this.maxRetryAmplification = checkInt(this, 'maxRetryAmplification', props.maxRetryAmplification ?? 10, 1)!;
     this.installsControlPlane = props.installControlPlane ?? true;
+    this.observability = checkObservability(this, 'observability', props.observability);
 
     this.crds = new Construct(this, 'Crds');
     if (this.installsControlPlane) {
@@ -257,6 +270,7 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
       },
     });
     this.namespaceObject = cp?.namespaceObject;
+    if (cp && props.observability?.podMonitor) podMonitor(this, this.namespace).node.addDependency(cp.namespaceObject);
 
     this.spec = {
       trustDomain: this.trustDomain,
@@ -268,6 +282,7 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
       certificateTtl,
       proxyResources: { ...this.proxyResources },
       ...(props.maxRetryAmplification !== undefined ? { maxRetryAmplification: this.maxRetryAmplification } : {}),
+      ...(this.observability ? { observability: this.observability } : {}),
     };
     // A mesh reference emits no MeshConfig (the platform's is in the cluster), but its settings still feed the checks.
     if (this.installsControlPlane) customResource(this, { kind: 'MeshConfig', name: this.name, spec: () => this.renderSpec() }).node.addDependency(this.crds);

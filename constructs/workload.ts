@@ -9,6 +9,8 @@ import { Construct } from 'constructs';
 import { Bootstrap, parseBootstrap, RESERVED_PORTS } from '../api/bootstrap';
 import { WeftError } from '../api/errors';
 import { effectiveMtlsMode } from '../api/mesh-rules';
+import { bootstrapObservability, mergeObservability } from '../api/observability';
+import { scrapeAnnotations } from './observability';
 import type { MeshConfigSpec, MtlsPolicySpec, WeftResource } from '../api/resources';
 import { collectResources } from './mesh-check';
 import { restrictedContainer } from './control-plane';
@@ -96,6 +98,7 @@ export class VersionWorkload extends Construct {
       adminBindAddress: '0.0.0.0',
       interception: svc.interception,
       identity: { trustDomain: svc.mesh.trustDomain, tokenPath: `${TOKEN_DIR}/${TOKEN_FILE}`, caTrustAnchorFile: `${CA_ROOT_DIR}/${CA_ROOT_FILE}`, required: this.strictEverywhere() },
+      ...bootstrapObservability(mergeObservability(svc.mesh.observability, svc.observability)),
     };
     try {
       return parseBootstrap(candidate);
@@ -183,7 +186,7 @@ export class VersionWorkload extends Construct {
       template: {
         metadata: {
           labels,
-          annotations: { 'kubectl.kubernetes.io/default-container': svc.serviceName, ...(svc.meshed ? { 'weft.dev/proxy': 'injected' } : {}) },
+          annotations: { 'kubectl.kubernetes.io/default-container': svc.serviceName, ...(svc.meshed ? { 'weft.dev/proxy': 'injected', ...scrapeAnnotations(RESERVED_PORTS.admin) } : {}) },
         },
         spec: {
           serviceAccountName: svc.serviceAccountName,

@@ -132,13 +132,17 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   // --- stacks ---
   const clients = new EndpointClients({ tls, sidecarProtocol: opts.sidecarProtocol ?? DEFAULT_SIDECAR_PROTOCOL });
   cleanups.push(() => clients.close());
-  const outboundStack = buildOutboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry });
-  const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, authorize: authorizer(b), authzLog: log,
+  const self = { service: b.node.service, version: b.node.version };
+  const outboundStack = buildOutboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, node: self });
+  const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, authorize: authorizer(b), authzLog: log, node: self,
     forwardClientCert: { mode: b.http?.forwardClientCert ?? 'sanitize_set', identity: () => identity?.current()?.spiffeId },
   });
   cleanups.push(() => outboundStack.close(), () => inboundStack.close());
   const logger = b.accessLog ? accessLogger() : undefined;
-  const exporter = b.tracing?.otlpEndpoint ? new OtlpHttpExporter(b.tracing.otlpEndpoint, `${b.node.service}.${b.node.namespace}`) : undefined;
+  const exporter = b.tracing?.otlpEndpoint ? new OtlpHttpExporter(b.tracing.otlpEndpoint, `${b.node.service}.${b.node.namespace}`, 256, 1000, {
+    protocol: b.tracing.protocol, onDrop: (n) => metrics.spansDropped.inc(n), onExport: (n) => metrics.spansExported.inc(n),
+    resource: { 'service.namespace': b.node.namespace, 'service.version': b.node.version, 'service.instance.id': b.node.id },
+  }) : undefined;
   if (exporter) cleanups.push(() => exporter.close());
   const observed = (h: Handler, direction: 'inbound' | 'outbound'): Handler => {
     const layers: Layer[] = [];

@@ -26,12 +26,15 @@ export function register(program: Command): void {
     .option('--no-stat', 'do not print the live metrics table')
     .option('--ready-timeout <ms>', 'time each process gets to become ready', '60000')
     .option('--ca-insecure', 'serve the CA and the xDS endpoint without TLS (testing only: bootstrap tokens and config travel in the clear, no node authentication)', false)
+    .option('--trace-to <url>', 'every sidecar samples every new trace and exports spans over OTLP/HTTP to <url> (e.g. http://127.0.0.1:4318)')
+    .option('--access-logs', 'every sidecar writes JSON access log lines (in <state-dir>/logs/<replica>.proxy.log)', false)
+    .option('--prometheus [port]', 'also run Prometheus (the `prometheus` binary) on <state-dir>/prometheus.yml, on 127.0.0.1:<port> (default 9090)')
     .addHelpText('after', `
 Examples:
   weft up --expose productpage=9080           bookinfo, productpage on http://127.0.0.1:9080
   weft up ./mesh.ts#shop --expose web=8080     your own mesh function
-Files: <state-dir>/dist (manifests the control plane watches), logs/, proxies/<id>/bootstrap.json, run.json`)
-    .action(async (app: string | undefined, flags: { expose: string[]; stateDir: string; netns: boolean; props?: string; stat: boolean; readyTimeout: string; caInsecure: boolean }) => {
+Files: <state-dir>/dist (manifests the control plane watches), logs/, proxies/<id>/bootstrap.json, run.json, prometheus.yml`)
+    .action(async (app: string | undefined, flags: { expose: string[]; stateDir: string; netns: boolean; props?: string; stat: boolean; readyTimeout: string; caInsecure: boolean; traceTo?: string; accessLogs: boolean; prometheus?: string | boolean }) => {
       let props: Record<string, unknown> | undefined;
       if (flags.props) {
         try {
@@ -40,15 +43,22 @@ Files: <state-dir>/dist (manifests the control plane watches), logs/, proxies/<i
           throw Object.assign(new Error(`--props is not JSON: ${(e as Error).message}`), { code: 'WEFT_ERR_UP_USAGE', exitCode: 2 });
         }
       }
+      const promPort = flags.prometheus === undefined || flags.prometheus === false ? undefined : flags.prometheus === true ? 9090 : Number(flags.prometheus);
+      if (promPort !== undefined && (!Number.isInteger(promPort) || promPort < 0 || promPort > 65535)) {
+        throw Object.assign(new Error(`--prometheus ${JSON.stringify(flags.prometheus)} must be a port 0..65535`), { code: 'WEFT_ERR_UP_OBSERVABILITY', exitCode: 2 });
+      }
       const tty = process.stdout.isTTY === true;
       const t0 = Date.now();
       const mesh = await startLocalMesh({
         app, appProps: props, exposes: flags.expose, stateDir: flags.stateDir, netns: flags.netns, readyTimeoutMs: Number(flags.readyTimeout) || 60_000, caInsecure: flags.caInsecure,
+        traceTo: flags.traceTo, accessLogs: flags.accessLogs,
+        ...(promPort !== undefined ? { prometheus: { port: promPort } } : {}),
         onProgress: (msg) => process.stderr.write(`weft up: ${msg}\n`),
       });
       const header = [
         `weft up: mesh running (${((Date.now() - t0) / 1000).toFixed(1)}s); Ctrl-C to stop`,
         ...mesh.ingresses.map((i) => `  ${i.service}.${i.namespace}: ${i.url}`),
+        ...(mesh.prometheus ? [`  prometheus: ${mesh.prometheus.url}`] : []),
         `  control plane status: http://127.0.0.1:${mesh.controlPlane.statusPort}/status   logs: ${mesh.stateDir}/logs`,
         `  try: weft stat | weft config-dump <proxy> | weft proxy-status`,
       ].join('\n');

@@ -24,6 +24,8 @@ export const UP_ERRORS = {
   notRunning: 'WEFT_ERR_UP_NOT_RUNNING',
   /** Unknown proxy name (config-dump). */
   unknownProxy: 'WEFT_ERR_UP_UNKNOWN_PROXY',
+  /** A bad `--trace-to` URL, or `--prometheus` without a prometheus binary. */
+  observability: 'WEFT_ERR_UP_OBSERVABILITY',
   /** A live change (weights) was refused. */
   change: 'WEFT_ERR_UP_CHANGE',
 } as const;

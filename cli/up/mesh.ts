@@ -8,6 +8,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { EndpointModel } from '../../api/model';
+import { otlpEndpointProblem, type ObservabilitySpec } from '../../api/observability';
 import { startCa, type RunningCa } from '../../control-plane/main-ca';
 import type { BootstrapTokenAuthenticator } from '../../control-plane/ca/authn';
 import { readManifests } from '../../control-plane/sources/manifests';
@@ -18,6 +19,7 @@ import { Ingress, startIngress } from './ingress';
 import { Reaper } from './lifeline';
 import { MeshPlan, planMesh } from './plan';
 import { assertBindable, freePorts } from './ports';
+import { PROMETHEUS_CONFIG, prometheusConfig, startPrometheus, type RunningPrometheus } from './prometheus';
 import { ReplicaContext, ReplicaPorts, RunningReplica, startReplica, startSidecar } from './replica';
 import { RUN_FILE, RunInfo, type SupervisedRunInfo } from './run-info';
 import { type BackoffPolicy, Supervised } from './supervise';
@@ -50,6 +52,12 @@ export interface LocalMeshOptions {
   readonly caInsecure?: boolean;
   /** Restart schedule of crashed children. @default 1 s doubling to 30 s, reset after 60 s up */
   readonly backoff?: BackoffPolicy;
+  /** `--trace-to`: OTLP/HTTP endpoint every sidecar exports spans to, sampling every new trace. @default the mesh's `observability` */
+  readonly traceTo?: string;
+  /** `--access-logs`: every sidecar writes JSON access logs (to its log file). @default the mesh's `observability` */
+  readonly accessLogs?: boolean;
+  /** `--prometheus`: run a real Prometheus on `<state-dir>/prometheus.yml` (port 0 picks one). @default not run (the file is written anyway) */
+  readonly prometheus?: { readonly port?: number; readonly binary?: string };
 }
 
 /** A running local mesh. */
@@ -61,6 +69,8 @@ export interface LocalMesh {
   readonly replicas: readonly RunningReplica[];
   /** The ingress sidecar (present when something is exposed); `child` is the current process. */
   readonly ingressProxy?: { readonly child: Child; readonly unit: Supervised; readonly adminUrl: string; readonly ports: ReplicaPorts };
+  /** The Prometheus started with `prometheus` (its HTTP API at `url`). */
+  readonly prometheus?: { readonly url: string };
   /** Pid of the reaper process that kills every child if this process dies. */
   readonly reaperPid?: number;
   readonly controlPlane: ControlPlaneHandle;
@@ -106,12 +116,23 @@ class EndpointsFile extends LatestFile {
   #flush(): Promise<void> { return this.write(`${JSON.stringify([...this.#eps.values()], null, 2)}\n`); }
 }
 
+/** The `--trace-to` / `--access-logs` overrides; a bad URL is a usage error before anything starts. */
+export function commandLineObservability(opts: Pick<LocalMeshOptions, 'traceTo' | 'accessLogs'>): ObservabilitySpec | undefined {
+  if (opts.traceTo !== undefined) {
+    const problem = otlpEndpointProblem(opts.traceTo);
+    if (problem) throw new UpError(UP_ERRORS.observability, `--trace-to ${JSON.stringify(opts.traceTo)} ${problem}; give the OTLP/HTTP base URL, e.g. http://127.0.0.1:4318`, { exitCode: 2 });
+  }
+  if (opts.traceTo === undefined && !opts.accessLogs) return undefined;
+  return { ...(opts.traceTo !== undefined ? { tracing: { sampleRate: 1, otlpEndpoint: opts.traceTo } } : {}), ...(opts.accessLogs ? { accessLogs: true } : {}) };
+}
+
 /** Starts everything; rejects (after cleaning up) with a coded UpError when any part fails. */
 export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<LocalMesh> {
   const projectDir = resolve(opts.projectDir ?? process.cwd());
   const stateDir = resolve(opts.stateDir ?? join(projectDir, '.weft'));
   const progress = opts.onProgress ?? (() => undefined);
   const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
+  const observability = commandLineObservability(opts);
   for (const d of ['logs', 'proxies', 'bin']) await mkdir(join(stateDir, d), { recursive: true });
 
   progress('synthesizing');
@@ -182,7 +203,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     const ctx: ReplicaContext = {
       // `local.command` paths are relative to the mesh file, wherever `weft up` was started.
       stateDir, projectDir: appBaseDir(app, projectDir), trustDomain: plan.mesh.trustDomain, xds: `${hostAddr}:${xdsPort}`, ca: `${hostAddr}:${caPort}`,
-      mintToken: (id) => tokens.mint(id), sidecar: entries.sidecar, readyTimeoutMs, reaper, backoff: opts.backoff, onEvent,
+      mintToken: (id) => tokens.mint(id), sidecar: entries.sidecar, readyTimeoutMs, reaper, backoff: opts.backoff, onEvent, observability,
       ...(ca.tls && ca.trustAnchorFile ? { caTrustAnchorFile: ca.trustAnchorFile, xdsIdentity: ca.servingNames.spiffeId } : {}),
     };
     const replicas: RunningReplica[] = [];
@@ -212,7 +233,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       progress('starting the ingress sidecar');
       const [inbound, outbound, admin] = await freePorts(3);
       const ports: ReplicaPorts = { inbound, outbound, admin, app: {} };
-      const node = { id: 'weft-ingress-0', service: 'weft-ingress', namespace: plan.ingressNamespace, version: 'v1', serviceAccount: 'weft-ingress' };
+      const node = { id: 'weft-ingress-0', service: 'weft-ingress', namespace: plan.ingressNamespace, version: 'v1', serviceAccount: 'weft-ingress', observability: plan.observability };
       let adminUrl = '';
       const unit = new Supervised({
         name: 'weft-ingress-0.proxy', backoff: opts.backoff, onEvent, onChange: () => writeRun(),
@@ -250,11 +271,32 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       ],
     });
     const runFile = new LatestFile(join(stateDir, RUN_FILE));
-    writeRun = () => { if (!stopping) void runFile.write(`${JSON.stringify(runInfo(), null, 2)}\n`); };
+    // the scrape config follows the running sidecars; a running Prometheus re-reads it after each rewrite
+    const promFile = new LatestFile(join(stateDir, PROMETHEUS_CONFIG));
+    let prometheus: RunningPrometheus | undefined;
+    const writeScrape = async () => {
+      const up = runInfo().proxies.filter((p) => p.state === 'running').map((p) => ({ id: p.id, namespace: p.namespace, admin: p.admin }));
+      await promFile.write(prometheusConfig(up));
+      prometheus?.reload();
+    };
+    writeRun = () => {
+      if (stopping) return;
+      void runFile.write(`${JSON.stringify(runInfo(), null, 2)}\n`);
+      void writeScrape();
+    };
     await runFile.write(`${JSON.stringify(runInfo(), null, 2)}\n`);
+    await writeScrape();
+    if (opts.prometheus) {
+      progress('starting prometheus');
+      const [port] = opts.prometheus.port ? [opts.prometheus.port] : await freePorts(1);
+      prometheus = await startPrometheus(stateDir, port, { binary: opts.prometheus.binary, reaper, readyTimeoutMs });
+      cleanup.push(() => prometheus!.stop());
+      progress(`prometheus: ${prometheus.url}`);
+    }
 
     const handle: LocalMesh = {
       stateDir, distDir, plan, ingresses, replicas, ingressProxy, reaperPid: reaper.pid,
+      ...(prometheus ? { prometheus: { url: prometheus.url } } : {}),
       controlPlane: {
         xdsPort, statusPort, child: () => cpUnit.child, unit: cpUnit,
         kill: () => cpUnit.crash(),
@@ -276,6 +318,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       },
       stop() {
         stopping ??= (async () => {
+          await prometheus?.stop();
           progress('stopping: ingress');
           await Promise.all(ingresses.map((i) => i.close()));
           progress('stopping: sidecars (draining), then apps');

@@ -5,7 +5,8 @@
  */
 import { buildModel } from '../../api/build-model';
 import type { MeshSettings } from '../../api/model';
-import type { MeshServiceSpec, WeftResource } from '../../api/resources';
+import { mergeObservability, type ObservabilitySpec } from '../../api/observability';
+import type { MeshConfigSpec, MeshServiceSpec, WeftResource } from '../../api/resources';
 import { UP_ERRORS, UpError } from './errors';
 
 /** One replica to run. */
@@ -22,6 +23,8 @@ export interface ReplicaPlan {
   readonly command: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly cwd?: string;
+  /** Tracing and access logs of its sidecar: the service's `observability` over the mesh's. */
+  readonly observability?: ObservabilitySpec;
 }
 
 /** An ingress asked for with `--expose <service>[.<namespace>]=<port>`. */
@@ -39,6 +42,8 @@ export interface MeshPlan {
   readonly mesh: MeshSettings;
   readonly replicas: readonly ReplicaPlan[];
   readonly exposes: readonly ExposePlan[];
+  /** The MeshConfig's `observability` (the ingress sidecar's). */
+  readonly observability?: ObservabilitySpec;
   /** Namespace of the ingress identity: the first exposed service's. */
   readonly ingressNamespace: string;
 }
@@ -57,7 +62,9 @@ export function planMesh(resources: readonly WeftResource<unknown>[], exposes: r
   const mesh = buildModel(resources, []).model.mesh;
   const services = resources.filter((r) => r.kind === 'MeshService') as WeftResource<MeshServiceSpec>[];
   const replicas: ReplicaPlan[] = [];
+  const meshObs = (resources.find((r) => r.kind === 'MeshConfig') as WeftResource<MeshConfigSpec> | undefined)?.spec.observability;
   for (const r of services) {
+    const observability = mergeObservability(meshObs, r.spec.observability);
     const ns = r.metadata.namespace ?? 'default';
     const ports = Object.fromEntries(r.spec.ports.map((p) => [p.name, p.targetPort ?? p.port]));
     for (const v of r.spec.versions) {
@@ -67,7 +74,7 @@ export function planMesh(resources: readonly WeftResource<unknown>[], exposes: r
       for (let i = 0; i < v.replicas; i++) {
         replicas.push({
           id: `${r.metadata.name}-${v.name}-${i}`, service: r.metadata.name, namespace: ns, version: v.name, index: i,
-          serviceAccount: r.spec.serviceAccount, ports, command: v.local!.command, env: v.local!.env ?? {}, cwd: v.local!.cwd,
+          serviceAccount: r.spec.serviceAccount, ports, command: v.local!.command, env: v.local!.env ?? {}, cwd: v.local!.cwd, observability,
         });
       }
     }
@@ -83,5 +90,5 @@ export function planMesh(resources: readonly WeftResource<unknown>[], exposes: r
     const http = s.spec.ports.find((p) => p.protocol === 'http' || p.protocol === 'http2' || p.protocol === 'grpc') ?? s.spec.ports[0];
     return { service: s.metadata.name, namespace: s.metadata.namespace ?? 'default', servicePort: http.port, listenPort: x.listenPort };
   });
-  return { mesh, replicas, exposes: planned, ingressNamespace: planned[0]?.namespace ?? replicas[0]?.namespace ?? 'default' };
+  return { mesh, replicas, exposes: planned, ...(meshObs ? { observability: meshObs } : {}), ingressNamespace: planned[0]?.namespace ?? replicas[0]?.namespace ?? 'default' };
 }

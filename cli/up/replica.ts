@@ -7,6 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bootstrap } from '../../api/bootstrap';
+import { bootstrapObservability, mergeObservability, type ObservabilitySpec } from '../../api/observability';
 import type { EndpointModel } from '../../api/model';
 import type { EntryCommand } from './bundle';
 import { Child, httpOk, tcpOpen } from './child';
@@ -54,6 +55,8 @@ export interface ReplicaContext {
   readonly backoff?: BackoffPolicy;
   /** Console line on each crash and restart. @default none */
   readonly onEvent?: (msg: string) => void;
+  /** Tracing/access logs set on the command line (`--trace-to`, `--access-logs`), over each replica's own. @default none */
+  readonly observability?: ObservabilitySpec;
 }
 
 /** A replica that is running. */
@@ -80,7 +83,7 @@ export interface RunningReplica {
 }
 
 /** Writes the bootstrap and token of `plan`, returns the bootstrap file. */
-export async function writeBootstrap(ctx: ReplicaContext, plan: Pick<ReplicaPlan, 'id' | 'service' | 'namespace' | 'version' | 'serviceAccount'>, ports: ReplicaPorts): Promise<string> {
+export async function writeBootstrap(ctx: ReplicaContext, plan: Pick<ReplicaPlan, 'id' | 'service' | 'namespace' | 'version' | 'serviceAccount' | 'observability'>, ports: ReplicaPorts): Promise<string> {
   const dir = join(ctx.stateDir, 'proxies', plan.id);
   await mkdir(dir, { recursive: true });
   const tokenPath = join(dir, 'token');
@@ -93,6 +96,7 @@ export async function writeBootstrap(ctx: ReplicaContext, plan: Pick<ReplicaPlan
     interception: ctx.wrap ? 'iptables' : 'explicit',
     identity: { trustDomain: ctx.trustDomain, tokenPath, required: true, ...(ctx.caTrustAnchorFile ? { caTrustAnchorFile: ctx.caTrustAnchorFile, renewWithCertificate: true } : {}) },
     drainTimeout: ctx.drainTimeout ?? '5s',
+    ...bootstrapObservability(mergeObservability(plan.observability, ctx.observability)),
   };
   const file = join(dir, 'bootstrap.json');
   await writeFile(file, `${JSON.stringify(bootstrap, null, 2)}\n`);
@@ -100,7 +104,7 @@ export async function writeBootstrap(ctx: ReplicaContext, plan: Pick<ReplicaPlan
 }
 
 /** Starts the sidecar of `plan` and waits for /ready. */
-export async function startSidecar(ctx: ReplicaContext, plan: Pick<ReplicaPlan, 'id' | 'service' | 'namespace' | 'version' | 'serviceAccount'>, ports: ReplicaPorts): Promise<{ child: Child; bootstrapFile: string; adminUrl: string }> {
+export async function startSidecar(ctx: ReplicaContext, plan: Pick<ReplicaPlan, 'id' | 'service' | 'namespace' | 'version' | 'serviceAccount' | 'observability'>, ports: ReplicaPorts): Promise<{ child: Child; bootstrapFile: string; adminUrl: string }> {
   const bootstrapFile = await writeBootstrap(ctx, plan, ports);
   const wrap = ctx.wrap ?? ((a) => a);
   const child = new Child({

@@ -5,7 +5,7 @@
  */
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { CanaryRoute, Interception, Mesh, MeshService, MtlsMode, MtlsPolicy, Protocol, clusterScoped } from '../../constructs';
+import { CanaryRoute, Interception, Mesh, MeshService, MtlsMode, MtlsPolicy, type ObservabilityOptions, Protocol, clusterScoped } from '../../constructs';
 
 /** Overrides of the example. */
 export interface BookinfoProps {
@@ -59,6 +59,11 @@ export interface BookinfoProps {
    * @default Interception.IPTABLES
    */
   readonly interception?: Interception;
+  /**
+   * Tracing and access logs of the new Mesh (ignored with `mesh`).
+   * @default - off
+   */
+  readonly observability?: ObservabilityOptions;
 }
 
 /** What `bookinfo()` built. */
@@ -88,6 +93,7 @@ export function bookinfo(scope: Construct, props: BookinfoProps = {}): Bookinfo 
     trustDomain: props.trustDomain ?? 'bookinfo.local',
     imageRepository: props.meshImageRepository,
     imageTag: props.meshImageTag,
+    observability: props.observability,
   });
   if (props.createNamespace ?? true) {
     // Namespaces are cluster-scoped: keep the chart's namespace off this object.

@@ -1,6 +1,6 @@
 /**
  * The proxy-wide metrics the admin part owns (the layers define the per-request golden metrics in
- * the same Registry): open connections, TCP bytes, config version, certificate expiry.
+ * the same Registry): open connections, TCP bytes, config version, certificate expiry, span export.
  */
 import type { Counter, Gauge, Registry } from 'prom-client';
 import { counterIn, gaugeIn } from '../stack/metric-families';
@@ -22,6 +22,10 @@ export interface ProxyMetrics {
   readonly xdsUpdates: Counter<'type' | 'result'>;
   /** Unix time at which the workload certificate expires. */
   readonly certExpiry: Gauge<'identity'>;
+  /** Spans not delivered to the OTLP receiver (queue full, receiver error or timeout). */
+  readonly spansDropped: Counter<string>;
+  /** Spans the OTLP receiver accepted. */
+  readonly spansExported: Counter<string>;
 }
 
 /** Creates (or finds) the proxy-level families in `registry`. */
@@ -35,6 +39,8 @@ export function proxyMetrics(registry: Registry): ProxyMetrics {
     configTimestamp: gaugeIn(registry, 'weft_proxy_config_timestamp_seconds', 'Unix time the current config was accepted', []),
     xdsUpdates: counterIn(registry, 'weft_proxy_xds_updates_total', 'xDS responses processed, by type and result', ['type', 'result']),
     certExpiry: gaugeIn(registry, 'weft_proxy_certificate_expiry_timestamp_seconds', 'Unix time the workload certificate expires', ['identity']),
+    spansDropped: counterIn(registry, 'weft_proxy_spans_dropped_total', 'Spans not delivered to the OTLP receiver (queue full, receiver error or timeout)', []),
+    spansExported: counterIn(registry, 'weft_proxy_spans_exported_total', 'Spans the OTLP receiver accepted', []),
   };
 }
 

@@ -84,7 +84,7 @@ export function buildInboundHandler(config: ProxyConfig | ConfigCell, deps: Inbo
     rescue, // errors → responses in one place (a denial → 403 / PERMISSION_DENIED)
     servicePort, // `weft-port` → the chain and authz port; stripped before the app
     clientCertLayer(deps.forwardClientCert?.mode ?? 'sanitize_set', deps.forwardClientCert?.identity ?? (() => undefined)), // a client-sent XFCC never reaches the app
-    observe('inbound', deps.metrics, now), // above authz, so denied requests are counted too
+    observe('inbound', deps.metrics, now, deps.node), // above authz, so denied requests are counted too
     rateLimit(() => {
       const l = listenerOf();
       return l?.rateLimit ? { bucket: buckets.get(`listener:${l.name}`, l.rateLimit), scope: `listener ${l.name}` } : undefined;

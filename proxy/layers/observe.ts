@@ -12,9 +12,14 @@ import { onBodyDone } from '../stack/body';
 import { fact, setFact } from '../stack/meta';
 import { counterIn, histogramIn } from '../stack/metric-families';
 import type { Layer } from '../stack/types';
+import { destinationOf, SOURCE_HEADER, sourceHeader, sourceOf, UNKNOWN, type Workload } from '../observability/peer-labels';
 
 /** Labels of the golden request metrics. `authority` is the matched virtual host ('-' when none); `error` is the weft-error reason ('' for app responses). */
-export type RequestLabels = 'direction' | 'authority' | 'route' | 'status_code' | 'grpc_status' | 'error';
+export type RequestLabels = 'direction' | 'authority' | 'route' | 'status_code' | 'grpc_status' | 'error'
+  | 'source_service' | 'source_version' | 'destination_service' | 'destination_version';
+
+/** Every label of the request families, in exposition order. */
+export const REQUEST_LABELS: readonly RequestLabels[] = ['direction', 'authority', 'route', 'status_code', 'grpc_status', 'error', 'source_service', 'source_version', 'destination_service', 'destination_version'];
 
 /** Latency buckets in seconds (1 ms … 30 s). */
 export const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -22,8 +27,8 @@ export const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 /** The request metric scope. */
 export function requestMetrics(registry: Registry) {
   return {
-    requests: counterIn<RequestLabels>(registry, 'weft_proxy_requests_total', 'Requests served, by outcome.', ['direction', 'authority', 'route', 'status_code', 'grpc_status', 'error']),
-    latency: histogramIn<RequestLabels>(registry, 'weft_proxy_request_duration_seconds', 'Time from request to end of response body.', ['direction', 'authority', 'route', 'status_code', 'grpc_status', 'error'], LATENCY_BUCKETS),
+    requests: counterIn<RequestLabels>(registry, 'weft_proxy_requests_total', 'Requests served, by outcome.', REQUEST_LABELS),
+    latency: histogramIn<RequestLabels>(registry, 'weft_proxy_request_duration_seconds', 'Time from request to end of response body.', REQUEST_LABELS, LATENCY_BUCKETS),
   };
 }
 
@@ -36,9 +41,25 @@ export const CHANNELS = {
 
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
-export function observe(direction: 'outbound' | 'inbound', registry: Registry, now: () => number): Layer {
+/**
+ * `self` is this sidecar's workload: the source of outbound requests (announced to the callee in
+ * `weft-source`), the destination of inbound ones (whose `weft-source` is consumed, not forwarded).
+ */
+export function observe(direction: 'outbound' | 'inbound', registry: Registry, now: () => number, self: Workload = { service: UNKNOWN, version: UNKNOWN }): Layer {
   const m = requestMetrics(registry);
-  return (next) => async (req) => {
+  const announce = sourceHeader(self);
+  return (next) => async (incoming) => {
+    let req = incoming;
+    let source = self;
+    if (direction === 'outbound') {
+      req = { ...incoming, headers: { ...incoming.headers, [SOURCE_HEADER]: announce } };
+    } else {
+      source = sourceOf(incoming.headers[SOURCE_HEADER], incoming.peer.identity);
+      if (incoming.headers[SOURCE_HEADER] !== undefined) {
+        const { [SOURCE_HEADER]: _consumed, ...rest } = incoming.headers;
+        req = { ...incoming, headers: rest };
+      }
+    }
     setFact(req, 'weft.direction', direction);
     const start = now();
     if (CHANNELS.start.hasSubscribers) CHANNELS.start.publish({ direction, request: req });
@@ -51,7 +72,12 @@ export function observe(direction: 'outbound' | 'inbound', registry: Registry, n
       status_code: String(status),
       grpc_status: grpc,
       error,
+      ...peers(),
     });
+    const peers = () => {
+      const dest = direction === 'outbound' ? destinationOf(fact(req, 'weft.cluster')) : self;
+      return { source_service: source.service, source_version: source.version, destination_service: dest.service, destination_version: dest.version };
+    };
     const record = (l: ReturnType<typeof labels>) => {
       m.requests.inc(l);
       m.latency.observe(l, (now() - start) / 1000);

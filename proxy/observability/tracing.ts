@@ -1,10 +1,11 @@
 /**
  * W3C Trace Context in the proxy: a `traceparent` is propagated (a new span id per hop) or
  * created, sampled at the configured rate (an incoming sampled flag is honoured), and finished
- * spans are exported in batches over OTLP/HTTP JSON. Off unless the bootstrap enables it.
+ * spans are exported in batches over OTLP/HTTP (protobuf or JSON). Off unless the bootstrap enables it.
  */
 import { randomBytes } from 'node:crypto';
 import type { Layer, ProxyRequest } from '../stack/types';
+import { encodeOtlpProtobuf, type OtlpJsonRequest } from './otlp-proto';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
@@ -83,56 +84,103 @@ export function tracing(opts: TracingOptions): Layer {
   };
 }
 
-const hex = (s: string): string => s;
+/** Options of an OtlpHttpExporter beyond endpoint and service. */
+export interface OtlpExporterOptions {
+  /** Encoding the receiver expects. @default 'http/protobuf' (the OTLP default) */
+  readonly protocol?: 'http/protobuf' | 'http/json';
+  /** Spans held while a request is in flight; more are dropped (counted), never waited for. @default 2048 */
+  readonly maxQueue?: number;
+  /** Told how many spans were dropped (queue full, or the receiver failed or timed out). @default none */
+  readonly onDrop?: (n: number) => void;
+  /** Told how many spans the receiver accepted. @default none */
+  readonly onExport?: (n: number) => void;
+  /** More resource attributes (`service.namespace`, `service.version`). @default none */
+  readonly resource?: Readonly<Record<string, string>>;
+}
 
-/** Batches spans and POSTs them as OTLP/HTTP JSON to `<endpoint>/v1/traces`; failures drop the batch. */
+/**
+ * Batches spans and POSTs them over OTLP/HTTP (protobuf or JSON) to `<endpoint>/v1/traces`. Never
+ * blocks the request path: export() only appends to a bounded queue; one request at a time is in
+ * flight; spans that do not fit, and batches the receiver refuses, are dropped and counted.
+ */
 export class OtlpHttpExporter implements SpanExporter {
-  #batch: Span[] = [];
+  #queue: Span[] = [];
   readonly #timer: NodeJS.Timeout;
   readonly #url: string;
-  #inflight: Promise<void> = Promise.resolve();
+  readonly #opts: OtlpExporterOptions;
+  #inflight: Promise<void> | undefined;
+  /** Spans dropped so far. */
+  dropped = 0;
+  /** Spans the receiver accepted so far. */
+  exported = 0;
 
-  constructor(endpoint: string, private readonly serviceName: string, private readonly maxBatch = 256, intervalMs = 1000) {
+  constructor(endpoint: string, private readonly serviceName: string, private readonly maxBatch = 256, intervalMs = 1000, opts: OtlpExporterOptions = {}) {
     this.#url = /\/v1\/traces$/.test(endpoint) ? endpoint : `${endpoint.replace(/\/$/, '')}/v1/traces`;
+    this.#opts = opts;
     this.#timer = setInterval(() => void this.flush(), intervalMs);
     this.#timer.unref();
   }
 
   export(span: Span): void {
-    this.#batch.push(span);
-    if (this.#batch.length >= this.maxBatch) void this.flush();
+    if (this.#queue.length >= (this.#opts.maxQueue ?? 2048)) {
+      this.#drop(1);
+      return;
+    }
+    this.#queue.push(span);
+    if (this.#queue.length >= this.maxBatch) void this.flush();
   }
 
-  /** Sends what is batched. */
+  #drop(n: number): void {
+    this.dropped += n;
+    this.#opts.onDrop?.(n);
+  }
+
+  /** Sends one batch unless a request is already in flight; resolves when that request settles. */
   flush(): Promise<void> {
-    if (this.#batch.length === 0) return this.#inflight;
-    const spans = this.#batch;
-    this.#batch = [];
-    const body = JSON.stringify({
-      resourceSpans: [{
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: this.serviceName } }] },
-        scopeSpans: [{
-          scope: { name: 'weft-proxy' },
-          spans: spans.map((s) => ({
-            traceId: hex(s.traceId), spanId: hex(s.spanId), ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
-            name: s.name, kind: s.kind === 'server' ? 2 : 3,
-            startTimeUnixNano: String(s.startNs + OFFSET_NS), endTimeUnixNano: String(s.endNs + OFFSET_NS),
-            attributes: Object.entries(s.attributes).map(([key, v]) => ({ key, value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v } })),
-            status: { code: s.error ? 2 : 0 },
-          })),
-        }],
-      }],
-    });
-    this.#inflight = fetch(this.#url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5000) })
-      .then((r) => void r.arrayBuffer().catch(() => undefined))
-      .catch(() => undefined);
+    if (this.#inflight) return this.#inflight;
+    if (this.#queue.length === 0) return Promise.resolve();
+    const spans = this.#queue.splice(0, this.maxBatch);
+    const json = otlpRequest(spans, this.serviceName, this.#opts.resource ?? {});
+    const proto = (this.#opts.protocol ?? 'http/protobuf') === 'http/protobuf';
+    const body = proto ? Buffer.from(encodeOtlpProtobuf(json)) : JSON.stringify(json);
+    this.#inflight = fetch(this.#url, { method: 'POST', headers: { 'content-type': proto ? 'application/x-protobuf' : 'application/json' }, body, signal: AbortSignal.timeout(5000) })
+      .then(async (r) => {
+        await r.arrayBuffer().catch(() => undefined);
+        if (r.ok) {
+          this.exported += spans.length;
+          this.#opts.onExport?.(spans.length);
+        } else this.#drop(spans.length);
+      })
+      .catch(() => this.#drop(spans.length))
+      .finally(() => { this.#inflight = undefined; });
     return this.#inflight;
   }
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    await this.flush();
+    // bounded: each round sends (or drops) one batch
+    for (let i = 0; i < 64 && (this.#queue.length || this.#inflight); i++) await this.flush();
   }
+}
+
+/** The OTLP JSON request of `spans` (hex ids, decimal-string nanoseconds). */
+export function otlpRequest(spans: readonly Span[], serviceName: string, resource: Readonly<Record<string, string>> = {}): OtlpJsonRequest {
+  return {
+    resourceSpans: [{
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: serviceName } }, ...Object.entries(resource).map(([key, v]) => ({ key, value: { stringValue: v } }))] },
+      scopeSpans: [{
+        scope: { name: 'weft-proxy' },
+        spans: spans.map((s) => ({
+          traceId: s.traceId, spanId: s.spanId, ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
+          name: s.name, kind: s.kind === 'server' ? 2 : 3,
+          startTimeUnixNano: String(s.startNs + OFFSET_NS), endTimeUnixNano: String(s.endNs + OFFSET_NS),
+          attributes: Object.entries(s.attributes).map(([key, v]) => ({ key, value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v } })),
+          status: { code: s.error ? 2 : 0 },
+          flags: s.sampled ? 1 : 0,
+        })),
+      }],
+    }],
+  };
 }
 
 /** hrtime → Unix-epoch nanoseconds. */

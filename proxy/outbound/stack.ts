@@ -36,6 +36,8 @@ export interface StackDeps {
   readonly clock?: { now(): number };
   /** Uniform [0, 1). @default Math.random */
   readonly random?: () => number;
+  /** This sidecar's service and version: the source/destination labels of its request metrics. @default - `unknown` */
+  readonly node?: { readonly service: string; readonly version: string };
 }
 
 export interface OutboundDeps extends StackDeps {
@@ -123,7 +125,7 @@ export function buildOutboundHandler(config: ProxyConfig | ConfigCell, deps: Out
   const listenerOf = (req: ProxyRequest) => outboundListener(cell.get(), req, deps.listener);
   const handler = compose(
     rescue, // the one place errors become responses (504/503/502/429/404, grpc-status for gRPC)
-    observe('outbound', deps.metrics, now), // inside rescue: sees typed errors; above routing: counts no_route too
+    observe('outbound', deps.metrics, now, deps.node), // inside rescue: sees typed errors; above routing: counts no_route too
     rateLimit((req) => {
       const l = listenerOf(req);
       return l?.rateLimit ? { bucket: buckets.get(`listener:${l.name}`, l.rateLimit), scope: `listener ${l.name}` } : undefined;

@@ -338,6 +338,17 @@ function rawEmitter(scope: Construct, id: string, spec: unknown): Construct {
   return c;
 }
 
+code('WEFT_ERR_INVALID_OTLP_ENDPOINT', () => {
+  const err = expectCode(() => fixture({ observability: { tracing: { otlpEndpoint: 'otel:4318' } } }), 'WEFT_ERR_INVALID_OTLP_ENDPOINT');
+  expect(err.prop).toBe('observability.tracing.otlpEndpoint');
+});
+
+code('WEFT_ERR_INVALID_SAMPLE_RATE', () => {
+  const { chart, mesh } = fixture();
+  const err = expectCode(() => new MeshService(chart, 'r', { mesh, image: IMG, port: 80, protocol: Protocol.HTTP, observability: { tracing: { sampleRate: 1.5 } } }), 'WEFT_ERR_INVALID_SAMPLE_RATE');
+  expect(err.value).toBe(1.5);
+});
+
 test('every code in VALIDATION_CODES has a test above', () => {
   expect([...tested].sort()).toEqual(Object.keys(VALIDATION_CODES).sort());
 });

@@ -31,7 +31,7 @@ test('tracing layer: upstream sees the same trace, sampled spans reach the OTLP 
     });
   });
   const cport = await listen(collector);
-  const exporter = new OtlpHttpExporter(`http://127.0.0.1:${cport}`, 'web.default', 256, 60_000);
+  const exporter = new OtlpHttpExporter(`http://127.0.0.1:${cport}`, 'web.default', 256, 60_000, { protocol: 'http/json' });
   let upstream: Headers = {};
   const p = new ProxyServer({
     handler: tracing({ sampleRate: 1, direction: 'outbound', exporter })(async (req) => {

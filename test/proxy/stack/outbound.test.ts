@@ -166,6 +166,6 @@ test('GIVEN a config swap THEN new requests follow it and the v1 balancer state 
 test('GIVEN unknown authority THEN 404 no_route; and the golden metrics count by route and status', async () => {
   expect((await get('/', { authority: 'ratings' })).status).toBe(404);
   const text = await registry.metrics();
-  expect(text).toMatch(/weft_proxy_requests_total\{direction="outbound",authority="reviews",route="empty",status_code="503",grpc_status="",error="no_endpoints"\} 1/);
+  expect(text).toMatch(/weft_proxy_requests_total\{direction="outbound",authority="reviews",route="empty",status_code="503",grpc_status="",error="no_endpoints",source_service="unknown",source_version="unknown",destination_service="empty",destination_version="unknown"\} 1/);
   expect(text).toMatch(/weft_proxy_retries_total\{direction="outbound",route="retry-other",reason="5xx"\} [1-9]/);
 });
