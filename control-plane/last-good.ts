@@ -127,6 +127,21 @@ export class LastGoodModel {
       current = current.map((r) => swaps.get(keyOfResource(r)) ?? r);
       built = buildModel(current, endpoints);
     }
+    // A remembered policy that today's rules reject too (stored before an upgrade added a rule, or a
+    // history written by hand) must not leave nothing in force: it becomes a deny-all placeholder.
+    const stale = new Map<string, Res>();
+    for (const st of built.statuses) {
+      const key = resourceKey(st);
+      const rep = replaced.get(key);
+      if (!st.accepted && st.kind === 'MtlsPolicy' && !REF_REASONS.has(st.reason) && rep?.by === 'last-accepted') {
+        stale.set(key, denyAllPlaceholder(input.get(key)!));
+        replaced.set(key, { status: rep.status, by: 'deny-all' });
+      }
+    }
+    if (stale.size) {
+      current = current.map((r) => stale.get(keyOfResource(r)) ?? r);
+      built = buildModel(current, endpoints);
+    }
     // A placeholder whose readable scope is contradictory (e.g. `port` without `service`) is refused
     // like its policy: widen it to the namespace rather than serve nothing.
     const widen = new Map<string, Res>();

@@ -111,3 +111,13 @@ test('a remembered version (another replica, a previous run) stands in when ther
   const other = fresh.build([MESH, svc('reviews'), good], [], []);
   expect(other.statuses.find((s) => s.kind === 'MtlsPolicy')).toMatchObject({ accepted: true, lastAccepted: { spec: good.spec } });
 });
+
+test('a remembered policy that today\'s rules reject too is not served as nothing: it denies', () => {
+  // e.g. stored before an upgrade added a rule; the live spec is invalid as well
+  const staleRemembered = policy('p', { scope: { service: 'reviews' }, rules: [{ action: 'Deny', to: [{ paths: ['/admin'] }] }] });
+  const bad = policy('p', { scope: { service: 'reviews' }, rules: [{ action: 'DENYX', to: [{ paths: ['/admin'] }] }] });
+  const { model, statuses } = new LastGoodModel().build([MESH, svc('reviews'), bad], [], [{ ...staleRemembered, metadata: { ...staleRemembered.metadata, generation: 2 } }]);
+  expect(statuses.find((s) => s.kind === 'MtlsPolicy')).toMatchObject({ accepted: false, inForce: 'deny-all' });
+  expect(allowed(model, 'reviews')).toBe(false);
+  expect(authorize(model.policies, { principal: 'spiffe://shop.local/ns/shop/sa/x', destination: { service: 'reviews', namespace: 'shop' }, port: 9080, path: '/admin', method: 'GET' }).allowed).toBe(false);
+});
