@@ -30,11 +30,18 @@ export function register(program: Command): void {
       const windowMs = Math.max(100, Number(flags.window) || 1000);
       if (flags.watch) {
         if (flags.output !== 'json') process.stdout.write(`collecting the first ${windowMs / 1000}s window…\n`);
+        let failure: unknown;
+        let done!: () => void;
+        const ended = new Promise<void>((resolve) => { done = resolve; });
+        process.once('SIGINT', () => done());
+        // the watched `weft up` stopping (run.json gone) ends the watch with its coded error, not a crash
+        const lost = (e: unknown) => { failure = e; done(); };
         const stop = watchStat(targets, (rows) => void Promise.all([footer(), rejectionsNow()]).then(([f, rejected]) => {
           process.stdout.write(flags.output === 'json' ? `${JSON.stringify(rows)}\n` : `${tty ? '\x1b[H\x1b[2J' : ''}${renderStat(rows, tty)}${renderRejections(rejected)}\n${f}\n`);
-        }), windowMs);
-        await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+        }, lost), windowMs, lost);
+        await ended;
         stop();
+        if (failure) throw failure;
         return;
       }
       // one window: two scrapes `windowMs` apart (the counters are cumulative; one scrape has no rate)

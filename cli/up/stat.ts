@@ -170,12 +170,22 @@ export function renderStat(rows: readonly StatRow[], color = false): string {
 }
 
 /** Scrapes every `intervalMs` and calls `onRows` with the rows of the last interval; returns a stop function. */
-export function watchStat(targets: () => readonly StatTarget[] | Promise<readonly StatTarget[]>, onRows: (rows: StatRow[]) => void, intervalMs = 1000): () => void {
+export function watchStat(targets: () => readonly StatTarget[] | Promise<readonly StatTarget[]>, onRows: (rows: StatRow[]) => void, intervalMs = 1000, onError?: (e: unknown) => void): () => void {
   let stopped = false;
   let prev: { at: number; sample: Map<string, StatSample> } | undefined;
   const tick = async () => {
     if (stopped) return;
-    const sample = await scrape(await targets());
+    let found: readonly StatTarget[];
+    try {
+      found = await targets();
+    } catch (e) {
+      // e.g. the `weft up` being watched stopped (its run file is gone): report once and stop,
+      // instead of an unhandled rejection
+      stopped = true;
+      if (onError) onError(e);
+      return;
+    }
+    const sample = await scrape(found);
     const at = Date.now();
     if (prev && !stopped) onRows(statRows(prev.sample, sample, (at - prev.at) / 1000));
     prev = { at, sample };

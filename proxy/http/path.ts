@@ -2,7 +2,8 @@
  * Path normalization before routing and authz, so `/a/../admin`, `//admin`, `/%61dmin` and
  * `/x/..\admin` all match (and are denied) as the `/admin` a WHATWG app sees: Envoy's normalize_path
  * (which folds `\` into `/`) + merge_slashes + path_with_escaped_slashes_action, applied to the path
- * only (the query is kept verbatim). Engine-independent: both HTTP engines call `normalizePath`.
+ * only (the query is kept verbatim). Engine-independent: the HTTP/1.1 and HTTP/2 servers call
+ * `normalizePath`; the lean engine under proxy/wire/ must call it too before it is wired in (it does not yet).
  */
 import { BadRequestError } from './wire-errors';
 
@@ -12,7 +13,8 @@ export interface PathOptions {
   readonly mergeSlashes: boolean;
   readonly escapedSlashes: 'keep' | 'reject' | 'unescape';
   /**
-   * A raw `\` (also one unescaped from `%5C`): `slash` reads it as `/` before dot segments are
+   * A raw `\` (also one unescaped from `%5C` when `escapedSlashes` is `unescape`; with the default
+   * `keep`, `%5C` is forwarded encoded, as Envoy and WHATWG parsers keep it): `slash` reads it as `/` before dot segments are
    * removed, as WHATWG URL parsers (Node's `new URL`, browsers, most frameworks) and Envoy's
    * normalize_path do; `reject` answers 400; `keep` forwards it untouched (unsafe: the app may read
    * `/x/..\admin` as `/admin` while authz judged another path).

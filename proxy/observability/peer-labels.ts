@@ -46,12 +46,36 @@ export function destinationOf(cluster: string | undefined): Workload {
   return cluster ? clusters.get(cluster) : UNKNOWN_WORKLOAD;
 }
 
-const sources = new BoundedMemo((key) => {
-  const [header, account] = key.split('\0');
-  const [service, version] = header.split('/');
-  if (header && LABEL.test(service ?? '') && LABEL.test(version ?? '')) return { service, version };
-  return { service: account || UNKNOWN, version: UNKNOWN };
-});
+/** Distinct `weft-source` values remembered per calling identity (its versions); then `other`. */
+export const MAX_SOURCES_PER_ACCOUNT = 16;
+
+/**
+ * Per calling service account, the workloads its `weft-source` values named. Keyed by the
+ * certificate's account first, so one caller can only use up its own budget, never the labels of
+ * other callers; malformed values are not remembered. The header is an authenticated peer's claim
+ * and feeds labels only — authorization reads the certificate, never this header.
+ */
+const sources = new Map<string, Map<string, Workload>>();
+
+function sourceFor(account: string, header: string | undefined): Workload {
+  const fallback = account ? { service: account, version: UNKNOWN } : UNKNOWN_WORKLOAD;
+  let seen = sources.get(account);
+  if (!seen) {
+    if (sources.size >= MAX_PEERS) return OTHER;
+    seen = new Map();
+    sources.set(account, seen);
+  }
+  const key = header ?? '';
+  const hit = seen.get(key);
+  if (hit) return hit;
+  const parts = key.split('/');
+  const [service, version] = parts;
+  if (parts.length !== 2 || !LABEL.test(service ?? '') || !LABEL.test(version ?? '')) return fallback;
+  if (seen.size >= MAX_SOURCES_PER_ACCOUNT) return { service: account || OTHER.service, version: OTHER.version };
+  const w = Object.freeze({ service, version });
+  seen.set(key, w);
+  return w;
+}
 
 /**
  * Source of an inbound request: the `weft-source` header of an mTLS peer, else the peer's service
@@ -60,8 +84,7 @@ const sources = new BoundedMemo((key) => {
 export function sourceOf(header: string | string[] | undefined, identity: string | undefined): Workload {
   if (!identity) return UNKNOWN_WORKLOAD;
   const account = parseSpiffeId(identity)?.serviceAccount ?? '';
-  const h = Array.isArray(header) ? header[0] : header;
-  return sources.get(`${h ?? ''}\0${account}`);
+  return sourceFor(account, Array.isArray(header) ? header[0] : header);
 }
 
 /** The `weft-source` value of a workload. */
