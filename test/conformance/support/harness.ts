@@ -164,20 +164,5 @@ export async function waitFor<T>(what: string, cond: () => T | undefined | false
   }
 }
 
-/** Binomial 3σ band check: `hits` of `n` is within 3σ of `p·n`. */
-export function within3Sigma(hits: number, n: number, p: number): boolean {
-  return withinSigma(hits, n, p, 3);
-}
-
-/**
- * `hits` of `n` within `k` binomial standard deviations of `n·p`. The suite makes about a dozen
- * split checks; at 3σ each fails by chance 0.27 % of the time, so checks whose point is something
- * else (the last good config still applies while the control plane is down) use 4σ (0.006 %).
- */
-export function withinSigma(hits: number, n: number, p: number, k: number): boolean {
-  const sigma = Math.sqrt(n * p * (1 - p));
-  return Math.abs(hits - n * p) <= k * sigma;
-}
-
 export const RDS = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
 export const LDS = 'type.googleapis.com/envoy.config.listener.v3.Listener';

@@ -219,7 +219,7 @@ describe('trust changes', () => {
 
   test('unit check of verifyWorkloadCertificate with an injected clock: a leaf past its notAfter on the CA\'s clock is CERT_EXPIRED', async () => {
     // Over TLS a really expired client certificate never reaches this check (OpenSSL rejects it by the
-    // real clock and grpc-js exposes no peer certificate: CERT_UNTRUSTED, see test/proxy/identity/ca-tls.test.ts).
+    // real clock and grpc-js exposes no peer certificate: CERT_UNTRUSTED, see test/proxy/identity/ca-tls.int.test.ts).
     // CERT_EXPIRED is what the CA says when its own clock is past the leaf's notAfter while the TLS layer's is not.
     let now = Date.now();
     const { ca } = await rootCa({ now: () => now, certificateTtlMs: 3600_000 });
