@@ -5,31 +5,30 @@
  */
 const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 
-/** The tiers, narrowest first; test/support/tiers.test.ts checks every test file is in exactly one. */
+/** The tiers, narrowest first; test/repo/tiers.test.ts checks every test file is in exactly one. */
 const tiers = [
   {
     displayName: 'unit',
     testMatch: ['<rootDir>/test/**/*.test.ts'],
     testPathIgnorePatterns: ['/node_modules/', '\\.int\\.test\\.ts$', '\\.sys\\.test\\.ts$'],
     testEnvironment: '<rootDir>/test/support/unit-environment.js',
-    testTimeout: 30000,
   },
   {
     displayName: 'integration',
     testMatch: ['<rootDir>/test/**/*.int.test.ts'],
     testEnvironment: 'node',
-    testTimeout: 60000,
   },
   {
     displayName: 'system',
     testMatch: ['<rootDir>/test/**/*.sys.test.ts'],
     testEnvironment: 'node',
-    testTimeout: 120000,
   },
 ];
 
 module.exports = {
   projects: tiers.map((tier) => ({ ...tier, rootDir: __dirname, roots: ['<rootDir>/test'], transform, setupFiles: ['<rootDir>/test/support/tier-env.js'] })),
+  // per-test default (jest reads it globally, not per project); long tests set their own
+  testTimeout: 60000,
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

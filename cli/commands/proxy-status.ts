@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { WeftError } from '../../api/errors';
-import type { StatusDocument, TypeStatus } from '../../control-plane/xds/status';
+import type { StatusDocument, TypeStatus } from '../../control-plane';
 
 /** Short names of the four types, in the order a table shows them. */
 export const TYPE_COLUMNS: readonly (readonly [string, string])[] = [

@@ -7,9 +7,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { EndpointModel } from '../../api/model';
-import { startCa, type RunningCa } from '../../control-plane/main-ca';
-import type { BootstrapTokenAuthenticator } from '../../control-plane/ca/authn';
-import { readManifests } from '../../control-plane/sources/manifests';
+import { readManifests, startCa, type BootstrapTokenAuthenticator, type RunningCa } from '../../control-plane';
 import { prepareEntries, WEFT_ROOT } from './bundle';
 import { Child } from './child';
 import { UP_ERRORS, UpError } from './errors';

@@ -4,7 +4,7 @@
  * a fast restart after the e2e test kills it).
  */
 import { readFileSync } from 'node:fs';
-import { main } from '../../../control-plane/main';
+import { main } from '../../../control-plane';
 
 const flags = JSON.parse(readFileSync(process.argv[2], 'utf8')) as Record<string, unknown>;
 main(flags).then(

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseBootstrap } from '../../../api/bootstrap';
-import { runProxy } from '../../../proxy/main';
+import { runProxy } from '../../../proxy';
 
 async function main(): Promise<void> {
   const file = process.argv[2];
