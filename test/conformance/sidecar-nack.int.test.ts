@@ -13,7 +13,7 @@ import { echoMesh, RDS, scenarioDirs, waitFor, writeEndpoints, writeMesh } from 
 import { expectBinomial } from '../support/stats';
 import { agent, Backend, httpBackend, run, sidecarBootstrap } from './support/sidecar';
 
-jest.setTimeout(90_000);
+jest.setTimeout(300_000);
 
 describe('weft sidecar NACK', () => {
   const d = scenarioDirs();
@@ -33,7 +33,7 @@ describe('weft sidecar NACK', () => {
     writeMesh(d.dir, echoMesh({ http: true, weights: { v1: 50, v2: 50 } }));
     cp = await startControlPlane({ source: new LocalSource({ dir: d.dir, endpointsFile: d.endpointsFile, statusFile: d.statusFile, debounceMs: 20 }), port: 0, render });
     proxy = await runProxy(await sidecarBootstrap(d.root, cp.port), { log: () => undefined });
-    await waitFor('sidecar ready', () => proxy!.notReadyReason() === undefined, 30_000);
+    await waitFor('sidecar ready', () => proxy!.notReadyReason() === undefined, 120_000);
   });
 
   afterAll(async () => {

@@ -9,7 +9,7 @@ import { agent, Backend, httpBackend, run, sidecarBootstrap } from './support/si
 import { CpChild, echoMesh, RDS, scenarioDirs, startCpChild, StatusJson, waitFor, writeEndpoints, writeMesh } from './support/harness';
 import { expectBinomial } from '../support/stats';
 
-jest.setTimeout(90_000);
+jest.setTimeout(300_000);
 
 describe('weft sidecar as the xDS client', () => {
   const d = scenarioDirs();
@@ -30,7 +30,7 @@ describe('weft sidecar as the xDS client', () => {
     writeMesh(d.dir, echoMesh({ http: true, weights: { v1: 80, v2: 20 } }));
     cp = await startCpChild(d);
     proxy = await runProxy(await sidecarBootstrap(d.root, cp.port), { log: () => undefined });
-    await waitFor('sidecar ready', () => proxy!.notReadyReason() === undefined, 30_000);
+    await waitFor('sidecar ready', () => proxy!.notReadyReason() === undefined, 120_000);
   });
 
   afterAll(async () => {
@@ -75,7 +75,7 @@ describe('weft sidecar as the xDS client', () => {
 
     writeMesh(d.dir, echoMesh({ http: true, weights: { v1: 20, v2: 80 } }));
     cp = await startCpChild(d, port);
-    await waitFor('sidecar reconnected and settled', async () => settled(await cp!.status()), 45_000);
+    await waitFor('sidecar reconnected and settled', async () => settled(await cp!.status()), 120_000);
     const r = await run(proxy!.ports.outbound, 2000);
     expect(r.samples).toEqual([]);
     expectBinomial('v1 of 2000 (r), expected weight 0.2', r.counts.v1 ?? 0, 2000, 0.2);

@@ -97,7 +97,7 @@ export async function startXdsClient(xdsPort: number, nodeId: string, target = '
         if (m.fatal) reject(new Error(m.fatal)); else resolve(m);
       };
       child.on('message', onMsg);
-      child.send({ id, cmd: 'run', n: o.n ?? 0, durationMs: o.durationMs, concurrency: o.concurrency ?? 20, deadlineMs: o.deadlineMs ?? 5000 });
+      child.send({ id, cmd: 'run', n: o.n ?? 0, durationMs: o.durationMs, concurrency: o.concurrency ?? 20, deadlineMs: o.deadlineMs ?? 30_000 }); // generous: a deadline only stops a hung RPC
     }),
     close: () => new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
@@ -154,7 +154,7 @@ export async function startCpChild(d: { dir: string; endpointsFile: string; stat
 }
 
 /** Polls `cond` every 25 ms until it holds or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await cond();
