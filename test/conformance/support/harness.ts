@@ -153,13 +153,23 @@ export async function startCpChild(d: { dir: string; endpointsFile: string; stat
   };
 }
 
-/** Polls `cond` every 25 ms until it holds or `timeoutMs` passes (then throws with `what`). */
+/**
+ * Polls `cond` every 25 ms until it holds or `timeoutMs` passes (then throws with `what`). A `cond`
+ * that throws counts as "not yet" (a /status read while the control plane restarts may be reset);
+ * the last such error is in the timeout message.
+ */
 export async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
   const until = Date.now() + timeoutMs;
+  let lastError: unknown;
   for (;;) {
-    const v = await cond();
+    let v: T | undefined | false = undefined;
+    try {
+      v = await cond();
+    } catch (e) {
+      lastError = e;
+    }
     if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
