@@ -19,6 +19,7 @@ import type { Authorize } from './layers/authz';
 import { ProxyServer } from './http/server';
 import { OverloadManager, overloadOptionsFromEnv } from './http/overload';
 import { randomFromEnv } from '../api/random';
+import { createLog } from '../api/log';
 import type { HttpLimits } from './http/limits';
 import { DEFAULT_SIDECAR_PROTOCOL, EndpointClients } from './transport/endpoints';
 import { TlsContexts } from './transport/tls';
@@ -38,7 +39,7 @@ export interface RunProxyOptions {
   readonly sidecarProtocol?: 'http1' | 'http2';
   /** Hardening overrides for both listeners. @default DEFAULT_LIMITS */
   readonly limits?: Partial<HttpLimits>;
-  /** Log sink for lifecycle messages. @default stderr JSON lines */
+  /** Log sink for lifecycle messages. @default pino JSON lines on stderr (api/log.ts) */
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
   /**
    * Environment read for `POD_NAME` (the node id, see `proxyNodeId`), `WEFT_RANDOM_SEED` (seeds every
@@ -71,10 +72,6 @@ export interface RunningProxy {
   readonly closed: Promise<void>;
 }
 
-const stderrLog = (level: string, msg: string): void => {
-  process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, component: 'weft-proxy' })}\n`);
-};
-
 /** Authorization from the inbound listener's weft metadata (`{defaultPolicy, rules}`), via api/authz. */
 function authorizer(b: Bootstrap): Authorize {
   const policies = new WeakMap<object, PolicyModel[]>();
@@ -96,9 +93,9 @@ function authorizer(b: Bootstrap): Authorize {
 
 /** Starts a sidecar from a parsed bootstrap. */
 export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promise<RunningProxy> {
-  const log = opts.log ?? stderrLog;
-  const nodeId = proxyNodeId(b, opts.env);
   const env = opts.env ?? process.env;
+  const log = opts.log ?? createLog('weft-proxy', env);
+  const nodeId = proxyNodeId(b, opts.env);
   const random = randomFromEnv(env);
   const registry = new Registry();
   const metrics = proxyMetrics(registry);

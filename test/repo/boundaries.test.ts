@@ -93,6 +93,19 @@ test('each allow-listed import still exists (remove it from ALLOWED once fixed)'
   expect(stale).toEqual([]);
 });
 
+test('one logger: pino only in api/log.ts (and the access log), no console.*, stderr written only by CLI commands', () => {
+  const offenders = PARTS.flatMap((part) => sources(part)).flatMap((file) => {
+    const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+    const found: string[] = [];
+    if (/from 'pino'/.test(text) && !['api/log.ts', 'proxy/observability/access-log.ts'].includes(file)) found.push(`${file} imports pino (use api/log.ts)`);
+    if (/\bconsole\.(log|info|warn|error|debug)\(/.test(text)) found.push(`${file} uses console.* (use api/log.ts)`);
+    // human output of a command (progress, a usage error) is not logging: cli/ and the offline preview CLI only
+    if (/process\.stderr\.write\(/.test(text) && !file.startsWith('cli/') && file !== 'stacks/preview-offline.ts') found.push(`${file} writes stderr itself (use api/log.ts)`);
+    return found;
+  });
+  expect(offenders).toEqual([]);
+});
+
 test('the checker sees every import form and flags each kind of breach', () => {
   expect(specifiers(`import { a } from '../x';\nimport type { b } from "../y/z";\nexport * from './w';\nimport './side';\nconst c = require('../../q');\nconst d = await import('../r');\nimport { e } from 'node:fs';`))
     .toEqual(['../x', '../y/z', './w', './side', '../../q', '../r']);

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseBootstrap } from '../../../api/bootstrap';
+import { createLogger } from '../../../api/log';
 import { runProxy } from '../../../proxy';
 
 async function main(): Promise<void> {
@@ -27,6 +28,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: { code?: string; message?: string; exitCode?: number }) => {
-  process.stderr.write(`weft sidecar: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(e)}\n`);
+  createLogger('weft-proxy').fatal({ code: e.code }, `${e.code ? `${e.code}: ` : ''}${e.message ?? String(e)}`);
   process.exit(e.exitCode ?? 1);
 });
