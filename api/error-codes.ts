@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   // ── api: schemas, mesh rules, model building, translate, xDS codec, mayCall ──
   WEFT_ERR_INVALID_VALUE: { part: 'api', meaning: 'a value failed a schema check (the message names its JSON path)', fix: 'correct the value at the path named' },
   WEFT_ERR_INVALID_CONFIG: { part: 'api', meaning: 'a config (bootstrap, custom resource, metadata) was rejected whole; the message lists every problem', fix: 'correct each listed field' },
+  WEFT_ERR_RANDOM_SEED: { part: 'api', meaning: '`WEFT_RANDOM_SEED` is not an integer in [0, 2^32)', fix: 'set a valid integer or unset it' },
+  WEFT_ERR_LOG_LEVEL: { part: 'api', meaning: '`WEFT_LOG_LEVEL` is not a log level', fix: 'use trace, debug, info, warn, error, fatal or silent' },
   WEFT_ERR_INVALID_DURATION: { part: 'api', meaning: 'a duration is malformed', fix: 'write a duration such as "500ms", "2s" or "1m30s"' },
   WEFT_ERR_MODEL_CONTRADICTION: { part: 'api', meaning: 'a resource contradicts itself (hash without consistent-hash, header and cookie, backoff max < base, backends with a redirect, …)', fix: 'keep one of the contradicting settings' },
   WEFT_ERR_MODEL_DUPLICATE: { part: 'api', meaning: 'the control plane saw a second MeshConfig, or a duplicate service, port, version or backend', fix: 'rename or remove the duplicate' },
@@ -164,6 +166,7 @@ export const ERROR_CODES = {
   WEFT_ERR_H1_INCOMPLETE: { part: 'proxy', meaning: 'the connection closed in the middle of an HTTP/1.1 message', fix: 'none: the peer went away; the exchange is failed' },
   WEFT_ERR_H1_CONNECT_FAILED: { part: 'proxy', meaning: 'the app could not be connected to (retryable)', fix: 'check the app listens on its declared port' },
   WEFT_ERR_H1_CONNECTION: { part: 'proxy', meaning: 'the app closed the connection in the middle of an exchange', fix: "check the app's logs" },
+  WEFT_ERR_OVERLOAD_ENV: { part: 'proxy', meaning: '`WEFT_OVERLOAD_MAX_EVENT_LOOP_DELAY_MS` is not a positive number', fix: 'set a positive number of milliseconds or unset it' },
   WEFT_ERR_UNSUPPORTED_TRANSFER_CODING: { part: 'proxy', meaning: 'the request uses a transfer coding other than chunked (e.g. `gzip, chunked`): 501 and the connection is closed', fix: 'send the body with `Transfer-Encoding: chunked` alone, or with `Content-Length`' },
   WEFT_ERR_BAD_PATH: { part: 'proxy', meaning: 'the request path is malformed (400)', fix: 'send a path starting with "/" without control characters' },
   WEFT_ERR_BAD_HEADER: { part: 'proxy', meaning: 'a header holds CR, LF or NUL, or a name contains "_" (400)', fix: 'send valid header names and values' },

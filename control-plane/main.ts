@@ -6,10 +6,10 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import pino from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { buildModel } from '../api/build-model';
 import { WeftError } from '../api/errors';
+import { createLog, createLogger } from '../api/log';
 import { RunningCa, startCa } from './main-ca';
 import { meshedNamespaces } from './sources/ca-root-configmap';
 import { addControlPlaneOptions, optionsFromFlags, type RunOptions } from './options';
@@ -23,13 +23,12 @@ import { directoryCertificates, serveAdsTls, type DirectoryCertificates, type No
 export { addControlPlaneOptions, ControlPlaneUsageError, optionsFromFlags } from './options';
 export type { RunOptions, SourceKind } from './options';
 
-/** Log sink: pino JSON lines on stderr. */
+/** Log sink: pino JSON lines on stderr (api/log.ts). */
 export type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
-/** Default log: pino to stderr, so stdout stays free for the one "ready" line scripts read. */
+/** Default log: weft's one logger (pino to stderr), so stdout stays free for the one "ready" line scripts read. */
 export function defaultLog(): Log {
-  const logger = pino({ name: 'weft-control-plane' }, pino.destination(2));
-  return (level, msg, fields) => logger[level](fields ?? {}, msg);
+  return createLog('weft-control-plane');
 }
 
 /** Builds the source for `opts` (instrumented on `registry`). */
@@ -218,7 +217,7 @@ if (require.main === module) {
   const cmd = addControlPlaneOptions(new Command('weft-control-plane'));
   cmd.parse(process.argv);
   main(cmd.opts()).catch((e: { code?: string; message?: string; exitCode?: number }) => {
-    process.stderr.write(`weft-control-plane: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(e)}\n`);
+    createLogger('weft-control-plane').fatal({ code: e.code }, `${e.code ? `${e.code}: ` : ''}${e.message ?? String(e)}`);
     process.exitCode = e.exitCode ?? 1;
   });
 }

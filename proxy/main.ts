@@ -17,7 +17,9 @@ import { inboundTcpHandler } from './listeners/inbound-tcp';
 import { tcpAuthorizer } from './listeners/tcp-authz';
 import type { Authorize } from './layers/authz';
 import { ProxyServer } from './http/server';
-import { OverloadManager } from './http/overload';
+import { OverloadManager, overloadOptionsFromEnv } from './http/overload';
+import { randomFromEnv } from '../api/random';
+import { createLog } from '../api/log';
 import { type HttpLimits, limitsFromBootstrap } from './http/limits';
 import { DEFAULT_SIDECAR_PROTOCOL, EndpointClients } from './transport/endpoints';
 import { TlsContexts } from './transport/tls';
@@ -38,9 +40,13 @@ export interface RunProxyOptions {
   readonly sidecarProtocol?: 'http1' | 'http2';
   /** Hardening overrides for both listeners. @default DEFAULT_LIMITS */
   readonly limits?: Partial<HttpLimits>;
-  /** Log sink for lifecycle messages. @default stderr JSON lines */
+  /** Log sink for lifecycle messages. @default pino JSON lines on stderr (api/log.ts) */
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
-  /** Environment read for `POD_NAME` (the node id, see `proxyNodeId`). @default process.env */
+  /**
+   * Environment read for `POD_NAME` (the node id, see `proxyNodeId`), `WEFT_RANDOM_SEED` (seeds every
+   * random choice, api/random.ts) and `WEFT_OVERLOAD_MAX_EVENT_LOOP_DELAY_MS` (load-shedding threshold,
+   * proxy/http/overload.ts; tests raise it out of reach). @default process.env
+   */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -67,10 +73,6 @@ export interface RunningProxy {
   readonly closed: Promise<void>;
 }
 
-const stderrLog = (level: string, msg: string): void => {
-  process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, component: 'weft-proxy' })}\n`);
-};
-
 /** Authorization from the inbound listener's weft metadata (`{defaultPolicy, rules}`), via api/authz. */
 function authorizer(b: Bootstrap): Authorize {
   const policies = new WeakMap<object, PolicyModel[]>();
@@ -92,8 +94,10 @@ function authorizer(b: Bootstrap): Authorize {
 
 /** Starts a sidecar from a parsed bootstrap. */
 export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promise<RunningProxy> {
-  const log = opts.log ?? stderrLog;
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? createLog('weft-proxy', env);
   const nodeId = proxyNodeId(b, opts.env);
+  const random = randomFromEnv(env);
   const registry = new Registry();
   const metrics = proxyMetrics(registry);
   const cleanups: (() => unknown)[] = [];
@@ -102,7 +106,7 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   let identity: IdentityProvider | undefined;
   if (b.identity.staticDir) identity = staticIdentity(b.identity.staticDir);
   else if (b.controlPlane && b.identity.tokenPath) {
-    const ca = caClientFromBootstrap(b, { onError: (e) => log('warn', `certificate request failed: ${e.code}: ${e.message}`) });
+    const ca = caClientFromBootstrap(b, { random, onError: (e) => log('warn', `certificate request failed: ${e.code}: ${e.message}`) });
     (ca as unknown as { start(): void }).start();
     cleanups.push(() => (ca as unknown as { close(): void }).close());
     identity = ca;
@@ -133,8 +137,8 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   const clients = new EndpointClients({ tls, sidecarProtocol: opts.sidecarProtocol ?? DEFAULT_SIDECAR_PROTOCOL });
   cleanups.push(() => clients.close());
   const self = { service: b.node.service, version: b.node.version };
-  const outboundStack = buildOutboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, node: self });
-  const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, authorize: authorizer(b), authzLog: log, node: self,
+  const outboundStack = buildOutboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, random, node: self });
+  const inboundStack = buildInboundHandler(cell, { endpointClient: clients.endpointClient, metrics: registry, random, authorize: authorizer(b), authzLog: log, node: self,
     forwardClientCert: { mode: b.http?.forwardClientCert ?? 'sanitize_set', identity: () => identity?.current()?.spiffeId },
   });
   cleanups.push(() => outboundStack.close(), () => inboundStack.close());
@@ -146,7 +150,7 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   if (exporter) cleanups.push(() => exporter.close());
   const observed = (h: Handler, direction: 'inbound' | 'outbound'): Handler => {
     const layers: Layer[] = [];
-    if (b.tracing) layers.push(tracing({ sampleRate: b.tracing.sampleRate, direction, exporter }));
+    if (b.tracing) layers.push(tracing({ sampleRate: b.tracing.sampleRate, direction, exporter, random }));
     if (logger) layers.push(accessLog(logger, direction));
     return layers.length ? compose(...layers)(h) : h;
   };
@@ -154,7 +158,7 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   // --- listeners ---
   // the bootstrap's Envoy-named `http` options, then code overrides (tests, CLI)
   const limits: Partial<HttpLimits> = { ...limitsFromBootstrap(b.http), ...opts.limits };
-  const overload = new OverloadManager();
+  const overload = new OverloadManager(overloadOptionsFromEnv(env));
   cleanups.push(() => overload.close());
   const countConnections = (listener: string) => (socket: import('node:net').Socket): void => {
     metrics.openConnections.inc({ listener });
@@ -179,7 +183,7 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
   const outboundPort = (await outbound.listen(b.ports.outbound, bindLocal)).port;
   const inboundPort = (await inbound.listen(b.ports.inbound, bindInbound)).port;
   const tcpListeners = new OutboundTcpListeners({
-    cell, tls, host: bindLocal, log,
+    cell, tls, host: bindLocal, log, random,
     count: (listener) => (direction, n) => metrics.tcpBytes.inc({ listener, direction }, n),
   });
   await tcpListeners.reconcile();
@@ -191,7 +195,7 @@ export async function runProxy(b: Bootstrap, opts: RunProxyOptions = {}): Promis
     const anchor = b.identity.caTrustAnchorFile || b.identity.caTrustAnchorPem ? { file: b.identity.caTrustAnchorFile, pem: b.identity.caTrustAnchorPem } : undefined;
     const xdsTls = anchor && !b.controlPlane.xdsPlaintext ? { trustAnchor: anchor, trustDomain: b.identity.trustDomain, expectedIdentity: b.controlPlane.xdsIdentity } : undefined;
     xds = new XdsClient({
-      server: b.controlPlane.xds, cell, tls: xdsTls, identity,
+      server: b.controlPlane.xds, cell, tls: xdsTls, identity, random,
       // self-registration: every app port is reached through the inbound listener
       node: { id: nodeId, service: b.node.service, namespace: b.node.namespace, version: b.node.version, serviceAccount: b.node.serviceAccount, address, ports: Object.fromEntries(Object.keys(b.ports.app).map((name) => [name, inboundPort])) },
       onUpdate: (type, result, version, error) => {

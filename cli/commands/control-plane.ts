@@ -3,7 +3,7 @@
  * the Kubernetes or local source until SIGTERM. The flags are defined once, in control-plane/main.ts.
  */
 import type { Command } from 'commander';
-import { addControlPlaneOptions } from '../../control-plane/options';
+import { addControlPlaneOptions, main } from '../../control-plane';
 
 /** Adds `weft control-plane`. */
 export function register(program: Command): void {
@@ -11,8 +11,7 @@ export function register(program: Command): void {
     .command('control-plane')
     .description('run the control plane: watch the mesh (kubernetes or local dist/*.yaml), serve xDS to proxies, /status /metrics /ready /live over HTTP');
   addControlPlaneOptions(cmd).action(async (flags: Record<string, unknown>) => {
-    // Loaded on use: the ADS server, protos and CA are heavy, and `weft --help` needs none of them.
-    const { main } = require('../../control-plane/main') as typeof import('../../control-plane/main');
+    // main loads the ADS server, protos and CA on use: `weft --help` needs none of them
     await main(flags);
   });
 }

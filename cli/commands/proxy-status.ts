@@ -6,8 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { WeftError } from '../../api/errors';
-import type { Rejection } from '../../control-plane/last-good';
-import type { StatusDocument, TypeStatus } from '../../control-plane/xds/status';
+import type { Rejection, StatusDocument, TypeStatus } from '../../control-plane';
 
 /** Short names of the four types, in the order a table shows them. */
 export const TYPE_COLUMNS: readonly (readonly [string, string])[] = [

@@ -31,7 +31,7 @@ export function register(program: Command): void {
       }
       const bootstrap = readBootstrapFile(opts.bootstrap);
       // loaded lazily so other commands do not pay for the proxy's imports
-      const { runProxy } = await import('../../proxy/main');
+      const { runProxy } = await import('../../proxy');
       const proxy = await runProxy(bootstrap, { sidecarProtocol: opts.sidecarProtocol as 'http1' | 'http2' | undefined });
       const stop = (): void => void proxy.shutdown();
       process.once('SIGTERM', stop);

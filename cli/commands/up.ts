@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { startLocalMesh } from '../up/mesh';
 import { renderRejections, watchRejections } from '../up/rejections';
-import type { Rejection } from '../../control-plane/last-good';
+import type { Rejection } from '../../control-plane';
 import { renderStat, watchStat } from '../up/stat';
 
 /** Collects repeated `--expose` values (also comma-separated). */

@@ -6,11 +6,7 @@
  * can never pick another service, and routing, canaries, retries and mTLS apply as in the mesh.
  */
 import { finished } from 'node:stream';
-import { H1Endpoint } from '../../proxy/http/client-h1';
-import { XFCC_HEADER } from '../../proxy/http/client-cert';
-import type { HttpLimits } from '../../proxy/http/limits';
-import { ProxyServer } from '../../proxy/http/server';
-import type { Handler, Headers } from '../../proxy/stack/types';
+import { H1Endpoint, ProxyServer, XFCC_HEADER, type Handler, type Headers, type HttpLimits } from '../../proxy';
 import { UP_ERRORS, UpError } from './errors';
 import type { ExposePlan } from './plan';
 

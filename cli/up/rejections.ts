@@ -2,7 +2,7 @@
  * The control plane's rejected custom resources, as `weft up` and `weft stat` show them: read from
  * its `/status` (`rejected`), printed as one line each; `watchRejections` reports only what is new.
  */
-import { describeRejection, Rejection } from '../../control-plane/last-good';
+import { describeRejection, Rejection } from '../../control-plane';
 
 /** The rejections the control plane at `statusUrl` (its `/status` URL or base URL) reports; undefined when unreachable. */
 export async function fetchRejections(statusUrl: string, timeoutMs = 1000): Promise<readonly Rejection[] | undefined> {

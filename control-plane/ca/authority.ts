@@ -6,6 +6,7 @@
 import { X509Certificate as NodeX509, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import { isDnsLabel, parseSpiffeId, spiffeId } from '../../api/names';
+import { createLogger } from '../../api/log';
 import { CA_ERRORS, CaError } from './errors';
 import { DerError, DerSigner, derToPem, parseCsr, sigAlgFor, signLeaf, subjectOfCertificate } from './der';
 import { importSigningKey, nodeCert, randomSerial, splitPemCertificates, x509 } from './pki';
@@ -134,7 +135,7 @@ export class CertificateAuthority {
     this.certificateTtlMs = props.certificateTtlMs ?? 24 * 3600_000;
     this.now = props.now ?? Date.now;
     this.signer = signer;
-    this.onListenerError = props.onListenerError ?? ((e) => process.stderr.write(`weft CA: a trust-change listener failed: ${(e as Error)?.message ?? e}\n`));
+    this.onListenerError = props.onListenerError ?? ((e) => createLogger('weft-ca').error(`a trust-change listener failed: ${(e as Error)?.message ?? e}`));
     this.extraRoots = uniq([...(props.extraTrustedRoots ?? [])].flatMap(splitPemCertificates));
   }
 

@@ -5,6 +5,7 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { WeftError } from '../../api/errors';
 
 /** Thresholds. */
 export interface OverloadOptions {
@@ -66,4 +67,22 @@ export class OverloadManager {
     clearInterval(this.#timer);
     this.#histogram.disable();
   }
+}
+
+/** The environment variable that overrides `maxEventLoopDelayMs` (tests set it far out of reach). */
+export const OVERLOAD_DELAY_ENV = 'WEFT_OVERLOAD_MAX_EVENT_LOOP_DELAY_MS';
+
+/**
+ * Overload options from the environment: `WEFT_OVERLOAD_MAX_EVENT_LOOP_DELAY_MS` (a positive number
+ * of milliseconds) replaces the event-loop-delay threshold; unset keeps the default.
+ * @throws WeftError WEFT_ERR_OVERLOAD_ENV when it is set but not a positive number.
+ */
+export function overloadOptionsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): OverloadOptions {
+  const raw = env[OVERLOAD_DELAY_ENV];
+  if (raw === undefined || raw === '') return {};
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new WeftError('WEFT_ERR_OVERLOAD_ENV', `${OVERLOAD_DELAY_ENV}=${JSON.stringify(raw)} is not a delay; set it to a positive number of milliseconds or unset it for the default 1000`);
+  }
+  return { maxEventLoopDelayMs: ms };
 }

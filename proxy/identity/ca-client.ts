@@ -73,6 +73,8 @@ export interface CaClientProps {
   readonly minRetryMs?: number;
   /** Retry delay cap. @default 60000 */
   readonly maxRetryMs?: number;
+  /** Uniform [0, 1) source of the retry jitter (tests and `WEFT_RANDOM_SEED` fix it). @default Math.random */
+  readonly random?: () => number;
   /** Deadline of one IssueCertificate call. @default 10000 */
   readonly requestTimeoutMs?: number;
   /** Clock and timers. @default systemClock */
@@ -246,7 +248,7 @@ export class CaClientIdentityProvider implements IdentityProvider {
     const base = this.retryMs;
     this.retryMs = Math.min(this.retryMs * 2, this.props.maxRetryMs ?? 60_000);
     // Full jitter on the upper half, so a fleet of sidecars does not renew in lockstep.
-    return Math.round(base / 2 + Math.random() * (base / 2));
+    return Math.round(base / 2 + (this.props.random ?? Math.random)() * (base / 2));
   }
 
   private schedule(ms: number): void {

@@ -56,12 +56,14 @@ export interface TracingOptions {
   readonly direction: 'inbound' | 'outbound';
   /** Receives sampled spans. @default - spans are not exported (propagation only) */
   readonly exporter?: SpanExporter;
+  /** Uniform [0, 1) source of the sampling decision. @default Math.random */
+  readonly random?: () => number;
 }
 
 /** The tracing layer: outermost, so its span covers the whole proxy hop. */
 export function tracing(opts: TracingOptions): Layer {
   return (next) => async (req: ProxyRequest) => {
-    const ctx = traceContext(req.headers['traceparent'], opts.sampleRate);
+    const ctx = traceContext(req.headers['traceparent'], opts.sampleRate, opts.random);
     req.meta.set('weft.traceId', ctx.traceId);
     const startNs = process.hrtime.bigint();
     const out: ProxyRequest = { ...req, headers: { ...req.headers, traceparent: formatTraceparent(ctx) } };

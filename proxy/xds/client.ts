@@ -35,6 +35,8 @@ export interface XdsClientOptions {
   readonly initialBackoffMs?: number;
   /** Longest reconnect delay. @default 30000 */
   readonly maxBackoffMs?: number;
+  /** Uniform [0, 1) source of the reconnect jitter (tests and `WEFT_RANDOM_SEED` fix it). @default Math.random */
+  readonly random?: () => number;
   /** Called per processed response (metrics). */
   readonly onUpdate?: (type: ResourceType, result: 'ack' | 'nack', version: string, error?: string) => void;
   /** Log sink. @default silent */
@@ -249,7 +251,7 @@ export class XdsClient {
     if (this.#stopped) return;
     this.#reconnects++;
     // full jitter in [backoff/2, backoff*1.5) so restarted proxies do not stampede the control plane
-    const delay = Math.round(this.#backoff * (0.5 + Math.random()));
+    const delay = Math.round(this.#backoff * (0.5 + (this.#opts.random ?? Math.random)()));
     this.#backoff = Math.min(this.#backoff * 2, this.#opts.maxBackoffMs ?? 30_000);
     this.#opts.log?.('warn', `ADS stream to ${this.#opts.server} lost (${why}); keeping the last config, retrying in ${delay}ms`);
     this.#timer = setTimeout(() => this.#open(), delay);

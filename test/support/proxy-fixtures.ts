@@ -2,6 +2,7 @@
  * Fixtures for the proxy's request-path tests: ProxyRequest builders, a fake clock, a seeded
  * random, and xDS resources in the codec's object form (snake_case, `{seconds, nanos}`, `{value}`).
  */
+import { seededRandom as seedRandom } from '../../api/random';
 import { Readable } from 'node:stream';
 import type { Handler, Headers, ProxyRequest, ProxyResponse } from '../../proxy/stack/types';
 
@@ -48,14 +49,7 @@ export class FakeClock {
 
 /** Deterministic PRNG (mulberry32) in [0, 1). */
 export function seededRandom(seed = 42): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seedRandom(seed);
 }
 
 /** A `next` that records requests and answers with `respond` (the allowed stand-in for layer unit tests). */

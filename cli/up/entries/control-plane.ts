@@ -4,7 +4,8 @@
  * a fast restart after the e2e test kills it).
  */
 import { readFileSync } from 'node:fs';
-import { main } from '../../../control-plane/main';
+import { createLogger } from '../../../api/log';
+import { main } from '../../../control-plane';
 import { exitWithParent } from '../lifeline';
 
 // weft up gone (even SIGKILLed): its sidecars go with it, so stop serving at once
@@ -14,7 +15,7 @@ const flags = JSON.parse(readFileSync(process.argv[2], 'utf8')) as Record<string
 main(flags).then(
   () => process.exit(0),
   (e: { code?: string; message?: string; exitCode?: number }) => {
-    process.stderr.write(`weft control plane: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(e)}\n`);
+    createLogger('weft-control-plane').fatal({ code: e.code }, `${e.code ? `${e.code}: ` : ''}${e.message ?? String(e)}`);
     process.exit(e.exitCode ?? 1);
   },
 );

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseBootstrap } from '../../../api/bootstrap';
-import { runProxy } from '../../../proxy/main';
+import { createLogger } from '../../../api/log';
+import { runProxy } from '../../../proxy';
 import { exitWithParent } from '../lifeline';
 
 async function main(): Promise<void> {
@@ -30,6 +31,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: { code?: string; message?: string; exitCode?: number }) => {
-  process.stderr.write(`weft sidecar: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(e)}\n`);
+  createLogger('weft-proxy').fatal({ code: e.code }, `${e.code ? `${e.code}: ` : ''}${e.message ?? String(e)}`);
   process.exit(e.exitCode ?? 1);
 });

@@ -97,7 +97,7 @@ export async function startXdsClient(xdsPort: number, nodeId: string, target = '
         if (m.fatal) reject(new Error(m.fatal)); else resolve(m);
       };
       child.on('message', onMsg);
-      child.send({ id, cmd: 'run', n: o.n ?? 0, durationMs: o.durationMs, concurrency: o.concurrency ?? 20, deadlineMs: o.deadlineMs ?? 5000 });
+      child.send({ id, cmd: 'run', n: o.n ?? 0, durationMs: o.durationMs, concurrency: o.concurrency ?? 20, deadlineMs: o.deadlineMs ?? 30_000 }); // generous: a deadline only stops a hung RPC
     }),
     close: () => new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
@@ -153,30 +153,25 @@ export async function startCpChild(d: { dir: string; endpointsFile: string; stat
   };
 }
 
-/** Polls `cond` every 25 ms until it holds or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+/**
+ * Polls `cond` every 25 ms until it holds or `timeoutMs` passes (then throws with `what`). A `cond`
+ * that throws counts as "not yet" (a /status read while the control plane restarts may be reset);
+ * the last such error is in the timeout message.
+ */
+export async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
   const until = Date.now() + timeoutMs;
+  let lastError: unknown;
   for (;;) {
-    const v = await cond();
+    let v: T | undefined | false = undefined;
+    try {
+      v = await cond();
+    } catch (e) {
+      lastError = e;
+    }
     if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-/** Binomial 3σ band check: `hits` of `n` is within 3σ of `p·n`. */
-export function within3Sigma(hits: number, n: number, p: number): boolean {
-  return withinSigma(hits, n, p, 3);
-}
-
-/**
- * `hits` of `n` within `k` binomial standard deviations of `n·p`. The suite makes about a dozen
- * split checks; at 3σ each fails by chance 0.27 % of the time, so checks whose point is something
- * else (the last good config still applies while the control plane is down) use 4σ (0.006 %).
- */
-export function withinSigma(hits: number, n: number, p: number, k: number): boolean {
-  const sigma = Math.sqrt(n * p * (1 - p));
-  return Math.abs(hits - n * p) <= k * sigma;
 }
 
 export const RDS = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';

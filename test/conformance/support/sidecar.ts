@@ -17,7 +17,7 @@ export const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
 
 export function get(port: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', headers: { host: 'echo.default' }, agent, timeout: 5000 }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', headers: { host: 'echo.default' }, agent, timeout: 30_000 }, (res) => {
       let body = '';
       res.on('data', (c) => { body += c; });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));

@@ -57,7 +57,7 @@ test('GIVEN round robin THEN picks cycle evenly', () => {
 test('GIVEN ring hash THEN a key sticks to one endpoint, and removing another endpoint moves only its keys', () => {
   let gen = 0;
   let all = [ep(1), ep(2), ep(3), ep(4)];
-  const p = ringHashPicker(1024, Math.random, () => ({ generation: gen, endpoints: all }));
+  const p = ringHashPicker(1024, seededRandom(), () => ({ generation: gen, endpoints: all }));
   const keys = Array.from({ length: 500 }, (_, i) => murmur3(`user-${i}`));
   const before = keys.map((h) => p.pick(all, h).key);
   expect(keys.map((h) => p.pick(all, h).key)).toEqual(before);
@@ -75,7 +75,7 @@ const od = (p: Partial<OutlierDetectionConfig> = {}): OutlierDetectionConfig => 
 test('GIVEN consecutive 5xx THEN the endpoint is ejected, returns after base × count, and the multiplier grows on re-ejection (A50)', () => {
   const clock = new FakeClock(0);
   const ejected: string[] = [];
-  const d = new OutlierDetector(od(), clock.now, Math.random, { onEject: (e, r) => ejected.push(`${e.key}:${r}`), onUneject: (e) => ejected.push(`${e.key}:back`) });
+  const d = new OutlierDetector(od(), clock.now, seededRandom(), { onEject: (e, r) => ejected.push(`${e.key}:${r}`), onUneject: (e) => ejected.push(`${e.key}:back`) });
   const eps = [ep(1), ep(2), ep(3), ep(4)];
   for (let i = 0; i < 3; i++) d.record(eps[0], '5xx', eps);
   expect(ejected).toEqual(['10.0.0.1:80:consecutive_5xx']);
@@ -94,7 +94,7 @@ test('GIVEN consecutive 5xx THEN the endpoint is ejected, returns after base × 
 });
 
 test('GIVEN max_ejection_percent THEN no more than that share is ejected (but at least one host can be)', () => {
-  const d = new OutlierDetector(od({ maxEjectionPercent: 30 }), () => 0, Math.random, { onEject: () => undefined, onUneject: () => undefined });
+  const d = new OutlierDetector(od({ maxEjectionPercent: 30 }), () => 0, seededRandom(), { onEject: () => undefined, onUneject: () => undefined });
   const eps = [ep(1), ep(2), ep(3), ep(4)];
   for (const e of eps) for (let i = 0; i < 3; i++) d.record(e, '5xx', eps);
   expect(eps.filter((e) => !e.available)).toHaveLength(1);
@@ -120,7 +120,7 @@ test('GIVEN a config update that keeps an endpoint THEN its balancer state (EWMA
   const closed: string[] = [];
   const factory = (t: { address: string; port: number }): Handler => Object.assign(async () => textResponse(200), { close: () => closed.push(`${t.address}:${t.port}`) }) as Handler;
   const cell = new ConfigCell(config(['10.0.0.1:80', '10.0.0.2:80']));
-  const backends = new Backends(cell, { endpointClient: (t) => (made.push(`${t.address}:${t.port}`), factory(t)), metrics: new Registry(), now: clock.now, random: Math.random });
+  const backends = new Backends(cell, { endpointClient: (t) => (made.push(`${t.address}:${t.port}`), factory(t)), metrics: new Registry(), now: clock.now, random: seededRandom() });
   const state = backends.get('c')!.endpoints.find((e) => e.key === '10.0.0.1:80')!;
   state.ewma.observe(777, clock.now());
   cell.set(config(['10.0.0.1:80', '10.0.0.3:80']));
@@ -137,7 +137,7 @@ test('GIVEN a config update that keeps an endpoint THEN its balancer state (EWMA
 
 test('GIVEN no endpoints, or an unknown cluster THEN balance fails fast (503 no_endpoints / cluster_not_found)', async () => {
   const cell = new ConfigCell(config([]));
-  const backends = new Backends(cell, { endpointClient: () => async () => textResponse(200), metrics: new Registry(), now: () => 0, random: Math.random });
+  const backends = new Backends(cell, { endpointClient: () => async () => textResponse(200), metrics: new Registry(), now: () => 0, random: seededRandom() });
   const h = balance(backends, () => 0);
   const req = makeRequest();
   setFact(req, 'weft.cluster', 'c');

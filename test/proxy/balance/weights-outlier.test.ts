@@ -11,17 +11,17 @@ import { leastRequestPicker, peakEwmaPicker, roundRobinPicker } from '../../../p
 import { ConfigCell, parseXds } from '../../../proxy/config';
 import type { EndpointConfig, OutlierDetectionConfig } from '../../../proxy/config';
 import { FakeClock, cluster, seededRandom, textResponse } from '../../support/proxy-fixtures';
+import { expectBinomial } from '../../support/stats';
 
 const ep = (i: number, weight = 1): EndpointState =>
   new EndpointState(`10.0.0.${i}:80`, { address: `10.0.0.${i}`, port: 80, weight, healthy: true, meshed: true } as EndpointConfig, async () => textResponse(200), `k${i}`, 10_000, 0);
 
-/** |observed − n·p| ≤ 4σ of the binomial, for every endpoint. */
+/** Every endpoint's count is inside the exact binomial band (false-failure rate ≤ 1e-6). */
 function expectShares(counts: Map<string, number>, eps: readonly EndpointState[], n: number): void {
   const total = eps.reduce((s, e) => s + e.config.weight, 0);
   for (const e of eps) {
     const p = e.config.weight / total;
-    const sigma = Math.sqrt(n * p * (1 - p));
-    expect(Math.abs((counts.get(e.key) ?? 0) - n * p)).toBeLessThanOrEqual(4 * sigma);
+    expectBinomial(`picks of ${e.key} (weight ${e.config.weight}/${total})`, counts.get(e.key) ?? 0, n, p);
   }
 }
 
@@ -57,7 +57,7 @@ describe('endpoint weights', () => {
   test.each([
     ['peak-EWMA', peakEwmaPicker],
     ['least-request', leastRequestPicker],
-  ])('GIVEN weights 1:2:5 and equal load THEN %s P2C converges to the weights (±4σ, 4000 picks)', (_name, make) => {
+  ])('GIVEN weights 1:2:5 and equal load THEN %s P2C converges to the weights (exact binomial band, 4000 picks)', (_name, make) => {
     const eps = [ep(1, 1), ep(2, 2), ep(3, 5)];
     const p = make(seededRandom(7));
     const n = 4000;
@@ -71,7 +71,7 @@ describe('endpoint weights', () => {
     for (let i = 0; i < 50; i++) expect(p.pick(eps, undefined)).toBe(eps[0]);
   });
 
-  test.each(['ROUND_ROBIN', 'LEAST_REQUEST', undefined])('GIVEN EDS load_balancing_weight 1:4 and lb_policy %s THEN the cluster balancer honours the weights (±4σ)', (lb) => {
+  test.each(['ROUND_ROBIN', 'LEAST_REQUEST', undefined])('GIVEN EDS load_balancing_weight 1:4 and lb_policy %s THEN the cluster balancer honours the weights (exact binomial band)', (lb) => {
     const lbEndpoint = (port: number, weight: number) => ({ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: port } } }, load_balancing_weight: { value: weight } });
     const config = parseXds({
       clusters: [cluster('c', lb ? { lb_policy: lb } : {})],

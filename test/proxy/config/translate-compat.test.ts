@@ -6,7 +6,7 @@ import type { MeshModel, ServiceModel } from '../../../api/model';
 import { translate } from '../../../api/translate';
 import { parseXds } from '../../../proxy/config';
 import type { ForwardAction } from '../../../proxy/config';
-import { makeRequest } from '../../support/proxy-fixtures';
+import { makeRequest, seededRandom } from '../../support/proxy-fixtures';
 import { selectRoute } from '../../../proxy/layers/route-match';
 
 function service(name: string, calls: { name: string; namespace: string }[] = []): ServiceModel {
@@ -51,13 +51,13 @@ const model: MeshModel = {
 test('GIVEN translate() for a sidecar WHEN the proxy parses it THEN it is accepted and routes by authority', () => {
   const c = parseXds(translate(model, { kind: 'sidecar', node: { service: 'productpage', namespace: 'default', version: 'v1' } }));
   const table = c.routes.get('outbound')!;
-  const canary = selectRoute(table, makeRequest({ authority: 'reviews:9080', headers: { 'x-canary': 'yes' } }), Math.random)!;
+  const canary = selectRoute(table, makeRequest({ authority: 'reviews:9080', headers: { 'x-canary': 'yes' } }), seededRandom())!;
   expect(canary.route.name).toBe('reviews-canary/canary');
   const a = canary.route.action as ForwardAction;
   expect(a.clusters.map((x) => x.name)).toEqual(['reviews.default|v2']);
   expect(a.timeoutMs).toBe(2000);
   expect(a.retry!.numRetries).toBe(2);
-  const def = selectRoute(table, makeRequest({ authority: 'reviews.default.svc.cluster.local' }), Math.random)!;
+  const def = selectRoute(table, makeRequest({ authority: 'reviews.default.svc.cluster.local' }), seededRandom())!;
   expect((def.route.action as ForwardAction).clusters).toEqual([{ name: 'reviews.default|v1', weight: 90 }, { name: 'reviews.default|v2', weight: 10 }]);
   const v1 = c.clusters.get('reviews.default|v1')!;
   expect(v1.lbPolicy).toBe('peak-ewma');

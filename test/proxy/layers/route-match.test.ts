@@ -1,7 +1,7 @@
 import { parseXds } from '../../../proxy/config';
 import type { RouteTable } from '../../../proxy/config';
 import { matchRoute, selectRoute, selectVirtualHostForAuthority } from '../../../proxy/layers/route-match';
-import { makeRequest } from '../../support/proxy-fixtures';
+import { makeRequest, seededRandom } from '../../support/proxy-fixtures';
 
 function table(vhosts: { name: string; domains: string[]; routes?: unknown[] }[]): RouteTable {
   const routes = [{ match: { prefix: '' }, route: { cluster: 'c' } }];
@@ -33,7 +33,7 @@ test('GIVEN exact, suffix, prefix and * domains THEN the most specific wins (A28
 });
 
 test('GIVEN no * domain and an unknown host THEN no virtual host matches', () => {
-  expect(selectRoute(table([{ name: 'a', domains: ['a'] }]), makeRequest({ authority: 'b' }), Math.random)).toBeUndefined();
+  expect(selectRoute(table([{ name: 'a', domains: ['a'] }]), makeRequest({ authority: 'b' }), seededRandom())).toBeUndefined();
 });
 
 test('GIVEN path matchers THEN prefix, exact and regex follow case sensitivity and ignore the query', () => {
@@ -61,8 +61,8 @@ test('GIVEN header matchers THEN exact/regex/present/invert work and repeated va
 
 test('GIVEN query and runtime-fraction matchers THEN both apply', () => {
   const q = routeWith({ prefix: '', query_parameters: [{ name: 'debug', string_match: { exact: '1' } }] });
-  expect(matchRoute(q, makeRequest({ path: '/a?debug=1' }), Math.random)).toBe(true);
-  expect(matchRoute(q, makeRequest({ path: '/a?debug=2' }), Math.random)).toBe(false);
+  expect(matchRoute(q, makeRequest({ path: '/a?debug=1' }), seededRandom())).toBe(true);
+  expect(matchRoute(q, makeRequest({ path: '/a?debug=2' }), seededRandom())).toBe(false);
   const f = routeWith({ prefix: '', runtime_fraction: { default_value: { numerator: 30 } } });
   expect(matchRoute(f, makeRequest(), () => 0.29)).toBe(true);
   expect(matchRoute(f, makeRequest(), () => 0.31)).toBe(false);
@@ -74,6 +74,6 @@ test('GIVEN routes in order THEN the first match wins', () => {
     { name: 'all', match: { prefix: '' }, route: { cluster: 'c' } },
     { name: 'a2', match: { prefix: '/a' }, route: { cluster: 'c' } },
   ] }] }] }).routes.get('t')!;
-  expect(selectRoute(t, makeRequest({ path: '/a/b' }), Math.random)!.route.name).toBe('a');
-  expect(selectRoute(t, makeRequest({ path: '/b' }), Math.random)!.route.name).toBe('all');
+  expect(selectRoute(t, makeRequest({ path: '/a/b' }), seededRandom())!.route.name).toBe('a');
+  expect(selectRoute(t, makeRequest({ path: '/b' }), seededRandom())!.route.name).toBe('all');
 });

@@ -18,6 +18,7 @@ import { compose } from '../../../proxy/stack/types';
 import type { ProxyRequest } from '../../../proxy/stack/types';
 import fc from 'fast-check';
 import { FakeClock, TYPES, dur, fakeNext, makeRequest, readBody, seededRandom, textResponse } from '../../support/proxy-fixtures';
+import { inBinomialBand } from '../../support/stats';
 
 const parsedRoutes = new Map<string, Route>();
 
@@ -35,11 +36,11 @@ const faultCfg = (f: Record<string, unknown>) => ({ typed_per_filter_config: { '
 
 test('GIVEN a 100 % abort fault THEN the configured status is answered with weft-error fault_abort (gRPC: grpc-status)', async () => {
   const next = fakeNext();
-  const res = await fault(Math.random)(next)(routed(faultCfg({ abort: { http_status: 503, percentage: { numerator: 100 } } })));
+  const res = await fault(seededRandom())(next)(routed(faultCfg({ abort: { http_status: 503, percentage: { numerator: 100 } } })));
   expect(res.status).toBe(503);
   expect(res.headers['weft-error']).toBe('fault_abort route=r');
   expect(next.calls).toHaveLength(0);
-  const g = await fault(Math.random)(next)(routed(faultCfg({ abort: { grpc_status: 14, percentage: { numerator: 100 } } }), { grpc: true }));
+  const g = await fault(seededRandom())(next)(routed(faultCfg({ abort: { grpc_status: 14, percentage: { numerator: 100 } } }), { grpc: true }));
   expect(g.headers['grpc-status']).toBe('14');
 });
 
@@ -55,7 +56,7 @@ test('GIVEN a fault percentage THEN only that share of tries is affected', async
 
 test('GIVEN a delay fault THEN the try waits, and an abort of the request cuts the delay short', async () => {
   const ac = new AbortController();
-  const p = fault(Math.random)(fakeNext())(routed(faultCfg({ delay: { fixed_delay: dur(60_000), percentage: { numerator: 100 } } }), { signal: ac.signal }));
+  const p = fault(seededRandom())(fakeNext())(routed(faultCfg({ delay: { fixed_delay: dur(60_000), percentage: { numerator: 100 } } }), { signal: ac.signal }));
   ac.abort(new Error('gone'));
   await expect(p).rejects.toThrow('gone');
 });
@@ -73,8 +74,7 @@ test('PROPERTY: weighted cluster picks converge to their weights', () => {
     }
     return items.every((it) => {
       const p = it.weight / total;
-      const sigma = Math.sqrt(n * p * (1 - p));
-      return Math.abs((counts.get(it.name) ?? 0) - n * p) <= 4 * sigma + 1;
+      return inBinomialBand(counts.get(it.name) ?? 0, n, p);
     });
   }), { numRuns: 20 });
 });
@@ -146,7 +146,7 @@ test('GIVEN a mirror policy THEN a shadow with the body goes to the mirror clust
   };
   const next = fakeNext(async (req) => textResponse(200, await readBody(req)));
   const req = routed({ route: { cluster: 'c', request_mirror_policies: [{ cluster: 'shadow' }] } }, { method: 'POST', body: 'payload' });
-  const res = await mirror(backend, Math.random)(next)(req);
+  const res = await mirror(backend, seededRandom())(next)(req);
   expect(await readBody(res)).toBe('payload');
   await shadowed;
   expect(shadows[0].body).toBe('payload');
@@ -199,7 +199,7 @@ test('GIVEN observe THEN golden metrics are labelled by direction, authority, ro
 
 test('GIVEN a hash policy on a weighted route THEN each user sticks to one version, and canary users stay as the canary grows', async () => {
   const next = fakeNext();
-  const h = pickCluster(Math.random)(next);
+  const h = pickCluster(seededRandom())(next);
   const split = (canary: number) => ({ route: { weighted_clusters: { clusters: [{ name: 'stable', weight: 100 - canary }, { name: 'canary', weight: canary }] }, hash_policy: [{ header: { header_name: 'x-user' } }] } });
   const versionOf = async (user: string, canary: number) => {
     const req = routed(split(canary), { headers: { 'x-user': user } });

@@ -1,6 +1,6 @@
 /**
  * The lean HTTP/1.1 parser and serializer: the smuggling and oversize catalogue weft enforces today
- * (test/proxy/hardening/h1.test.ts) refused with codes, framing by content-length, chunked with
+ * (test/proxy/hardening/h1.int.test.ts) refused with codes, framing by content-length, chunked with
  * trailers, close-delimited and tunnels, any chunking, and a fast-check fuzz of arbitrary input.
  */
 import fc from 'fast-check';

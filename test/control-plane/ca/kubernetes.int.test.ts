@@ -81,7 +81,8 @@ test('TokenReview path: projected SA token → certificate for that ServiceAccou
   const first = await startKubeCa(url);
   const clients: CaClientIdentityProvider[] = [];
   const client = (credential: string) => {
-    const c = new CaClientIdentityProvider({ address: first.server.address, trustDomain: 'cluster.local', credential });
+    // no background retry after a refusal: on a slow machine it would add a TokenReview the test counts
+    const c = new CaClientIdentityProvider({ address: first.server.address, trustDomain: 'cluster.local', credential, minRetryMs: 3_600_000, maxRetryMs: 3_600_000 });
     clients.push(c);
     return c;
   };

@@ -8,7 +8,7 @@ import { optionsFromFlags, runControlPlane, type RunningControlPlane } from '../
 import { EchoBackend, startEchoBackend } from './support/echo';
 import { echoMesh, scenarioDirs, startXdsClient, waitFor, writeEndpoints, writeMesh, XdsClientChild } from './support/harness';
 
-jest.setTimeout(60_000);
+jest.setTimeout(300_000);
 
 const d = scenarioDirs();
 let backends: EchoBackend[] = [];

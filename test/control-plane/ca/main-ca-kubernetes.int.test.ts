@@ -90,7 +90,7 @@ test('Kubernetes: TLS CA named after its Service, root published to weft-ca-root
   // A proxy that dials the Service name (resolved here to 127.0.0.1) with the ConfigMap's PEM as anchor.
   const proxy = (token: string) => {
     const c = new CaClientIdentityProvider({
-      address: r.server.address, trustDomain: 'cluster.local', credential: token, trustAnchor: { pem }, requestTimeoutMs: 3000,
+      address: r.server.address, trustDomain: 'cluster.local', credential: token, trustAnchor: { pem }, requestTimeoutMs: 20_000,
       channelOptions: { 'grpc.ssl_target_name_override': 'weft-control-plane.weft-system.svc', 'grpc.default_authority': 'weft-control-plane.weft-system.svc' },
     });
     closers.push(() => c.close());

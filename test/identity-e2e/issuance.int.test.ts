@@ -115,7 +115,7 @@ test('the CA endpoint over TLS: a proxy that trusts the mesh root gets a certifi
     address: tlsServer.address,
     channelCredentials: grpc.credentials.createSsl(Buffer.from(stranger.certPem)),
     channelOptions: { 'grpc.ssl_target_name_override': 'weft-ca.weft-system.svc' },
-    requestTimeoutMs: 1000,
+    requestTimeoutMs: 20_000, // generous: the TLS handshake fails at once; the bound only stops a hung test
   });
   closers.push(() => bad.close());
   const before = env.tokens.outstanding;

@@ -12,7 +12,8 @@ import { exchange, request, TYPE, type Frame } from './frames';
 import { h2get } from '../http/util';
 
 const seen: ProxyRequest[] = [];
-const overload = new OverloadManager();
+// shedding only where a test injects it: the event-loop monitor far out of reach (a busy machine lags > 1 s)
+const overload = new OverloadManager({ maxEventLoopDelayMs: 600_000 });
 let proxy: ProxyServer;
 let port: number;
 

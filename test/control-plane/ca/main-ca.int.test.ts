@@ -37,7 +37,7 @@ const start = (extra: Partial<Parameters<typeof startCa>[0]> = {}) =>
 function proxy(r: RunningCa, anchorFile: string, sa: string) {
   const c = new CaClientIdentityProvider({
     address: r.server.address, trustDomain: TD, credential: (r.authenticator as BootstrapTokenAuthenticator).mint({ namespace: 'shop', serviceAccount: sa }),
-    trustAnchor: { file: anchorFile }, renewWithCertificate: true, minRetryMs: 20, maxRetryMs: 100, requestTimeoutMs: 3000,
+    trustAnchor: { file: anchorFile }, renewWithCertificate: true, minRetryMs: 20, maxRetryMs: 100, requestTimeoutMs: 20_000,
   });
   closers.push(() => c.close());
   return c;
@@ -61,7 +61,7 @@ test('serves TLS with a certificate naming the control plane; the bundle is writ
 test('--ca-insecure serves plaintext (testing only)', async () => {
   running = await start({ insecure: true });
   expect(running.tls).toBe(false);
-  const c = new CaClientIdentityProvider({ address: running.server.address, trustDomain: TD, credential: (running.authenticator as BootstrapTokenAuthenticator).mint({ namespace: 'shop', serviceAccount: 'cart' }), requestTimeoutMs: 3000 });
+  const c = new CaClientIdentityProvider({ address: running.server.address, trustDomain: TD, credential: (running.authenticator as BootstrapTokenAuthenticator).mint({ namespace: 'shop', serviceAccount: 'cart' }), requestTimeoutMs: 20_000 });
   closers.push(() => c.close());
   expect((await c.renewNow()).spiffeId).toBe(`spiffe://${TD}/ns/shop/sa/cart`);
 });

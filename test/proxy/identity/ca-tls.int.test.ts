@@ -46,7 +46,7 @@ async function tlsCa(now?: () => number) {
 }
 
 function client(env: Awaited<ReturnType<typeof tlsCa>>, props: Partial<CaClientProps>) {
-  const c = new CaClientIdentityProvider({ address: env.server.address, trustDomain: TD, minRetryMs: 20, maxRetryMs: 100, requestTimeoutMs: 3000, ...props } as CaClientProps);
+  const c = new CaClientIdentityProvider({ address: env.server.address, trustDomain: TD, minRetryMs: 20, maxRetryMs: 100, requestTimeoutMs: 10_000, ...props } as CaClientProps);
   closers.push(() => c.close());
   return c;
 }
@@ -75,7 +75,7 @@ test('with the right anchor a proxy gets a certificate; with a wrong anchor it r
   const stranger = await generateRoot({ trustDomain: TD });
   const token = env.tokens.mint({ namespace: 'shop', serviceAccount: 'web' });
   const before = env.tokens.outstanding;
-  const bad = client(env, { credential: token, trustAnchor: { pem: stranger.certPem }, requestTimeoutMs: 1500 });
+  const bad = client(env, { credential: token, trustAnchor: { pem: stranger.certPem }, requestTimeoutMs: 5_000 });
   await expect(bad.renewNow()).rejects.toMatchObject({ code: 'WEFT_ERR_IDENTITY_CA_UNTRUSTED' });
   expect(env.tokens.outstanding).toBe(before); // the token never reached the CA
   expect(bad.current()).toBeUndefined();
@@ -148,7 +148,7 @@ test('bring your own CA (intermediate under a corporate root): the CA endpoint a
   const tokens = new BootstrapTokenAuthenticator();
   const server = await startCaServer(ca, { authenticator: tokens, credentials: caServerCredentials(ca, { ipAddresses: ['127.0.0.1'], spiffeId: CP_ID }), certificateAuthentication: true });
   closers.push(() => server.close());
-  const p = new CaClientIdentityProvider({ address: server.address, trustDomain: TD, credential: tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), trustAnchor: { pem: corp.certPem }, renewWithCertificate: true, requestTimeoutMs: 3000 });
+  const p = new CaClientIdentityProvider({ address: server.address, trustDomain: TD, credential: tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), trustAnchor: { pem: corp.certPem }, renewWithCertificate: true, requestTimeoutMs: 10_000 });
   closers.push(() => p.close());
   const first = await p.renewNow();
   expect(first.certChainPem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
@@ -178,7 +178,7 @@ test('a CA endpoint that chains to the anchor and names the host dialed but is n
   const ca = await CertificateAuthority.create({ trustDomain: TD, material: { tlsCrt: inter.certPem, tlsKey: inter.keyPem, caCrt: corp.certPem } });
   const anchor = { pem: corp.certPem };
   const refusedBy = async (env: Awaited<ReturnType<typeof recordingCa>>, extra: Partial<CaClientProps> = {}) => {
-    const p = new CaClientIdentityProvider({ address: env.server.address, trustDomain: TD, credential: env.tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), trustAnchor: anchor, requestTimeoutMs: 1500, ...extra });
+    const p = new CaClientIdentityProvider({ address: env.server.address, trustDomain: TD, credential: env.tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), trustAnchor: anchor, requestTimeoutMs: 5_000, ...extra });
     closers.push(() => p.close());
     return p.renewNow().then(() => 'issued', (e: { code: string }) => e.code);
   };
@@ -203,7 +203,7 @@ test('a CA endpoint that chains to the anchor and names the host dialed but is n
   const otherNs = await recordingCa(ca, { ipAddresses: ['127.0.0.1'], spiffeId: `spiffe://${TD}/ns/elsewhere/sa/weft-control-plane` });
   const fromBootstrap = caClientFromBootstrap(
     { controlPlane: { xds: otherNs.server.address, xdsIdentity: CP_ID }, identity: { trustDomain: TD, caTrustAnchorPem: corp.certPem, tokenPath: '/nonexistent' } },
-    { credential: otherNs.tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), requestTimeoutMs: 1500 },
+    { credential: otherNs.tokens.mint({ namespace: 'shop', serviceAccount: 'cart' }), requestTimeoutMs: 5_000 },
   );
   closers.push(() => fromBootstrap.close());
   await expect(fromBootstrap.renewNow()).rejects.toMatchObject({ code: 'WEFT_ERR_IDENTITY_CA_WRONG_IDENTITY' });
@@ -216,4 +216,4 @@ test('a CA endpoint that chains to the anchor and names the host dialed but is n
   const real = await recordingCa(ca, { ipAddresses: ['127.0.0.1'], spiffeId: CP_ID });
   expect(await refusedBy(real, { expectedCaIdentity: CP_ID })).toBe('issued');
   expect(real.seen).toHaveLength(1);
-});
+}, 120_000); // four refusals, each bounded by its request deadline (5 s) on a busy machine

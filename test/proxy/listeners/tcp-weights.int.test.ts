@@ -10,6 +10,7 @@ import { OutboundTcpListeners, listenerServicePort, pickWeighted, tcpClusters } 
 import { seededRandom } from '../../support/proxy-fixtures';
 import { closeServer, listen } from '../http/util';
 import { freePort, staticCluster, TCP_PROXY as TCP } from './tcp-fixtures';
+import { expectBinomial } from '../../support/stats';
 
 const servers: net.Server[] = [];
 const sockets = new Set<net.Socket>();
@@ -51,7 +52,7 @@ function readAll(port: number): Promise<string> {
 }
 
 
-test('GIVEN tcp_proxy weighted_clusters 80/20 THEN connections split by weight (±4σ over 300 real connections)', async () => {
+test('GIVEN tcp_proxy weighted_clusters 80/20 THEN connections split by weight (exact binomial band over 300 real connections)', async () => {
   const v1 = await named('v1');
   const v2 = await named('v2');
   const port = await freePort();
@@ -74,8 +75,7 @@ test('GIVEN tcp_proxy weighted_clusters 80/20 THEN connections split by weight (
     }
   }));
   expect((seen.v1 ?? 0) + (seen.v2 ?? 0)).toBe(n);
-  const sigma = Math.sqrt(n * 0.2 * 0.8);
-  expect(Math.abs((seen.v2 ?? 0) - n * 0.2)).toBeLessThanOrEqual(4 * sigma);
+  expectBinomial(`connections to v2 of ${n} at weight 20/100`, seen.v2 ?? 0, n, 0.2);
 
   // WHEN the weights move to 0/100 THEN every new connection goes to v2
   cell.set(parseXds({
@@ -85,7 +85,7 @@ test('GIVEN tcp_proxy weighted_clusters 80/20 THEN connections split by weight (
   for (let i = 0; i < 10; i++) expect(await readAll(port)).toBe('v2');
 });
 
-test('GIVEN any weights THEN the weighted draw converges to them (property, ±4σ over 2000 draws)', () => {
+test('GIVEN any weights THEN the weighted draw converges to them (property, exact binomial band over 2000 draws)', () => {
   fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 1, maxLength: 5 }), fc.integer(), (weights, seed) => {
     const items = weights.map((weight, i) => ({ i, weight }));
     const random = seededRandom(seed);
@@ -95,7 +95,7 @@ test('GIVEN any weights THEN the weighted draw converges to them (property, ±4�
     const total = weights.reduce((a, b) => a + b, 0);
     weights.forEach((w, i) => {
       const p = w / total;
-      expect(Math.abs(counts[i] - n * p)).toBeLessThanOrEqual(4 * Math.sqrt(n * p * (1 - p)) + 1e-9);
+      expectBinomial(`draws of item ${i} (weight ${w}/${total})`, counts[i], n, p);
     });
   }), { numRuns: 40 });
   expect(pickWeighted([], Math.random)).toBeUndefined();

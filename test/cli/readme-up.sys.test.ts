@@ -143,7 +143,7 @@ describe('the README after npm start, on one fresh weft up', () => {
       '--version': (r) => expect(r.stdout.trim()).toBe(VERSION),
     };
     // The user's path (`weft init`, `weft up` in a user's project) runs from the packed tarballs in
-    // test/package/user-repo.test.ts; this test walks the in-repo path after `npm start`.
+    // test/package/user-repo.sys.test.ts; this test walks the in-repo path after `npm start`.
     const USER_PATH = new Set(['init', 'init my-mesh', 'up --expose web=8080']);
     const commands = readmeCommands().filter((c) => !USER_PATH.has(c));
     expect(commands).toEqual(expect.arrayContaining(['stat', 'proxy-status', 'config-dump reviews-v1-0', 'check dist', '--help', '--version']));

@@ -10,7 +10,8 @@ import { parseXds } from '../../../proxy/config';
 import { buildOutboundHandler } from '../../../proxy/outbound/stack';
 import type { StackHandler } from '../../../proxy/outbound/stack';
 import { EndpointClients } from '../../../proxy/transport/endpoints';
-import { cla, cluster, dur, listener, makeRequest, readBody } from '../../support/proxy-fixtures';
+import { cla, cluster, dur, listener, makeRequest, readBody, seededRandom } from '../../support/proxy-fixtures';
+import { expectBinomial } from '../../support/stats';
 
 interface Upstream {
   name: string;
@@ -90,7 +91,7 @@ beforeAll(async () => {
   cut = await start('cut', (_req, res) => { res.writeHead(200, { 'content-length': '100' }); res.write('partial'); setImmediate(() => res.socket?.destroy()); });
   deadPort = await closedPort();
   registry = new Registry();
-  stack = buildOutboundHandler(parseXds(resources([80, 20])), { endpointClient: clients.endpointClient, metrics: registry });
+  stack = buildOutboundHandler(parseXds(resources([80, 20])), { endpointClient: clients.endpointClient, metrics: registry, random: seededRandom(17) });
 });
 
 afterAll(async () => {
@@ -104,7 +105,7 @@ async function get(path: string, extra: Parameters<typeof makeRequest>[0] = {}) 
   return { status: res.status, headers: res.headers, body: await readBody(res).catch((e: Error) => `!${e.message}`) };
 }
 
-test('GIVEN 80/20 weighted clusters THEN traffic splits by weight (±4σ) and v1 spreads over both endpoints', async () => {
+test('GIVEN 80/20 weighted clusters THEN traffic splits by weight (exact binomial band) and v1 spreads over both endpoints', async () => {
   // Eight requests in flight: peak-EWMA weighs latency by load, so with concurrency it spreads over
   // both v1 endpoints; strictly one at a time it rightly keeps to the faster one (see ewma.ts).
   const n = 400;
@@ -118,8 +119,7 @@ test('GIVEN 80/20 weighted clusters THEN traffic splits by weight (±4σ) and v1
     }
   }));
   const v2share = seen.v2 ?? 0;
-  const sigma = Math.sqrt(n * 0.2 * 0.8);
-  expect(Math.abs(v2share - n * 0.2)).toBeLessThanOrEqual(4 * sigma);
+  expectBinomial(`requests to v2 of ${n} at weight 20/100`, v2share, n, 0.2);
   expect(seen.v1a).toBeGreaterThan(0);
   expect(seen.v1b).toBeGreaterThan(0);
 });

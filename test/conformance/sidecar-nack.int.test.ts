@@ -9,10 +9,11 @@ import { ClientKind, translate, XdsResources } from '../../api/translate';
 import { LocalSource } from '../../control-plane/sources/local';
 import { ControlPlane, startControlPlane } from '../../control-plane/server';
 import { runProxy, RunningProxy } from '../../proxy/main';
-import { echoMesh, RDS, scenarioDirs, waitFor, within3Sigma, writeEndpoints, writeMesh } from './support/harness';
+import { echoMesh, RDS, scenarioDirs, waitFor, writeEndpoints, writeMesh } from './support/harness';
+import { expectBinomial } from '../support/stats';
 import { agent, Backend, httpBackend, run, sidecarBootstrap } from './support/sidecar';
 
-jest.setTimeout(90_000);
+jest.setTimeout(300_000);
 
 describe('weft sidecar NACK', () => {
   const d = scenarioDirs();
@@ -32,7 +33,7 @@ describe('weft sidecar NACK', () => {
     writeMesh(d.dir, echoMesh({ http: true, weights: { v1: 50, v2: 50 } }));
     cp = await startControlPlane({ source: new LocalSource({ dir: d.dir, endpointsFile: d.endpointsFile, statusFile: d.statusFile, debounceMs: 20 }), port: 0, render });
     proxy = await runProxy(await sidecarBootstrap(d.root, cp.port), { log: () => undefined });
-    await waitFor('sidecar ready', () => proxy!.notReadyReason() === undefined, 30_000);
+    await waitFor('sidecar ready', () => proxy!.notReadyReason() === undefined, 120_000);
   });
 
   afterAll(async () => {
@@ -53,13 +54,13 @@ describe('weft sidecar NACK', () => {
     const sent = rds()!.sentVersion;
     const r = await run(proxy!.ports.outbound, 1000);
     expect(r.samples).toEqual([]);
-    expect(within3Sigma(r.counts.v1 ?? 0, 1000, 0.5)).toBe(true);
+    expectBinomial('v1 of 1000 (r), expected weight 0.5', r.counts.v1 ?? 0, 1000, 0.5);
     expect(rds()!.sentVersion).toBe(sent); // not resent
     corrupt = false;
     writeMesh(d.dir, echoMesh({ http: true, weights: { v1: 70, v2: 30 } }));
     await waitFor('good push ACKed', () => { const s = rds(); return s && !s.pending && s.ackedVersion === s.sentVersion && s.sentVersion !== sent ? s : undefined; });
     expect(cp.status.nacked()).toEqual([]);
     const after = await run(proxy!.ports.outbound, 1000);
-    expect(within3Sigma(after.counts.v1 ?? 0, 1000, 0.7)).toBe(true);
+    expectBinomial('v1 of 1000 (after), expected weight 0.7', after.counts.v1 ?? 0, 1000, 0.7);
   });
 });
