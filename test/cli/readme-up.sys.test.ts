@@ -141,6 +141,10 @@ describe('the README after npm start, on one fresh weft up', () => {
         expect(r.stdout).toMatch(/-V, --version/);
       },
       '--version': (r) => expect(r.stdout.trim()).toBe(VERSION),
+      'export --to istio dist': (r) => {
+        expect(r.stdout).toMatch(/^kind: VirtualService$/m);
+        expect(r.stdout).toMatch(/^kind: AuthorizationPolicy$/m);
+      },
     };
     // The user's path (`weft init`, `weft up` in a user's project) runs from the packed tarballs in
     // test/package/user-repo.sys.test.ts; this test walks the in-repo path after `npm start`.
