@@ -112,7 +112,7 @@ export class CanaryRoute extends Construct implements IWeftResourceEmitter {
 
     customResource(this, { kind: 'CanaryRoute', name: this.routeName, namespace: this.service.namespace, spec: () => this.renderSpec() })
       .node.addDependency(this.service.mesh.crds);
-    registerEmitter(this);
+    registerEmitter(this, 'CanaryRoute');
     this.node.addValidation({ validate: () => { validateUnlessMeshDoes(this, this.mesh); return []; } });
   }
 

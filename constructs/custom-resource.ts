@@ -7,6 +7,7 @@ import { ApiObject, JsonPatch, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { API_VERSION, Kind, WeftResource } from '../api/resources';
 
+const kEmitterKind = Symbol.for('weft.constructs.emitter-kind');
 const kEmitter = Symbol.for('weft.constructs.emitter');
 
 /** A construct that emits one weft custom resource. */
@@ -17,9 +18,15 @@ export interface IWeftResourceEmitter extends IConstruct {
   _validateLocal(): void;
 }
 
-/** Marks `c` as an emitter (a brand, not `instanceof`, so two copies of this module agree). */
-export function registerEmitter(c: IWeftResourceEmitter): void {
+/** Marks `c` as an emitter of `kind` (a brand, not `instanceof`, so two copies of this module agree). */
+export function registerEmitter(c: IWeftResourceEmitter, kind: string): void {
   Object.defineProperty(c, kEmitter, { value: true });
+  Object.defineProperty(c, kEmitterKind, { value: kind });
+}
+
+/** The kind of custom resource `c` emits, without rendering it (a MeshService's spec is not cheap). */
+export function emitterKind(c: IConstruct): string | undefined {
+  return (c as unknown as Record<symbol, string | undefined>)[kEmitterKind];
 }
 
 /** Whether `c` emits a weft custom resource. */

@@ -325,7 +325,7 @@ export class MeshService extends Construct implements IWeftResourceEmitter, IMes
       annotations: this.meshed ? undefined : { [MESHED_ANNOTATION]: 'false' },
       spec: () => this.renderSpec(),
     }).node.addDependency(this.mesh.crds);
-    registerEmitter(this);
+    registerEmitter(this, 'MeshService');
     this.node.addValidation({ validate: () => { validateUnlessMeshDoes(this, this.mesh); return []; } });
   }
 

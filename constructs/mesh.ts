@@ -286,7 +286,7 @@ export class Mesh extends Construct implements IWeftResourceEmitter {
     };
     // A mesh reference emits no MeshConfig (the platform's is in the cluster), but its settings still feed the checks.
     if (this.installsControlPlane) customResource(this, { kind: 'MeshConfig', name: this.name, spec: () => this.renderSpec() }).node.addDependency(this.crds);
-    registerEmitter(this);
+    registerEmitter(this, 'MeshConfig');
     this.node.addValidation({ validate: () => { checkMesh(this); return []; } });
   }
 

@@ -102,7 +102,7 @@ export class MtlsPolicy extends Construct implements IWeftResourceEmitter {
     }
     customResource(this, { kind: 'MtlsPolicy', name: this.policyName, namespace: this.namespace, spec: () => this.renderSpec() })
       .node.addDependency(props.mesh.crds);
-    registerEmitter(this);
+    registerEmitter(this, 'MtlsPolicy');
     this.node.addValidation({ validate: () => { validateUnlessMeshDoes(this, this.mesh); return []; } });
   }
 

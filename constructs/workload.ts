@@ -12,7 +12,7 @@ import { effectiveMtlsMode } from '../api/mesh-rules';
 import { bootstrapObservability, mergeObservability } from '../api/observability';
 import { scrapeAnnotations } from './observability';
 import type { MeshConfigSpec, MtlsPolicySpec, WeftResource } from '../api/resources';
-import { collectResources } from './mesh-check';
+import { emitterKind, isEmitter, IWeftResourceEmitter } from './custom-resource';
 import { restrictedContainer } from './control-plane';
 import { probePort, ProbeOptions, renderProbe } from './container-options';
 import { WeftValidationError } from './errors';
@@ -120,7 +120,10 @@ export class VersionWorkload extends Construct {
   /** Names of the service's ports that are STRICT under the app's MtlsPolicies. */
   private strictPorts(): Set<string> {
     const svc = this.o.service;
-    const resources = collectResources(this).map((a) => a.resource);
+    // only the policies and the MeshConfig: rendering every MeshService here made synth O(n²)
+    const resources = this.node.root.node.findAll()
+      .filter((c) => isEmitter(c) && (emitterKind(c) === 'MtlsPolicy' || emitterKind(c) === 'MeshConfig'))
+      .map((c) => (c as IWeftResourceEmitter)._weftResource());
     const policies = resources.filter((r) => r.kind === 'MtlsPolicy') as WeftResource<MtlsPolicySpec>[];
     const cfg = resources.find((r) => r.kind === 'MeshConfig') as WeftResource<MeshConfigSpec> | undefined;
     return new Set(svc.ports.filter((port) => effectiveMtlsMode({ ns: svc.namespace, name: svc.serviceName, port }, policies, cfg).mode === 'STRICT').map((p) => p.name));

@@ -334,7 +334,7 @@ function rawEmitter(scope: Construct, id: string, spec: unknown): Construct {
   const c = new Construct(scope, id) as Construct & { _weftResource(): unknown; _validateLocal(): void };
   c._weftResource = () => ({ apiVersion: 'weft.dev/v1alpha1', kind: 'CanaryRoute', metadata: { name: id, namespace: 'shop' }, spec });
   c._validateLocal = () => undefined;
-  registerEmitter(c as never);
+  registerEmitter(c as never, 'CanaryRoute');
   return c;
 }
 
