@@ -105,6 +105,37 @@ test('cdk8s synth writes the mesh', () => {
   expect(yaml).toMatch(/kind: CanaryRoute/);
 });
 
+test('the escape hatches reach the manifests: the Deployment construct, app resources, the sidecar log level', () => {
+  const yaml = readFileSync(join(project, 'dist', 'shop.k8s.yaml'), 'utf8');
+  expect(yaml).toMatch(/team: payments/);
+  expect(yaml).toMatch(/memory: 256Mi/);
+  expect(yaml).toMatch(/WEFT_LOG_LEVEL[\s\S]{0,40}debug/);
+});
+
+test('a mesh with several mistakes: cdk8s synth lists every problem with its code and path, and no weft stack trace', () => {
+  writeFileSync(join(project, 'broken.ts'), [
+    "import { App, Chart } from 'cdk8s';",
+    "import { CanaryRoute, Mesh, MeshService, Protocol } from 'weft-mesh';",
+    'const app = new App();',
+    "const chart = new Chart(app, 'shop', { namespace: 'shop' });",
+    "const mesh = new Mesh(chart, 'mesh', { trustDomain: 'shop.local' });",
+    "const api = new MeshService(chart, 'api', { mesh, port: 8080, protocol: Protocol.HTTP, ingress: true, versions: { v1: { image: 'r/api:1' }, v2: { image: 'r/api:2' } } });",
+    'api.calls(api);',
+    "new CanaryRoute(chart, 'api-canary', { service: api, port: 'grpc', split: { v1: 90, v2: 10 } });",
+    'app.synth();',
+    '',
+  ].join('\n'));
+  const r = spawnSync('npx', ['--no', '--', 'cdk8s', 'synth', '--no-check-upgrade', '-a', 'npx ts-node broken.ts', '-o', 'dist-broken'], { cwd: project, env: userEnv(), encoding: 'utf8', timeout: 240_000 });
+  const out = `${r.stdout}${r.stderr}`;
+  expect(r.status).not.toBe(0);
+  expect(out).toMatch(/weft: synth failed: 2 problems in the mesh/);
+  expect(out).toMatch(/WEFT_ERR_SELF_CALL \[shop\/api\]/);
+  expect(out).toMatch(/WEFT_ERR_UNKNOWN_PORT \[shop\/api-canary\]/);
+  // the only stack left is cdk8s-cli's own "returned a non-zero exit code" line; none from weft or the app
+  expect(out).not.toMatch(/node_modules\/weft-mesh\/.*:\d+:\d+/);
+  expect(out).not.toMatch(/broken\.ts:\d+:\d+/);
+});
+
 test('tsc --noEmit passes under the template\'s tsconfig (lib es2016)', () => {
   npx(project, 'tsc', '--noEmit');
 });
