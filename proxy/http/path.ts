@@ -3,7 +3,7 @@
  * `/x/..\admin` all match (and are denied) as the `/admin` a WHATWG app sees: Envoy's normalize_path
  * (which folds `\` into `/`) + merge_slashes + path_with_escaped_slashes_action, applied to the path
  * only (the query is kept verbatim). Engine-independent: the HTTP/1.1 and HTTP/2 servers call
- * `normalizePath`; the lean engine under proxy/wire/ must call it too before it is wired in (it does not yet).
+ * `normalizePath`, and so does the lean engine's `serveWeftStream` (proxy/wire/stack-adapter.ts).
  */
 import { BadRequestError } from './wire-errors';
 

@@ -7,7 +7,9 @@
 import type * as tls from 'node:tls';
 import { Readable } from 'node:stream';
 import { CancelledError, ConnectFailureError, ProxyError, UpstreamResetError } from '../http/errors';
-import { HOP_BY_HOP, isGrpcContentType } from '../http/headers';
+import { checkRawHeaders, HOP_BY_HOP, isGrpcContentType } from '../http/headers';
+import { DEFAULT_LIMITS, type HttpLimits } from '../http/limits';
+import { normalizePath } from '../http/path';
 import type { Handler, Headers, Peer, ProxyRequest, ProxyResponse } from '../stack/types';
 import { spiffeCheck } from '../transport/tls';
 import { dialSidecar } from './connect';
@@ -223,17 +225,44 @@ export class WeftEndpoint {
  * Server side: serves one `weft/1` stream with a stack handler (the inbound stack). Errors the
  * handler throws should already be responses (its `rescue` layer); anything else is a 502.
  */
-export function serveWeftStream(stream: WeftStream, handler: Handler, peer: Peer): void {
+export function serveWeftStream(stream: WeftStream, handler: Handler, peer: Peer, limits: HttpLimits = DEFAULT_LIMITS): void {
   const f = stream.head as string[];
+  const pseudo = (name: string): string | undefined => {
+    for (let i = 0; i < f.length; i += 2) if (f[i] === name) return f[i + 1];
+    return undefined;
+  };
+  // The same request-path rules as the HTTP/1.1 and HTTP/2 servers (proxy/http/path.ts, headers.ts):
+  // the handler (routing, authz) and the app see one normalized path, never a raw `\` or dot segment.
+  const method = pseudo(':method');
+  const rawPath = pseudo(':path');
+  let path: string;
+  let dropped: ReadonlySet<string>;
+  try {
+    if (!method || !rawPath || pseudo(':authority') === undefined) {
+      throw Object.assign(new Error('a request needs :method, :path and :authority'), { status: 400, reason: 'bad_request' });
+    }
+    path = normalizePath(rawPath, limits);
+    dropped = checkRawHeaders(f.filter((_v, i) => !f[i - (i % 2)].startsWith(':')), limits);
+  } catch (e) {
+    const err = e as { status?: number; reason?: string };
+    // read and discard a body the client still sends, so its credit flows back to the connection
+    const drain = new Exchange(false);
+    drain.stream = stream;
+    if (!stream.remoteEnded) drain.bodyFor(stream).resume();
+    stream.attach(drain);
+    stream.respond([':status', String(err.status ?? 400), 'weft-error', err.reason ?? 'bad_request'], true);
+    return;
+  }
   const ex = new Exchange(false);
   ex.stream = stream;
   const body = stream.remoteEnded ? null : ex.bodyFor(stream);
   const abort = new AbortController();
   const headers = toHeaders(f);
+  for (const d of dropped) delete headers[d];
   const req: ProxyRequest = {
-    method: f[f.indexOf(':method') + 1],
-    authority: f[f.indexOf(':authority') + 1],
-    path: f[f.indexOf(':path') + 1],
+    method,
+    authority: pseudo(':authority')!,
+    path,
     scheme: 'https',
     headers,
     body,

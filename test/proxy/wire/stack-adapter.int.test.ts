@@ -87,6 +87,24 @@ test('a ProxyRequest crosses weft/1: identity, body, trailers both ways, repeate
   h2.close();
 });
 
+test('the served path is normalized as the HTTP servers do it: `\\` as `/`, dot segments removed; too many headers are refused with a coded answer', async () => {
+  const { ep, h2 } = endpoint(server.port);
+  const res = await ep.handler(request('/x/..\\admin?q=1', ['b']));
+  expect(await text(res.body)).toBe('POST svc.test/admin?q=1 b');
+  expect(seen[seen.length - 1].path).toBe('/admin?q=1');
+  const before = seen.length;
+  // 110 fields: within weft/1's own limit (128), over the HTTP servers' maxHeadersCount (100)
+  const many = Object.fromEntries(Array.from({ length: 110 }, (_v, i) => [`x-h${i}`, 'v']));
+  const bad = await ep.handler(request('/ok', ['body'], undefined, undefined, many));
+  expect(bad.status).toBe(431);
+  expect(bad.headers['weft-error']).toBe('headers_too_large');
+  expect(seen.length).toBe(before); // never reached the handler
+  // the session still serves after the refusal (the refused body's credit came back)
+  expect((await ep.handler(request('/after', null))).status).toBe(201);
+  ep.close();
+  h2.close();
+});
+
 test('a peer with another SPIFFE identity fails closed (connect failure, nothing sent)', async () => {
   const before = seen.length;
   const { ep, h2 } = endpoint(server.port, 'spiffe://test.local/ns/default/sa/someone-else');
