@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import { WeftError } from '../../api/errors';
 import { fieldOf, type H1Head } from './h1-head';
 import { H1Parser, type H1Sink } from './h1-parse';
-import { chunkHead, CRLF, lastChunk, requestHead } from './h1-write';
+import { lastChunk, requestHead, writeBodyChunk } from './h1-write';
 
 /** What a request's user receives. */
 export interface H1ResponseHandler {
@@ -44,15 +44,7 @@ export class H1ClientExchange implements H1Sink {
   /** Request body bytes; false means wait for onDrain. */
   write(chunk: Buffer): boolean {
     if (this.#requestEnded || this.#failed || chunk.length === 0) return !this.#failed;
-    const s = this.conn.socket;
-    let ok: boolean;
-    if (this.#chunked) {
-      s.cork();
-      s.write(chunkHead(chunk.length));
-      s.write(chunk);
-      ok = s.write(CRLF);
-      s.uncork();
-    } else ok = s.write(chunk);
+    const ok = writeBodyChunk(this.conn.socket, chunk, this.#chunked);
     if (!ok) this.#needDrain = true;
     return ok;
   }

@@ -8,7 +8,7 @@
 import type { Socket } from 'node:net';
 import { DEFAULT_H1_LIMITS, fieldOf, H1Error, type H1Head, type H1Limits } from './h1-head';
 import { H1Parser, type H1Sink } from './h1-parse';
-import { chunkHead, CRLF, lastChunk, responseHead } from './h1-write';
+import { lastChunk, responseHead, writeBodyChunk } from './h1-write';
 
 /** What an exchange's user receives: the request body and the connection's events. */
 export interface H1BodyHandler {
@@ -237,15 +237,7 @@ export class H1ServerExchange {
   /** Writes body bytes; false means wait for onDrain. */
   write(chunk: Buffer): boolean {
     if (this.#ended || this.#aborted || chunk.length === 0) return !this.#aborted;
-    const s = this.conn.socket;
-    let ok: boolean;
-    if (this.#chunked) {
-      s.cork();
-      s.write(chunkHead(chunk.length));
-      s.write(chunk);
-      ok = s.write(CRLF);
-      s.uncork();
-    } else ok = s.write(chunk);
+    const ok = writeBodyChunk(this.conn.socket, chunk, this.#chunked);
     if (!ok) this.#needDrain = true;
     return ok;
   }

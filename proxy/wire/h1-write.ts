@@ -52,3 +52,17 @@ export function lastChunk(trailers?: readonly string[]): Buffer {
   if (!trailers || trailers.length === 0) return LAST_CHUNK;
   return Buffer.from(`0\r\n${fieldLines(trailers, true)}\r\n`, 'latin1');
 }
+
+/**
+ * Writes one body chunk, framed as a chunk when `chunked` (one corked write of head, bytes and CRLF).
+ * Returns the socket's answer: false means wait for 'drain'. Shared by the client and server legs.
+ */
+export function writeBodyChunk(socket: { cork(): void; uncork(): void; write(b: Buffer): boolean }, chunk: Buffer, chunked: boolean): boolean {
+  if (!chunked) return socket.write(chunk);
+  socket.cork();
+  socket.write(chunkHead(chunk.length));
+  socket.write(chunk);
+  const ok = socket.write(CRLF);
+  socket.uncork();
+  return ok;
+}
