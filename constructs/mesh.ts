@@ -130,42 +130,15 @@ export interface MeshProps {
   readonly observability?: ObservabilityOptions;
 }
 
-/** What a team repository needs to know about a mesh another repository installs. */
-export interface ExistingMeshProps {
+/**
+ * What a team repository needs to know about a mesh another repository installs: the same props as
+ * {@link MeshProps} that shape its sidecars and checks (they must match the installed mesh's), with
+ * the trust domain required. Defaults as in MeshProps.
+ */
+export interface ExistingMeshProps extends Pick<MeshProps, 'namespace' | 'name' | 'defaultMtlsMode' | 'defaultInboundPolicy'
+  | 'imageRepository' | 'imageTag' | 'iptablesImage' | 'imagePullPolicy' | 'proxyResources' | 'maxRetryAmplification' | 'observability'> {
   /** SPIFFE trust domain of the installed mesh. */
   readonly trustDomain: string;
-  /**
-   * Namespace of the installed control plane.
-   * @default 'weft-system'
-   */
-  readonly namespace?: string;
-  /**
-   * Name of the installed MeshConfig.
-   * @default - the construct id
-   */
-  readonly name?: string;
-  /**
-   * mTLS mode of the installed mesh where no MtlsPolicy says otherwise (the checks assume it).
-   * @default MtlsMode.PERMISSIVE
-   */
-  readonly defaultMtlsMode?: MtlsMode;
-  /**
-   * Inbound policy of the installed mesh (the checks assume it).
-   * @default 'allow'
-   */
-  readonly defaultInboundPolicy?: 'allow' | 'deny';
-  /** @default 'ghcr.io/weft-mesh/weft' */
-  readonly imageRepository?: string;
-  /** @default '0.1.0' */
-  readonly imageTag?: string;
-  /** @default - the weft image */
-  readonly iptablesImage?: string;
-  /** @default 'IfNotPresent' */
-  readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
-  /** @default - requests 50m CPU / 64Mi, limit 256Mi memory */
-  readonly proxyResources?: ProxyResources;
-  /** @default 10 */
-  readonly maxRetryAmplification?: number;
 }
 
 const kMesh = Symbol.for('weft.constructs.mesh');
