@@ -3,7 +3,7 @@
  * Durations `{seconds, nanos}`, wrappers `{value}`, enums as strings) or proto3 canonical JSON
  * (camelCase, `"1.5s"`, bare wrapper values) from a bootstrap file. Problems are collected, not thrown.
  */
-import { type MetadataKind, metadataProblems } from '../../api/xds/metadata';
+import { type MetadataKind, metadataProblems, normalizeMetadata } from '../../api/xds/metadata';
 
 const camel = (snake: string): string => snake.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
@@ -211,8 +211,11 @@ export function compileRegex(r: Reader, name: string, pattern: string | undefine
  */
 export function weftMetadata(r: Reader, kind: MetadataKind): Reader | undefined {
   const m = r.child('metadata')?.child('filter_metadata')?.child('weft');
-  if (m) r.problems.push(...metadataProblems(kind, m.obj, m.path));
-  return m;
+  if (!m) return undefined;
+  r.problems.push(...metadataProblems(kind, m.obj, m.path));
+  // read exactly what was checked: the schema judges the camelCase form, so the reader gets it too
+  // (a snake_case `mtls_mode` must not pass the check and then go unread)
+  return new Reader(normalizeMetadata(m.obj) as Record<string, unknown>, m.path, m.problems);
 }
 
 /** Deep-freezes a parsed value so no layer can mutate shared config. */

@@ -105,3 +105,22 @@ test.each<[string, Obj, string]>([
   expect(errors).toHaveLength(1);
   expect(errors[0].problems.some((p) => p.includes('WEFT_ERR_XDS_METADATA') && p.includes(text))).toBe(true);
 });
+
+test('GIVEN weft metadata written snake_case (proto3 JSON) THEN the parser reads the same values it checked: no STRICT port falls back to the default', () => {
+  const model = bookinfoModel();
+  const x = translate(model, { kind: 'sidecar', node: { service: 'reviews', namespace: 'bookinfo', version: 'v1' } });
+  const snake = (v: unknown): unknown => Array.isArray(v) ? v.map(snake)
+    : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, w]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snake(w)])) : v;
+  const snaked = (x.listeners as Obj[]).map((l) => ({
+    ...l,
+    metadata: l.metadata && { filter_metadata: { weft: snake(weftOf(l)) } },
+    filter_chains: (l.filter_chains as Obj[] | undefined)?.map((c) => (weftOf(c) ? { ...c, metadata: { filter_metadata: { weft: snake(weftOf(c)) } } } : c)),
+  }));
+  const camel = parseXdsResources({ listeners: x.listeners });
+  const fromSnake = parseXdsResources({ listeners: snaked });
+  expect(fromSnake.errors).toEqual([]);
+  const chains = (r: typeof camel) => r.config.listeners.get('inbound')!.chains.map((c) => ({ mtlsMode: c.mtlsMode, servicePort: c.servicePort }));
+  expect(chains(camel).some((c) => c.mtlsMode !== undefined && c.servicePort !== undefined)).toBe(true);
+  expect(chains(fromSnake)).toEqual(chains(camel));
+  expect(fromSnake.config.listeners.get('inbound')!.authz).toEqual(camel.config.listeners.get('inbound')!.authz);
+});
