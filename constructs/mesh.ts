@@ -135,10 +135,17 @@ export interface MeshProps {
  * {@link MeshProps} that shape its sidecars and checks (they must match the installed mesh's), with
  * the trust domain required. Defaults as in MeshProps.
  */
-export interface ExistingMeshProps extends Pick<MeshProps, 'namespace' | 'name' | 'defaultMtlsMode' | 'defaultInboundPolicy'
+export interface ExistingMeshProps extends Pick<MeshProps, 'namespace' | 'name'
   | 'imageRepository' | 'imageTag' | 'iptablesImage' | 'imagePullPolicy' | 'proxyResources' | 'maxRetryAmplification' | 'observability'> {
   /** SPIFFE trust domain of the installed mesh. */
   readonly trustDomain: string;
+  /**
+   * mTLS mode of the installed mesh where no MtlsPolicy says otherwise. Required: assuming the
+   * loosest mode would let the checks pass calls the installed mesh refuses.
+   */
+  readonly defaultMtlsMode: MtlsMode;
+  /** Inbound policy of the installed mesh (required, for the same reason). */
+  readonly defaultInboundPolicy: 'allow' | 'deny';
 }
 
 const kMesh = Symbol.for('weft.constructs.mesh');
@@ -326,7 +333,7 @@ export function validateUnlessMeshDoes(c: MeshMember, mesh: Mesh): void {
   for (const m of members) {
     if (m.mesh.node.root === c.node.root) continue;
     errors.push(new WeftValidationError('WEFT_ERR_NO_MESH', `this App has no Mesh for it: its Mesh ${m.mesh.node.path} belongs to another App, so nothing checks, installs or routes it`, m, {
-      prop: 'mesh', fix: 'create the Mesh in this App (one per App), or Mesh.fromExisting(scope, \'mesh\', { trustDomain, namespace }) when a platform repository installs the mesh',
+      prop: 'mesh', fix: 'create the Mesh in this App (one per App), or Mesh.fromExisting(scope, \'mesh\', { trustDomain, namespace, defaultMtlsMode, defaultInboundPolicy }) when a platform repository installs the mesh',
     }));
     try {
       m._validateLocal();

@@ -74,7 +74,7 @@ test('sidecar overrides: per-service resources fall back field by field to the M
 test('Mesh.fromExisting: a team repo adds services without CRDs, MeshConfig or control plane, still checked against the mesh', () => {
   const app = Testing.app();
   const chart = new Chart(app, 'team', { namespace: 'orders' });
-  const mesh = Mesh.fromExisting(chart, 'mesh', { trustDomain: 'corp.local', namespace: 'weft-system', defaultMtlsMode: MtlsMode.STRICT });
+  const mesh = Mesh.fromExisting(chart, 'mesh', { trustDomain: 'corp.local', namespace: 'weft-system', defaultMtlsMode: MtlsMode.STRICT, defaultInboundPolicy: 'allow' });
   expect(mesh.installsControlPlane).toBe(false);
   const orders = new MeshService(chart, 'orders', { mesh, image: IMG, port: 80, protocol: Protocol.HTTP, ingress: true });
   const objs = synth(chart);
@@ -93,7 +93,7 @@ test('Mesh.fromExisting: a team repo adds services without CRDs, MeshConfig or c
 test('a team repository may call and admit services of other repositories; nothing warns that its services have no caller', () => {
   const app = Testing.app();
   const chart = new Chart(app, 'team', { namespace: 'orders' });
-  const mesh = Mesh.fromExisting(chart, 'mesh', { trustDomain: 'corp.local', defaultInboundPolicy: 'deny' });
+  const mesh = Mesh.fromExisting(chart, 'mesh', { trustDomain: 'corp.local', defaultMtlsMode: MtlsMode.PERMISSIVE, defaultInboundPolicy: 'deny' });
   const orders = new MeshService(chart, 'orders', { mesh, image: IMG, port: 80, protocol: Protocol.HTTP });
   // payments and web live in other repositories of the same mesh
   orders.calls({ serviceName: 'payments', namespace: 'payments' });
